@@ -1,0 +1,336 @@
+// Exact integer GEMM on packed operands: C (f64, M x N) = op(A) * op(B), op = identity or transpose.
+//
+// Structure (GotoBLAS / gemmlowp): for each (N block, K block) the packed B rows are decoded into an
+// i16 panel; for each M block the A rows likewise; an MR x NR micro-kernel multiplies the panels with
+// i32 accumulators, and its output stage adds the tile into C exactly in f64.
+//
+// Panel layouts, chosen so the SIMD micro-kernel needs one splat and two loads per pair of k:
+//   A panel: MCp rows of KCp i16 (k contiguous; KCp even, padded with zeros; rows >= mc are zero).
+//   B panel: NCp/8 groups of 8 columns; in group g, pair p of k holds 16 i16:
+//            [b(2p,j0) b(2p+1,j0) b(2p,j1) b(2p+1,j1) ... b(2p,j7) b(2p+1,j7)].
+//   i32x4.dot_i16x8_s(splat(a(i,2p), a(i,2p+1)), group pair) then gives a(i,2p)b(2p,j)+a(i,2p+1)b(2p+1,j)
+//   for 4 columns j at once.
+//
+// Overflow argument. Every i32 lane receives, per pair of k, one value bounded by 2*mA*mB, where mA, mB
+// bound the magnitudes of the panel entries (2^(bits-1)-1 for symmetric codes). One pair alone fits:
+// 2 * 32767 * 32767 = 2147352578 < 2^31 - 1. So a K block of floor((2^31-1) / (2 mA mB)) pairs can
+// never overflow; C is widened to f64 between blocks, exact while |C| < 2^53, which holds for
+// K <= 2^22 at any widths (K * 32767^2 < 2^52). When that block would be shorter than SPLIT_BELOW
+// elements (wide x wide, e.g. 16 x 16 allows a single pair), the wider operand is split as
+// v = 256*hi + lo, hi = v >> 8 in [-128, 127], lo = v & 255 in [0, 255]: two panels of small entries,
+// two passes of the micro-kernel, recombined exactly by the f64 output stage with scales 256 and 1.
+
+import { decodeRow, maxCode, rowStrideBytes, MIN_BITS, MAX_BITS } from "./packed";
+
+export const MR: u32 = 4;
+export const NR: u32 = 8;
+const KC_CACHE: u32 = 256;
+const MC_CACHE: u32 = 64;
+const NC_CACHE: u32 = 256;
+const SPLIT_BELOW: u32 = 64;
+const I32_MAX: u64 = 0x7fffffff;
+
+export const GEMM_OK: i32 = 0;
+export const GEMM_ERR_BITS: i32 = -1;
+export const GEMM_ERR_SHAPE: i32 = -2;
+export const GEMM_ERR_WORKSPACE: i32 = -3;
+
+// The operands of the call in progress (no allocation: the stub runtime never frees).
+let aBase: usize = 0, aStride: usize = 0, aBitsG: u32 = 0, aTransG: bool = false;
+let bBase: usize = 0, bStride: usize = 0, bBitsG: u32 = 0, bTransG: bool = false;
+let splitA: bool = false, splitB: bool = false;
+let kcLimit: u32 = 0;
+// Blocking and workspace regions chosen for the call.
+let MC: u32 = 0, NC: u32 = 0, KC: u32 = 0;
+let panelA: usize = 0, panelA2: usize = 0, panelB: usize = 0, panelB2: usize = 0;
+let scratchN0: usize = 0, scratchN1: usize = 0, scratchK: usize = 0, scratchM: usize = 0, tile: usize = 0;
+
+@inline function roundUp(x: u32, m: u32): u32 { return (x + m - 1) / m * m; }
+@inline function align16(x: usize): usize { return (x + 15) & ~(<usize>15); }
+
+function setOperands(M: u32, N: u32, K: u32, aBits: u32, bBits: u32): void {
+  const mA = <u64>maxCode(aBits), mB = <u64>maxCode(bBits);
+  let pairs = I32_MAX / (2 * mA * mB);
+  splitA = false;
+  splitB = false;
+  if (2 * pairs < <u64>SPLIT_BELOW) {
+    if (aBits >= bBits) splitA = true; else splitB = true;
+    const eA: u64 = splitA ? 255 : mA, eB: u64 = splitB ? 255 : mB;
+    pairs = I32_MAX / (2 * eA * eB);
+  }
+  kcLimit = <u32>min<u64>(2 * pairs, <u64>KC_CACHE);
+}
+
+function workspaceNeed(mc: u32, nc: u32, kc: u32): usize {
+  const mcp = roundUp(mc, MR), ncp = roundUp(nc, NR), kcp = roundUp(kc, 2);
+  const planesA: usize = splitA ? 2 : 1, planesB: usize = splitB ? 2 : 1;
+  return planesA * align16(<usize>mcp * kcp * 2) + planesB * align16(<usize>ncp * kcp * 2)
+    + 2 * align16(<usize>ncp * 2) + align16(<usize>kcp * 2) + align16(<usize>mcp * 2)
+    + MR * NR * 4 + 16;
+}
+
+// Largest blocks that fit the workspace: K block first (fewest passes over C), then N, then M.
+function chooseBlocking(M: u32, N: u32, K: u32, workBytes: usize): bool {
+  KC = min(roundUp(K, 2), kcLimit);
+  NC = min(roundUp(N, NR), NC_CACHE);
+  MC = min(roundUp(M, MR), MC_CACHE);
+  while (workspaceNeed(MC, NC, KC) > workBytes) {
+    if (NC > NR) NC = roundUp(NC >>> 1, NR);
+    else if (MC > MR) MC = roundUp(MC >>> 1, MR);
+    else if (KC > 2) KC = roundUp(KC >>> 1, 2);
+    else return false;
+  }
+  return true;
+}
+
+function layoutWorkspace(work: usize): void {
+  let p = align16(work);
+  const mcp = roundUp(MC, MR), ncp = roundUp(NC, NR), kcp = roundUp(KC, 2);
+  const aBytes = align16(<usize>mcp * kcp * 2), bBytes = align16(<usize>ncp * kcp * 2);
+  panelA = p; p += aBytes;
+  panelA2 = p; if (splitA) p += aBytes;
+  panelB = p; p += bBytes;
+  panelB2 = p; if (splitB) p += bBytes;
+  scratchN0 = p; p += align16(<usize>ncp * 2);
+  scratchN1 = p; p += align16(<usize>ncp * 2);
+  scratchK = p; p += align16(<usize>kcp * 2);
+  scratchM = p; p += align16(<usize>mcp * 2);
+  tile = p;
+}
+
+/** Bytes of workspace a call with these operands uses when not constrained (the default blocking). */
+export function gemmWorkspaceBytes(M: u32, N: u32, K: u32, aBits: u32, bBits: u32): usize {
+  if (aBits < MIN_BITS || aBits > MAX_BITS || bBits < MIN_BITS || bBits > MAX_BITS) return 0;
+  setOperands(M, N, K, aBits, bBits);
+  chooseBlocking(M, N, K, <usize>-1);
+  return workspaceNeed(MC, NC, KC);
+}
+
+@inline function storeSplit(v: i32, hi: usize, lo: usize): void {
+  store<i16>(hi, <i16>(v >> 8));
+  store<i16>(lo, <i16>(v & 255));
+}
+
+// A panel rows [0, mcp) x k [0, kcp) from op(A) rows [ic, ic+mc) x k [pc, pc+kc).
+function packA(ic: u32, mc: u32, pc: u32, kc: u32): void {
+  const mcp = roundUp(mc, MR), kcp = roundUp(kc, 2);
+  const rowBytes = <usize>kcp * 2;
+  memory.fill(panelA, 0, <usize>mcp * rowBytes);
+  if (splitA) memory.fill(panelA2, 0, <usize>mcp * rowBytes);
+  if (!aTransG) {
+    for (let r: u32 = 0; r < mc; r++) {
+      const src = aBase + <usize>(ic + r) * aStride;
+      const dst = panelA + <usize>r * rowBytes;
+      if (!splitA) {
+        decodeRow(src, pc, kc, aBitsG, dst);
+      } else {
+        decodeRow(src, pc, kc, aBitsG, scratchK);
+        const dst2 = panelA2 + <usize>r * rowBytes;
+        for (let k: u32 = 0; k < kc; k++) {
+          storeSplit(load<i16>(scratchK + (<usize>k << 1)), dst + (<usize>k << 1), dst2 + (<usize>k << 1));
+        }
+      }
+    }
+  } else {
+    // A is stored K x M: stored row k gives column k of the panel.
+    for (let k: u32 = 0; k < kc; k++) {
+      decodeRow(aBase + <usize>(pc + k) * aStride, ic, mc, aBitsG, scratchM);
+      const col = <usize>k << 1;
+      for (let r: u32 = 0; r < mc; r++) {
+        const v = load<i16>(scratchM + (<usize>r << 1));
+        const off = <usize>r * rowBytes + col;
+        if (!splitA) store<i16>(panelA + off, v);
+        else storeSplit(v, panelA + off, panelA2 + off);
+      }
+    }
+  }
+}
+
+// B panel for op(B) k [pc, pc+kc) x columns [jc, jc+nc).
+function packB(jc: u32, nc: u32, pc: u32, kc: u32): void {
+  const ncp = roundUp(nc, NR), kcp = roundUp(kc, 2);
+  const pairs = kcp >>> 1;
+  const groupBytes = <usize>pairs * 32;
+  memory.fill(panelB, 0, <usize>(ncp >>> 3) * groupBytes);
+  if (splitB) memory.fill(panelB2, 0, <usize>(ncp >>> 3) * groupBytes);
+  if (!bTransG) {
+    // B is stored K x N: interleave stored rows 2p and 2p+1.
+    memory.fill(scratchN0, 0, <usize>ncp * 2);
+    memory.fill(scratchN1, 0, <usize>ncp * 2);
+    for (let p: u32 = 0; p < pairs; p++) {
+      const k0 = pc + p * 2;
+      decodeRow(bBase + <usize>k0 * bStride, jc, nc, bBitsG, scratchN0);
+      if (p * 2 + 1 < kc) decodeRow(bBase + <usize>(k0 + 1) * bStride, jc, nc, bBitsG, scratchN1);
+      else memory.fill(scratchN1, 0, <usize>ncp * 2);
+      for (let g: u32 = 0; g < (ncp >>> 3); g++) {
+        const dstOff = <usize>g * groupBytes + (<usize>p << 5);
+        const s0 = scratchN0 + (<usize>g << 4), s1 = scratchN1 + (<usize>g << 4);
+        if (ASC_FEATURE_SIMD) {
+          const v0 = v128.load(s0), v1 = v128.load(s1);
+          const lo = i16x8.shuffle(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11);
+          const hi = i16x8.shuffle(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15);
+          if (!splitB) {
+            v128.store(panelB + dstOff, lo);
+            v128.store(panelB + dstOff, hi, 16);
+          } else {
+            const low8 = i16x8.splat(255);
+            v128.store(panelB + dstOff, i16x8.shr_s(lo, 8));
+            v128.store(panelB + dstOff, i16x8.shr_s(hi, 8), 16);
+            v128.store(panelB2 + dstOff, v128.and(lo, low8));
+            v128.store(panelB2 + dstOff, v128.and(hi, low8), 16);
+          }
+        } else {
+          for (let t: u32 = 0; t < 8; t++) {
+            const x0 = <i32>load<i16>(s0 + (<usize>t << 1)), x1 = <i32>load<i16>(s1 + (<usize>t << 1));
+            const o = dstOff + (<usize>t << 2);
+            if (!splitB) {
+              store<i16>(panelB + o, <i16>x0);
+              store<i16>(panelB + o, <i16>x1, 2);
+            } else {
+              storeSplit(x0, panelB + o, panelB2 + o);
+              storeSplit(x1, panelB + o + 2, panelB2 + o + 2);
+            }
+          }
+        }
+      }
+    }
+  } else {
+    // B is stored N x K: stored row j is column j of op(B), k contiguous; scatter its pairs.
+    store<u32>(scratchK + (<usize>kcp << 1) - 4, 0);
+    for (let j: u32 = 0; j < nc; j++) {
+      decodeRow(bBase + <usize>(jc + j) * bStride, pc, kc, bBitsG, scratchK);
+      if (kc & 1) store<i16>(scratchK + (<usize>kc << 1), 0);
+      const colOff = <usize>(j >>> 3) * groupBytes + (<usize>(j & 7) << 2);
+      for (let p: u32 = 0; p < pairs; p++) {
+        const o = colOff + (<usize>p << 5);
+        if (!splitB) {
+          store<u32>(panelB + o, load<u32>(scratchK + (<usize>p << 2)));
+        } else {
+          storeSplit(<i32>load<i16>(scratchK + (<usize>p << 2)), panelB + o, panelB2 + o);
+          storeSplit(<i32>load<i16>(scratchK + (<usize>p << 2), 2), panelB + o + 2, panelB2 + o + 2);
+        }
+      }
+    }
+  }
+}
+
+// C[0..mr, 0..nr] += scale * (A panel rows x B panel group), exactly.
+function microkernel(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: usize, mr: u32, nr: u32, scale: f64): void {
+  if (ASC_FEATURE_SIMD) {
+    let a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda;
+    let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
+    let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
+    for (let p: u32 = 0; p < pairs; p++) {
+      const b0 = v128.load(b), b1 = v128.load(b, 16);
+      let va = v128.load32_splat(a0);
+      c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va, b0));
+      c01 = i32x4.add(c01, i32x4.dot_i16x8_s(va, b1));
+      va = v128.load32_splat(a1);
+      c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va, b0));
+      c11 = i32x4.add(c11, i32x4.dot_i16x8_s(va, b1));
+      va = v128.load32_splat(a2);
+      c20 = i32x4.add(c20, i32x4.dot_i16x8_s(va, b0));
+      c21 = i32x4.add(c21, i32x4.dot_i16x8_s(va, b1));
+      va = v128.load32_splat(a3);
+      c30 = i32x4.add(c30, i32x4.dot_i16x8_s(va, b0));
+      c31 = i32x4.add(c31, i32x4.dot_i16x8_s(va, b1));
+      a0 += 4; a1 += 4; a2 += 4; a3 += 4;
+      b += 32;
+    }
+    if (mr == MR && nr == NR) {
+      const s = f64x2.splat(scale);
+      addRow(c, c00, c01, s);
+      addRow(c + ldc, c10, c11, s);
+      addRow(c + 2 * ldc, c20, c21, s);
+      addRow(c + 3 * ldc, c30, c31, s);
+      return;
+    }
+    v128.store(tile, c00); v128.store(tile, c01, 16);
+    v128.store(tile, c10, 32); v128.store(tile, c11, 48);
+    v128.store(tile, c20, 64); v128.store(tile, c21, 80);
+    v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+  } else {
+    for (let r: u32 = 0; r < MR; r++) {
+      const ar = a + <usize>r * lda;
+      for (let j: u32 = 0; j < NR; j++) {
+        let bp = b + (<usize>j << 2);
+        let acc: i32 = 0;
+        for (let p: u32 = 0; p < pairs; p++) {
+          const ap = ar + (<usize>p << 2);
+          acc += <i32>load<i16>(ap) * <i32>load<i16>(bp) + <i32>load<i16>(ap, 2) * <i32>load<i16>(bp, 2);
+          bp += 32;
+        }
+        store<i32>(tile + (<usize>(r * NR + j) << 2), acc);
+      }
+    }
+  }
+  for (let r: u32 = 0; r < mr; r++) {
+    for (let j: u32 = 0; j < nr; j++) {
+      const cp = c + <usize>r * ldc + (<usize>j << 3);
+      store<f64>(cp, load<f64>(cp) + scale * <f64>load<i32>(tile + (<usize>(r * NR + j) << 2)));
+    }
+  }
+}
+
+@inline function addRow(c: usize, lo: v128, hi: v128, s: v128): void {
+  const hiSwapped = i32x4.shuffle(hi, hi, 2, 3, 0, 1);
+  const loSwapped = i32x4.shuffle(lo, lo, 2, 3, 0, 1);
+  v128.store(c, f64x2.add(v128.load(c), f64x2.mul(s, f64x2.convert_low_i32x4_s(lo))));
+  v128.store(c, f64x2.add(v128.load(c, 16), f64x2.mul(s, f64x2.convert_low_i32x4_s(loSwapped))), 16);
+  v128.store(c, f64x2.add(v128.load(c, 32), f64x2.mul(s, f64x2.convert_low_i32x4_s(hi))), 32);
+  v128.store(c, f64x2.add(v128.load(c, 48), f64x2.mul(s, f64x2.convert_low_i32x4_s(hiSwapped))), 48);
+}
+
+/**
+ * C = op(A) * op(B) exactly, C row-major M x N f64 at `c`.
+ * A is stored aRows x aCols packed at aBits (op(A) = A^T when transA); likewise B.
+ * `work` (workBytes long) holds the panels; no other memory is touched.
+ */
+export function gemm(
+  a: usize, aRows: u32, aCols: u32, aBits: u32, transA: bool,
+  b: usize, bRows: u32, bCols: u32, bBits: u32, transB: bool,
+  c: usize, work: usize, workBytes: usize
+): i32 {
+  if (aBits < MIN_BITS || aBits > MAX_BITS || bBits < MIN_BITS || bBits > MAX_BITS) return GEMM_ERR_BITS;
+  const M = transA ? aCols : aRows, K = transA ? aRows : aCols;
+  const N = transB ? bRows : bCols, Kb = transB ? bCols : bRows;
+  if (K != Kb) return GEMM_ERR_SHAPE;
+  const ldc = <usize>N << 3;
+  memory.fill(c, 0, <usize>M * ldc);
+  if (M == 0 || N == 0 || K == 0) return GEMM_OK;
+  aBase = a; aStride = rowStrideBytes(aCols, aBits); aBitsG = aBits; aTransG = transA;
+  bBase = b; bStride = rowStrideBytes(bCols, bBits); bBitsG = bBits; bTransG = transB;
+  setOperands(M, N, K, aBits, bBits);
+  const aligned = align16(work);
+  if (aligned - work >= workBytes) return GEMM_ERR_WORKSPACE;
+  if (!chooseBlocking(M, N, K, workBytes - (aligned - work))) return GEMM_ERR_WORKSPACE;
+  layoutWorkspace(aligned);
+  const aScaleHi: f64 = splitA ? 256 : 1, bScaleHi: f64 = splitB ? 256 : 1;
+  for (let jc: u32 = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc: u32 = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      const kcp = roundUp(kc, 2);
+      const lda = <usize>kcp << 1;
+      const groupBytes = <usize>kcp << 4;
+      packB(jc, nc, pc, kc);
+      for (let ic: u32 = 0; ic < M; ic += MC) {
+        const mc = min(MC, M - ic);
+        packA(ic, mc, pc, kc);
+        for (let jr: u32 = 0; jr < nc; jr += NR) {
+          const nr = min(NR, nc - jr);
+          const bOff = <usize>(jr >>> 3) * groupBytes;
+          for (let ir: u32 = 0; ir < mc; ir += MR) {
+            const mr = min(MR, mc - ir);
+            const aOff = <usize>ir * lda;
+            const cp = c + <usize>(ic + ir) * ldc + (<usize>(jc + jr) << 3);
+            microkernel(panelA + aOff, lda, panelB + bOff, kcp >>> 1, cp, ldc, mr, nr, aScaleHi * bScaleHi);
+            if (splitA) microkernel(panelA2 + aOff, lda, panelB + bOff, kcp >>> 1, cp, ldc, mr, nr, bScaleHi);
+            if (splitB) microkernel(panelA + aOff, lda, panelB2 + bOff, kcp >>> 1, cp, ldc, mr, nr, aScaleHi);
+          }
+        }
+      }
+    }
+  }
+  return GEMM_OK;
+}

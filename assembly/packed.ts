@@ -1,0 +1,136 @@
+// The packed format (docs/format.md): a rows x cols matrix of `bits`-bit two's-complement codes,
+// row-major, each row starting on a 4-byte boundary, element j of a row at bits [j*bits, j*bits+bits)
+// of the row's little-endian bit stream. Codes are symmetric: |q| <= 2^(bits-1) - 1.
+//
+// Every reader here touches only whole 32-bit words of the row it decodes (or, on the 8- and 16-bit
+// fast paths, only the bytes of the requested elements): since rows are padded to words, no read ever
+// leaves the row, so no read leaves the matrix.
+
+export const MIN_BITS: u32 = 2;
+export const MAX_BITS: u32 = 16;
+
+@inline export function maxCode(bits: u32): i32 {
+  return (1 << (bits - 1)) - 1;
+}
+
+@inline export function rowStrideBytes(cols: u32, bits: u32): u32 {
+  return ((cols * bits + 31) >>> 5) << 2;
+}
+
+/** Encodes `rows*cols` i32 codes into packed rows; returns 0, or 1 + the index of the first code
+ *  outside the symmetric range (then nothing is written). */
+export function encodeMatrix(src: usize, rows: u32, cols: u32, bits: u32, dst: usize): i32 {
+  const limit = maxCode(bits);
+  const n = rows * cols;
+  for (let i: u32 = 0; i < n; i++) {
+    const v = load<i32>(src + (<usize>i << 2));
+    if (v > limit || v < -limit) return <i32>i + 1;
+  }
+  const stride = rowStrideBytes(cols, bits);
+  const mask: u64 = (<u64>1 << bits) - 1;
+  for (let r: u32 = 0; r < rows; r++) {
+    let out = dst + <usize>r * stride;
+    const row = src + (<usize>(r * cols) << 2);
+    let buf: u64 = 0;
+    let have: u32 = 0;
+    for (let j: u32 = 0; j < cols; j++) {
+      buf |= (<u64>load<i32>(row + (<usize>j << 2)) & mask) << have;
+      have += bits;
+      if (have >= 32) {
+        store<u32>(out, <u32>buf);
+        out += 4;
+        buf >>= 32;
+        have -= 32;
+      }
+    }
+    if (have > 0) store<u32>(out, <u32>buf);
+  }
+  return 0;
+}
+
+/** Decodes elements [col0, col0+count) of one packed row into i16 at `dst`. */
+export function decodeRow(row: usize, col0: u32, count: u32, bits: u32, dst: usize): void {
+  if (bits == 8) {
+    decodeRow8(row + col0, count, dst);
+  } else if (bits == 16) {
+    memory.copy(dst, row + (<usize>col0 << 1), <usize>count << 1);
+  } else if (bits == 4 && (col0 & 1) == 0) {
+    decodeRow4(row, col0, count, dst);
+  } else {
+    decodeRowBits(row, col0, count, bits, dst);
+  }
+}
+
+// Shift-left then arithmetic-shift-right sign-extends the low `bits` of a word, and binaryen folds
+// the constant shifts when this is inlined into a width-specialised loop.
+@inline function decodeRowBits(row: usize, col0: u32, count: u32, bits: u32, dst: usize): void {
+  if (count == 0) return;
+  const start = col0 * bits;
+  let p = row + ((start >>> 5) << 2);
+  const skip = start & 31;
+  let buf: u64 = <u64>load<u32>(p) >> skip;
+  let have: u32 = 32 - skip;
+  p += 4;
+  const up: u32 = 32 - bits;
+  for (let j: u32 = 0; j < count; j++) {
+    if (have < bits) {
+      // Loaded only when the next element needs it, so the word is inside the row.
+      buf |= <u64>load<u32>(p) << have;
+      p += 4;
+      have += 32;
+    }
+    store<i16>(dst + (<usize>j << 1), <i16>((<i32>buf << up) >> up));
+    buf >>= bits;
+    have -= bits;
+  }
+}
+
+function decodeRow8(src: usize, count: u32, dst: usize): void {
+  let j: u32 = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; j + 8 <= count; j += 8) {
+      v128.store(dst + (<usize>j << 1), v128.load8x8_s(src + j));
+    }
+  }
+  for (; j < count; j++) store<i16>(dst + (<usize>j << 1), <i16>load<i8>(src + j));
+}
+
+function decodeRow4(row: usize, col0: u32, count: u32, dst: usize): void {
+  const src = row + (col0 >>> 1);
+  let j: u32 = 0;
+  if (ASC_FEATURE_SIMD) {
+    // 8 bytes hold 16 nibbles; element 2i is the low nibble of byte i.
+    for (; j + 16 <= count; j += 16) {
+      const x = v128.load8x8_u(src + (j >>> 1));
+      const lo = i16x8.shr_s(i16x8.shl(x, 12), 12);
+      const hi = i16x8.shr_s(i16x8.shl(x, 8), 12);
+      const out = dst + (<usize>j << 1);
+      v128.store(out, i16x8.shuffle(lo, hi, 0, 8, 1, 9, 2, 10, 3, 11));
+      v128.store(out, i16x8.shuffle(lo, hi, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+    }
+  }
+  decodeRowBits(row, col0 + j, count - j, 4, dst + (<usize>j << 1));
+}
+
+/** Decodes a whole matrix into i32 codes (the inverse of encodeMatrix). */
+export function decodeMatrix(src: usize, rows: u32, cols: u32, bits: u32, dst: usize): void {
+  const stride = rowStrideBytes(cols, bits);
+  for (let r: u32 = 0; r < rows; r++) {
+    const row = src + <usize>r * stride;
+    const out = dst + (<usize>(r * cols) << 2);
+    let p = row;
+    let buf: u64 = 0;
+    let have: u32 = 0;
+    const up: u32 = 32 - bits;
+    for (let j: u32 = 0; j < cols; j++) {
+      if (have < bits) {
+        buf |= <u64>load<u32>(p) << have;
+        p += 4;
+        have += 32;
+      }
+      store<i32>(out + (<usize>j << 2), (<i32>buf << up) >> up);
+      buf >>= bits;
+      have -= bits;
+    }
+  }
+}

@@ -1,0 +1,101 @@
+// The packed matrix format (docs/format.md) and its argument checks, shared by the wasm wrapper
+// and the reference so that both refuse exactly the same inputs with the same messages.
+
+export const MIN_BITS = 2;
+export const MAX_BITS = 16;
+
+/** A rows x cols matrix of `bits`-bit symmetric two's-complement codes, in the packed format. */
+export interface PackedMatrix {
+  readonly rows: number;
+  readonly cols: number;
+  readonly bits: number;
+  /** Exactly rows * rowStrideBytes(cols, bits) bytes. */
+  readonly bytes: Uint8Array;
+}
+
+export function maxCode(bits: number): number {
+  return (1 << (bits - 1)) - 1;
+}
+
+/** Bytes per packed row: rows start on 4-byte boundaries. */
+export function rowStrideBytes(cols: number, bits: number): number {
+  return Math.ceil((cols * bits) / 32) * 4;
+}
+
+export function packedByteLength(rows: number, cols: number, bits: number): number {
+  return rows * rowStrideBytes(cols, bits);
+}
+
+export function checkBits(bits: number, name: string): void {
+  if (!Number.isInteger(bits) || bits < MIN_BITS || bits > MAX_BITS) {
+    throw new RangeError(`${name}: bits must be an integer in ${MIN_BITS}..${MAX_BITS}, got ${bits}`);
+  }
+}
+
+export function checkDimension(n: number, name: string): void {
+  if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff) {
+    throw new RangeError(`${name} must be a non-negative integer below 2^31, got ${n}`);
+  }
+}
+
+/** Checks a codes array for pack(): length, integrality, symmetric range. */
+export function checkCodes(codes: ArrayLike<number>, rows: number, cols: number, bits: number, name: string): void {
+  checkDimension(rows, `${name}: rows`);
+  checkDimension(cols, `${name}: cols`);
+  checkBits(bits, name);
+  if (codes.length !== rows * cols) {
+    throw new RangeError(`${name}: expected rows*cols = ${rows}*${cols} = ${rows * cols} codes, got ${codes.length}`);
+  }
+  const limit = maxCode(bits);
+  for (let i = 0; i < codes.length; i++) {
+    const v = codes[i];
+    if (!Number.isInteger(v)) {
+      throw new TypeError(`${name}: code at [${Math.floor(i / cols)}, ${i % cols}] is ${v}, not an integer`);
+    }
+    if (v > limit || v < -limit) {
+      throw new RangeError(
+        `${name}: code at [${Math.floor(i / cols)}, ${i % cols}] is ${v}, outside -${limit}..${limit} for ${bits} bits`,
+      );
+    }
+  }
+}
+
+/** Checks that a PackedMatrix is self-consistent (shape, width, byte length). */
+export function checkPacked(m: PackedMatrix, name: string): void {
+  if (m === null || typeof m !== "object") throw new TypeError(`${name} must be a PackedMatrix, got ${m}`);
+  checkDimension(m.rows, `${name}.rows`);
+  checkDimension(m.cols, `${name}.cols`);
+  checkBits(m.bits, name);
+  if (!(m.bytes instanceof Uint8Array)) throw new TypeError(`${name}.bytes must be a Uint8Array`);
+  const expected = packedByteLength(m.rows, m.cols, m.bits);
+  if (m.bytes.length !== expected) {
+    throw new RangeError(
+      `${name}: ${m.rows}x${m.cols} at ${m.bits} bits needs ${expected} bytes, but bytes has ${m.bytes.length}`,
+    );
+  }
+}
+
+export interface GemmOptions {
+  transA?: boolean;
+  transB?: boolean;
+}
+
+/** The (M, N, K) of op(A) * op(B), or a RangeError naming the disagreeing dimensions. */
+export function gemmShape(a: PackedMatrix, b: PackedMatrix, options: GemmOptions = {}): { M: number; N: number; K: number } {
+  checkPacked(a, "a");
+  checkPacked(b, "b");
+  const transA = options.transA ?? false;
+  const transB = options.transB ?? false;
+  const M = transA ? a.cols : a.rows;
+  const K = transA ? a.rows : a.cols;
+  const N = transB ? b.rows : b.cols;
+  const Kb = transB ? b.cols : b.rows;
+  if (K !== Kb) {
+    throw new RangeError(
+      `gemm: inner dimensions differ: op(a) is ${M}x${K}${transA ? " (a transposed)" : ""}, ` +
+        `op(b) is ${Kb}x${N}${transB ? " (b transposed)" : ""}`,
+    );
+  }
+  if (K > 1 << 22) throw new RangeError(`gemm: K = ${K} exceeds 2^22, beyond which f64 results are not exact`);
+  return { M, N, K };
+}

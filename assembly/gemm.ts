@@ -20,7 +20,12 @@
 // v = 256*hi + lo, hi = v >> 8 in [-128, 127], lo = v & 255 in [0, 255]: two panels of small entries,
 // two passes of the micro-kernel, recombined exactly by the f64 output stage with scales 256 and 1.
 
-import { decodeRow, maxCode, rowStrideBytes, MIN_BITS, MAX_BITS } from "./packed";
+import { maxCode, readCode, writeCode, MIN_BITS, MAX_BITS, decodeRow } from "./packed";
+import {
+  viewDecode, viewPrepare, viewLocate, viewWritable, field, VIEW_FIELDS,
+  V_KIND, V_BASE, V_BITS, V_ROWS, V_COLS, V_TRANS, KIND_PLAIN, KIND_IM2COL,
+} from "./views";
+import { randomKey, randomUnit } from "./random";
 
 export const MR: u32 = 4;
 export const NR: u32 = 8;
@@ -34,21 +39,24 @@ export const GEMM_OK: i32 = 0;
 export const GEMM_ERR_BITS: i32 = -1;
 export const GEMM_ERR_SHAPE: i32 = -2;
 export const GEMM_ERR_WORKSPACE: i32 = -3;
+export const GEMM_ERR_VIEW: i32 = -4;
+export const GEMM_ERR_STAGE: i32 = -5;
 
-// The operands of the call in progress (no allocation: the stub runtime never frees).
-let aBase: usize = 0, aStride: usize = 0, aBitsG: u32 = 0, aTransG: bool = false;
-let bBase: usize = 0, bStride: usize = 0, bBitsG: u32 = 0, bTransG: bool = false;
+// The call in progress (module state, not objects: the stub runtime never frees).
+let viewA: usize = 0, viewB: usize = 0;
+let aTransG: bool = false, bTransG: bool = false;
 let splitA: bool = false, splitB: bool = false;
 let kcLimit: u32 = 0;
 // Blocking and workspace regions chosen for the call.
 let MC: u32 = 0, NC: u32 = 0, KC: u32 = 0;
-let panelA: usize = 0, panelA2: usize = 0, panelB: usize = 0, panelB2: usize = 0;
+let withBlockAcc: bool = false;
+let panelA: usize = 0, panelA2: usize = 0, panelB: usize = 0, panelB2: usize = 0, blockAcc: usize = 0;
 let scratchN0: usize = 0, scratchN1: usize = 0, scratchK: usize = 0, scratchM: usize = 0, tile: usize = 0;
 
 @inline function roundUp(x: u32, m: u32): u32 { return (x + m - 1) / m * m; }
 @inline function align16(x: usize): usize { return (x + 15) & ~(<usize>15); }
 
-function setOperands(M: u32, N: u32, K: u32, aBits: u32, bBits: u32): void {
+function setOperands(aBits: u32, bBits: u32): void {
   const mA = <u64>maxCode(aBits), mB = <u64>maxCode(bBits);
   let pairs = I32_MAX / (2 * mA * mB);
   splitA = false;
@@ -64,7 +72,8 @@ function setOperands(M: u32, N: u32, K: u32, aBits: u32, bBits: u32): void {
 function workspaceNeed(mc: u32, nc: u32, kc: u32): usize {
   const mcp = roundUp(mc, MR), ncp = roundUp(nc, NR), kcp = roundUp(kc, 2);
   const planesA: usize = splitA ? 2 : 1, planesB: usize = splitB ? 2 : 1;
-  return planesA * align16(<usize>mcp * kcp * 2) + planesB * align16(<usize>ncp * kcp * 2)
+  const acc: usize = withBlockAcc ? <usize>mcp * ncp * 8 : 0;
+  return planesA * align16(<usize>mcp * kcp * 2) + planesB * align16(<usize>ncp * kcp * 2) + acc
     + 2 * align16(<usize>ncp * 2) + align16(<usize>kcp * 2) + align16(<usize>mcp * 2)
     + MR * NR * 4 + 16;
 }
@@ -91,6 +100,7 @@ function layoutWorkspace(work: usize): void {
   panelA2 = p; if (splitA) p += aBytes;
   panelB = p; p += bBytes;
   panelB2 = p; if (splitB) p += bBytes;
+  blockAcc = p; if (withBlockAcc) p += <usize>mcp * ncp * 8;
   scratchN0 = p; p += align16(<usize>ncp * 2);
   scratchN1 = p; p += align16(<usize>ncp * 2);
   scratchK = p; p += align16(<usize>kcp * 2);
@@ -98,10 +108,11 @@ function layoutWorkspace(work: usize): void {
   tile = p;
 }
 
-/** Bytes of workspace a call with these operands uses when not constrained (the default blocking). */
-export function gemmWorkspaceBytes(M: u32, N: u32, K: u32, aBits: u32, bBits: u32): usize {
+/** Bytes of workspace a call uses when not constrained (the default blocking). */
+export function gemmWorkspaceBytes(M: u32, N: u32, K: u32, aBits: u32, bBits: u32, fused: bool): usize {
   if (aBits < MIN_BITS || aBits > MAX_BITS || bBits < MIN_BITS || bBits > MAX_BITS) return 0;
-  setOperands(M, N, K, aBits, bBits);
+  setOperands(aBits, bBits);
+  withBlockAcc = fused;
   chooseBlocking(M, N, K, <usize>-1);
   return workspaceNeed(MC, NC, KC);
 }
@@ -119,12 +130,11 @@ function packA(ic: u32, mc: u32, pc: u32, kc: u32): void {
   if (splitA) memory.fill(panelA2, 0, <usize>mcp * rowBytes);
   if (!aTransG) {
     for (let r: u32 = 0; r < mc; r++) {
-      const src = aBase + <usize>(ic + r) * aStride;
       const dst = panelA + <usize>r * rowBytes;
       if (!splitA) {
-        decodeRow(src, pc, kc, aBitsG, dst);
+        viewDecode(viewA, ic + r, pc, kc, dst);
       } else {
-        decodeRow(src, pc, kc, aBitsG, scratchK);
+        viewDecode(viewA, ic + r, pc, kc, scratchK);
         const dst2 = panelA2 + <usize>r * rowBytes;
         for (let k: u32 = 0; k < kc; k++) {
           storeSplit(load<i16>(scratchK + (<usize>k << 1)), dst + (<usize>k << 1), dst2 + (<usize>k << 1));
@@ -134,7 +144,7 @@ function packA(ic: u32, mc: u32, pc: u32, kc: u32): void {
   } else {
     // A is stored K x M: stored row k gives column k of the panel.
     for (let k: u32 = 0; k < kc; k++) {
-      decodeRow(aBase + <usize>(pc + k) * aStride, ic, mc, aBitsG, scratchM);
+      viewDecode(viewA, pc + k, ic, mc, scratchM);
       const col = <usize>k << 1;
       for (let r: u32 = 0; r < mc; r++) {
         const v = load<i16>(scratchM + (<usize>r << 1));
@@ -159,8 +169,8 @@ function packB(jc: u32, nc: u32, pc: u32, kc: u32): void {
     memory.fill(scratchN1, 0, <usize>ncp * 2);
     for (let p: u32 = 0; p < pairs; p++) {
       const k0 = pc + p * 2;
-      decodeRow(bBase + <usize>k0 * bStride, jc, nc, bBitsG, scratchN0);
-      if (p * 2 + 1 < kc) decodeRow(bBase + <usize>(k0 + 1) * bStride, jc, nc, bBitsG, scratchN1);
+      viewDecode(viewB, k0, jc, nc, scratchN0);
+      if (p * 2 + 1 < kc) viewDecode(viewB, k0 + 1, jc, nc, scratchN1);
       else memory.fill(scratchN1, 0, <usize>ncp * 2);
       for (let g: u32 = 0; g < (ncp >>> 3); g++) {
         const dstOff = <usize>g * groupBytes + (<usize>p << 5);
@@ -198,7 +208,7 @@ function packB(jc: u32, nc: u32, pc: u32, kc: u32): void {
     // B is stored N x K: stored row j is column j of op(B), k contiguous; scatter its pairs.
     store<u32>(scratchK + (<usize>kcp << 1) - 4, 0);
     for (let j: u32 = 0; j < nc; j++) {
-      decodeRow(bBase + <usize>(jc + j) * bStride, pc, kc, bBitsG, scratchK);
+      viewDecode(viewB, jc + j, pc, kc, scratchK);
       if (kc & 1) store<i16>(scratchK + (<usize>kc << 1), 0);
       const colOff = <usize>(j >>> 3) * groupBytes + (<usize>(j & 7) << 2);
       for (let p: u32 = 0; p < pairs; p++) {
@@ -281,6 +291,252 @@ function microkernel(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: 
   v128.store(c, f64x2.add(v128.load(c, 48), f64x2.mul(s, f64x2.convert_low_i32x4_s(hiSwapped))), 48);
 }
 
+// All micro-tiles of one (mc x nc) block for K block kc, accumulated into c (leading dim ldc).
+function multiplyBlock(mc: u32, nc: u32, kc: u32, c: usize, ldc: usize, fullTiles: bool): void {
+  const kcp = roundUp(kc, 2);
+  const lda = <usize>kcp << 1;
+  const groupBytes = <usize>kcp << 4;
+  const aScaleHi: f64 = splitA ? 256 : 1, bScaleHi: f64 = splitB ? 256 : 1;
+  for (let jr: u32 = 0; jr < nc; jr += NR) {
+    const nr = fullTiles ? NR : min(NR, nc - jr);
+    const bOff = <usize>(jr >>> 3) * groupBytes;
+    for (let ir: u32 = 0; ir < mc; ir += MR) {
+      const mr = fullTiles ? MR : min(MR, mc - ir);
+      const aOff = <usize>ir * lda;
+      const cp = c + <usize>ir * ldc + (<usize>jr << 3);
+      microkernel(panelA + aOff, lda, panelB + bOff, kcp >>> 1, cp, ldc, mr, nr, aScaleHi * bScaleHi);
+      if (splitA) microkernel(panelA2 + aOff, lda, panelB + bOff, kcp >>> 1, cp, ldc, mr, nr, bScaleHi);
+      if (splitB) microkernel(panelA + aOff, lda, panelB2 + bOff, kcp >>> 1, cp, ldc, mr, nr, aScaleHi);
+    }
+  }
+}
+
+// Validates the operand views of a call and derives (M, N, K); returns an error code or OK.
+let gM: u32 = 0, gN: u32 = 0, gK: u32 = 0;
+function bindOperands(a: usize, b: usize): i32 {
+  const aBits = field(a, V_BITS), bBits = field(b, V_BITS);
+  if (aBits < <i32>MIN_BITS || aBits > <i32>MAX_BITS || bBits < <i32>MIN_BITS || bBits > <i32>MAX_BITS) return GEMM_ERR_BITS;
+  if (!viewPrepare(a) || !viewPrepare(b)) return GEMM_ERR_VIEW;
+  viewA = a; viewB = b;
+  aTransG = field(a, V_TRANS) != 0;
+  bTransG = field(b, V_TRANS) != 0;
+  const aRows = <u32>field(a, V_ROWS), aCols = <u32>field(a, V_COLS);
+  const bRows = <u32>field(b, V_ROWS), bCols = <u32>field(b, V_COLS);
+  gM = aTransG ? aCols : aRows;
+  gK = aTransG ? aRows : aCols;
+  gN = bTransG ? bRows : bCols;
+  const Kb = bTransG ? bCols : bRows;
+  if (gK != Kb) return GEMM_ERR_SHAPE;
+  setOperands(<u32>aBits, <u32>bBits);
+  return GEMM_OK;
+}
+
+function bindWorkspace(work: usize, workBytes: usize): i32 {
+  const aligned = align16(work);
+  if (aligned - work >= workBytes) return GEMM_ERR_WORKSPACE;
+  // workspaceNeed already counts 16 bytes of alignment slack; only the actual gap is spent.
+  if (!chooseBlocking(gM, gN, gK, workBytes + 16 - (aligned - work))) return GEMM_ERR_WORKSPACE;
+  layoutWorkspace(aligned);
+  return GEMM_OK;
+}
+
+/**
+ * C = op(A) * op(B) exactly into a row-major M x N f64 matrix at `c`. A and B are views (views.ts).
+ * C is the accumulator: the loop order packs each B block once.
+ */
+export function gemmViews(a: usize, b: usize, c: usize, work: usize, workBytes: usize): i32 {
+  let status = bindOperands(a, b);
+  if (status != GEMM_OK) return status;
+  const M = gM, N = gN, K = gK;
+  const ldc = <usize>N << 3;
+  withBlockAcc = false;
+  if (M != 0 && N != 0 && K != 0) {
+    status = bindWorkspace(work, workBytes);
+    if (status != GEMM_OK) return status;
+  }
+  memory.fill(c, 0, <usize>M * ldc);
+  if (M == 0 || N == 0 || K == 0) return GEMM_OK;
+  for (let jc: u32 = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc: u32 = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      packB(jc, nc, pc, kc);
+      for (let ic: u32 = 0; ic < M; ic += MC) {
+        const mc = min(MC, M - ic);
+        packA(ic, mc, pc, kc);
+        multiplyBlock(mc, nc, kc, c + <usize>ic * ldc + (<usize>jc << 3), ldc, false);
+      }
+    }
+  }
+  return GEMM_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fused output stages. The product is accumulated for one (MC x NC) block over all of K in a
+// block accumulator (f64, exact), then the stage consumes it: nothing M x N is ever held, which is
+// what lets the weight gradient be applied without materialising it (DESIGN 5).
+
+export const STAGE_STORE: i32 = 0;   // C f64 (tests)
+export const STAGE_MAXABS: i32 = 1;  // max |acc + bias|: the first pass of exact scaling
+export const STAGE_REQUANT: i32 = 2; // bias, shift, round, clamp, ReLU, write codes
+export const STAGE_UPDATE: i32 = 3;  // W += round(m * acc), the progress statistic
+
+// Stage descriptor fields (i32 index unless f64; see docs/abi.md).
+export const S_MODE: u32 = 0, S_RELU: u32 = 1, S_ROUNDING: u32 = 2, S_SEED: u32 = 3, S_STEP: u32 = 4;
+export const S_STREAM: u32 = 5, S_BIAS: u32 = 6, S_BIAS_BITS: u32 = 7, S_OUT_BITS: u32 = 8, S_C: u32 = 9;
+export const S_F64: u32 = 6; // f64 fields start at byte 48
+export const SF_BIAS_SCALE: u32 = 0; // bias code -> accumulator units
+export const SF_SCALE: u32 = 1;      // accumulator units -> output codes (REQUANT) or update codes (UPDATE)
+export const SF_MAX_ABS: u32 = 2;    // out: max |acc + bias| in accumulator units
+export const SF_SUM_ABS: u32 = 3;    // out: sum |scale * acc| (UPDATE: sum of |lr*g|/step)
+export const SF_SATURATED: u32 = 4;  // out: codes clamped
+export const SF_CHANGED: u32 = 5;    // out: codes changed (UPDATE)
+export const SF_COUNT: u32 = 6;      // out: elements seen
+export const STAGE_BYTES: u32 = 48 + 8 * 8;
+
+export const ROUND_STOCHASTIC: i32 = 0; // the mode numbering every kernel shares
+export const ROUND_NEAREST: i32 = 1;
+
+@inline function sfield(s: usize, f: u32): i32 { return load<i32>(s + (<usize>f << 2)); }
+@inline function sf64(s: usize, f: u32): f64 { return load<f64>(s + 48 + (<usize>f << 3)); }
+@inline function setSf64(s: usize, f: u32, x: f64): void { store<f64>(s + 48 + (<usize>f << 3), x); }
+
+let outView: usize = 0;
+let rowPtrSlot: usize = memory.data(8, 8);
+
+@inline function roundCode(x: f64, stochastic: bool, key: u64, index: u64): f64 {
+  return stochastic ? Math.floor(x + randomUnit(key, index)) : nearest<f64>(x);
+}
+
+function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize): void {
+  const mode = sfield(stage, S_MODE);
+  const biasAt = <usize>sfield(stage, S_BIAS);
+  const biasScale = sf64(stage, SF_BIAS_SCALE);
+  if (biasAt != 0) decodeRow(biasAt, jc, nc, <u32>sfield(stage, S_BIAS_BITS), scratchN0);
+  const N = gN;
+  if (mode == STAGE_STORE) {
+    const c = <usize>sfield(stage, S_C);
+    for (let r: u32 = 0; r < mc; r++) {
+      for (let j: u32 = 0; j < nc; j++) {
+        let v = load<f64>(blockAcc + <usize>r * ld + (<usize>j << 3));
+        if (biasAt != 0) v += biasScale * <f64>load<i16>(scratchN0 + (<usize>j << 1));
+        store<f64>(c + ((<usize>(ic + r) * N + jc + j) << 3), v);
+      }
+    }
+    return;
+  }
+  const relu = sfield(stage, S_RELU) != 0;
+  if (mode == STAGE_MAXABS) {
+    // With a fused ReLU only the positive side survives, so only it sets the scale.
+    let m = sf64(stage, SF_MAX_ABS);
+    for (let r: u32 = 0; r < mc; r++) {
+      for (let j: u32 = 0; j < nc; j++) {
+        let v = load<f64>(blockAcc + <usize>r * ld + (<usize>j << 3));
+        if (biasAt != 0) v += biasScale * <f64>load<i16>(scratchN0 + (<usize>j << 1));
+        m = max(m, relu ? v : abs(v));
+      }
+    }
+    setSf64(stage, SF_MAX_ABS, m);
+    return;
+  }
+  const stochastic = sfield(stage, S_ROUNDING) == ROUND_STOCHASTIC;
+  const key = randomKey(<u32>sfield(stage, S_SEED), <u32>sfield(stage, S_STEP), <u32>sfield(stage, S_STREAM));
+  const scale = sf64(stage, SF_SCALE);
+  const outBits = <u32>field(outView, V_BITS);
+  const limit = <f64>maxCode(outBits);
+  let saturated = sf64(stage, SF_SATURATED), changed = sf64(stage, SF_CHANGED), sumAbs = sf64(stage, SF_SUM_ABS);
+  for (let r: u32 = 0; r < mc; r++) {
+    const row = ic + r;
+    for (let j: u32 = 0; j < nc; j++) {
+      const col = jc + j;
+      const index = <u64>row * N + col;
+      const acc = load<f64>(blockAcc + <usize>r * ld + (<usize>j << 3));
+      const at = viewLocate(outView, row, col, rowPtrSlot);
+      const rowPtr = load<usize>(rowPtrSlot);
+      if (mode == STAGE_REQUANT) {
+        let v = acc;
+        if (biasAt != 0) v += biasScale * <f64>load<i16>(scratchN0 + (<usize>j << 1));
+        let q = roundCode(v * scale, stochastic, key, index);
+        if (q > limit) { q = limit; saturated += 1; } else if (q < -limit) { q = -limit; saturated += 1; }
+        if (relu && q < 0) q = 0;
+        writeCode(rowPtr, at, outBits, <i32>q);
+      } else {
+        const d = acc * scale;
+        sumAbs += abs(d);
+        const dq = roundCode(d, stochastic, key, index);
+        if (dq != 0) {
+          const old = <f64>readCode(rowPtr, at, outBits);
+          let q = old + dq;
+          if (q > limit) { q = limit; saturated += 1; } else if (q < -limit) { q = -limit; saturated += 1; }
+          if (q != old) { changed += 1; writeCode(rowPtr, at, outBits, <i32>q); }
+        }
+      }
+    }
+  }
+  setSf64(stage, SF_SATURATED, saturated);
+  setSf64(stage, SF_CHANGED, changed);
+  setSf64(stage, SF_SUM_ABS, sumAbs);
+}
+
+/**
+ * op(A) * op(B) with a fused output stage (`stage` descriptor). `out` is the view written by
+ * REQUANT (fresh codes) or updated in place by UPDATE (the weights); M x N virtual.
+ */
+export function gemmFused(a: usize, b: usize, out: usize, stage: usize, work: usize, workBytes: usize): i32 {
+  let status = bindOperands(a, b);
+  if (status != GEMM_OK) return status;
+  const M = gM, N = gN, K = gK;
+  const mode = sfield(stage, S_MODE);
+  if (mode < STAGE_STORE || mode > STAGE_UPDATE) return GEMM_ERR_STAGE;
+  if (mode == STAGE_REQUANT || mode == STAGE_UPDATE) {
+    if (!viewPrepare(out)) return GEMM_ERR_VIEW;
+    const kind = field(out, V_KIND);
+    if (kind == KIND_IM2COL) {
+      if (!viewWritable(out)) return GEMM_ERR_VIEW;
+    } else if (kind != KIND_PLAIN) {
+      return GEMM_ERR_VIEW;
+    }
+    if (<u32>field(out, V_ROWS) != M || <u32>field(out, V_COLS) != N) return GEMM_ERR_SHAPE;
+    outView = out;
+  }
+  const biasBits = sfield(stage, S_BIAS_BITS);
+  if (sfield(stage, S_BIAS) != 0 && (biasBits < <i32>MIN_BITS || biasBits > <i32>MAX_BITS)) return GEMM_ERR_BITS;
+  setSf64(stage, SF_COUNT, sf64(stage, SF_COUNT) + <f64>M * <f64>N);
+  if (M == 0 || N == 0) return GEMM_OK;
+  withBlockAcc = true;
+  status = bindWorkspace(work, workBytes);
+  if (status != GEMM_OK) return status;
+  const ld = <usize>roundUp(NC, NR) << 3;
+  for (let jc: u32 = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let ic: u32 = 0; ic < M; ic += MC) {
+      const mc = min(MC, M - ic);
+      memory.fill(blockAcc, 0, <usize>roundUp(mc, MR) * ld);
+      for (let pc: u32 = 0; pc < K; pc += KC) {
+        const kc = min(KC, K - pc);
+        packB(jc, nc, pc, kc);
+        packA(ic, mc, pc, kc);
+        multiplyBlock(mc, nc, kc, blockAcc, ld, true);
+      }
+      outputStage(stage, ic, mc, jc, nc, ld);
+    }
+  }
+  return GEMM_OK;
+}
+
+// The plain-matrix entry point: builds two PLAIN views in static memory.
+const plainViews: usize = memory.data(<i32>(2 * VIEW_FIELDS * 4), 16);
+
+function plainView(v: usize, base: usize, rows: u32, cols: u32, bits: u32, trans: bool): void {
+  memory.fill(v, 0, VIEW_FIELDS * 4);
+  store<i32>(v + (<usize>V_KIND << 2), KIND_PLAIN);
+  store<i32>(v + (<usize>V_BASE << 2), <i32>base);
+  store<i32>(v + (<usize>V_BITS << 2), <i32>bits);
+  store<i32>(v + (<usize>V_ROWS << 2), <i32>rows);
+  store<i32>(v + (<usize>V_COLS << 2), <i32>cols);
+  store<i32>(v + (<usize>V_TRANS << 2), trans ? 1 : 0);
+}
+
 /**
  * C = op(A) * op(B) exactly, C row-major M x N f64 at `c`.
  * A is stored aRows x aCols packed at aBits (op(A) = A^T when transA); likewise B.
@@ -291,46 +547,8 @@ export function gemm(
   b: usize, bRows: u32, bCols: u32, bBits: u32, transB: bool,
   c: usize, work: usize, workBytes: usize
 ): i32 {
-  if (aBits < MIN_BITS || aBits > MAX_BITS || bBits < MIN_BITS || bBits > MAX_BITS) return GEMM_ERR_BITS;
-  const M = transA ? aCols : aRows, K = transA ? aRows : aCols;
-  const N = transB ? bRows : bCols, Kb = transB ? bCols : bRows;
-  if (K != Kb) return GEMM_ERR_SHAPE;
-  const ldc = <usize>N << 3;
-  memory.fill(c, 0, <usize>M * ldc);
-  if (M == 0 || N == 0 || K == 0) return GEMM_OK;
-  aBase = a; aStride = rowStrideBytes(aCols, aBits); aBitsG = aBits; aTransG = transA;
-  bBase = b; bStride = rowStrideBytes(bCols, bBits); bBitsG = bBits; bTransG = transB;
-  setOperands(M, N, K, aBits, bBits);
-  const aligned = align16(work);
-  if (aligned - work >= workBytes) return GEMM_ERR_WORKSPACE;
-  if (!chooseBlocking(M, N, K, workBytes - (aligned - work))) return GEMM_ERR_WORKSPACE;
-  layoutWorkspace(aligned);
-  const aScaleHi: f64 = splitA ? 256 : 1, bScaleHi: f64 = splitB ? 256 : 1;
-  for (let jc: u32 = 0; jc < N; jc += NC) {
-    const nc = min(NC, N - jc);
-    for (let pc: u32 = 0; pc < K; pc += KC) {
-      const kc = min(KC, K - pc);
-      const kcp = roundUp(kc, 2);
-      const lda = <usize>kcp << 1;
-      const groupBytes = <usize>kcp << 4;
-      packB(jc, nc, pc, kc);
-      for (let ic: u32 = 0; ic < M; ic += MC) {
-        const mc = min(MC, M - ic);
-        packA(ic, mc, pc, kc);
-        for (let jr: u32 = 0; jr < nc; jr += NR) {
-          const nr = min(NR, nc - jr);
-          const bOff = <usize>(jr >>> 3) * groupBytes;
-          for (let ir: u32 = 0; ir < mc; ir += MR) {
-            const mr = min(MR, mc - ir);
-            const aOff = <usize>ir * lda;
-            const cp = c + <usize>(ic + ir) * ldc + (<usize>(jc + jr) << 3);
-            microkernel(panelA + aOff, lda, panelB + bOff, kcp >>> 1, cp, ldc, mr, nr, aScaleHi * bScaleHi);
-            if (splitA) microkernel(panelA2 + aOff, lda, panelB + bOff, kcp >>> 1, cp, ldc, mr, nr, bScaleHi);
-            if (splitB) microkernel(panelA + aOff, lda, panelB2 + bOff, kcp >>> 1, cp, ldc, mr, nr, aScaleHi);
-          }
-        }
-      }
-    }
-  }
-  return GEMM_OK;
+  const va = plainViews, vb = plainViews + VIEW_FIELDS * 4;
+  plainView(va, a, aRows, aCols, aBits, transA);
+  plainView(vb, b, bRows, bCols, bBits, transB);
+  return gemmViews(va, vb, c, work, workBytes);
 }

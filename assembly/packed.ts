@@ -134,3 +134,29 @@ export function decodeMatrix(src: usize, rows: u32, cols: u32, bits: u32, dst: u
     }
   }
 }
+
+/** Reads element `col` of a packed row (one element; touches only the words holding it). */
+export function readCode(row: usize, col: u32, bits: u32): i32 {
+  const start = col * bits;
+  const p = row + ((start >>> 5) << 2);
+  const skip = start & 31;
+  let word: u64 = <u64>load<u32>(p) >> skip;
+  if (skip + bits > 32) word |= <u64>load<u32>(p, 4) << (32 - skip);
+  const up: u32 = 32 - bits;
+  return (<i32>word << up) >> up;
+}
+
+/** Overwrites element `col` of a packed row with the low `bits` of q. */
+export function writeCode(row: usize, col: u32, bits: u32, q: i32): void {
+  const start = col * bits;
+  const p = row + ((start >>> 5) << 2);
+  const skip = start & 31;
+  const mask: u64 = ((<u64>1 << bits) - 1) << skip;
+  const value: u64 = (<u64>(<u32>q) << skip) & mask;
+  if (skip + bits <= 32) {
+    store<u32>(p, (load<u32>(p) & ~<u32>mask) | <u32>value);
+  } else {
+    store<u32>(p, (load<u32>(p) & ~<u32>mask) | <u32>value);
+    store<u32>(p, (load<u32>(p, 4) & ~<u32>(mask >> 32)) | <u32>(value >> 32), 4);
+  }
+}

@@ -19,6 +19,33 @@ export interface AbiExports {
     b: number, bRows: number, bCols: number, bBits: number, transB: number,
     c: number, work: number, workBytes: number,
   ): number;
+  gemm_fused_workspace_bytes(M: number, N: number, K: number, aBits: number, bBits: number): number;
+  gemm_views(a: number, b: number, c: number, work: number, workBytes: number): number;
+  gemm_fused(a: number, b: number, out: number, stage: number, work: number, workBytes: number): number;
+  random_bits(seed: number, step: number, stream: number, index: number, out: number): void;
+  change_precision(
+    ptr: number, rows: number, cols: number, fromBits: number, toBits: number,
+    mode: number, seed: number, step: number, stream: number, stats: number,
+  ): number;
+  max_pool_forward(x: number, N: number, H: number, W: number, C: number, bits: number,
+    kh: number, kw: number, sh: number, sw: number, y: number): number;
+  max_pool_backward(x: number, N: number, H: number, W: number, C: number, xBits: number,
+    kh: number, kw: number, sh: number, sw: number, dy: number, dyBits: number, dx: number, stats: number): number;
+  avg_pool_forward(x: number, N: number, H: number, W: number, C: number, bits: number,
+    kh: number, kw: number, sh: number, sw: number, mode: number, seed: number, step: number, stream: number, y: number): number;
+  avg_pool_backward(dy: number, N: number, H: number, W: number, C: number, bits: number,
+    kh: number, kw: number, sh: number, sw: number, mode: number, seed: number, step: number, stream: number, dx: number): number;
+  relu_forward(ptr: number, rows: number, cols: number, bits: number): number;
+  relu_backward(y: number, yBits: number, dy: number, dyBits: number, rows: number, cols: number, dx: number): number;
+  quantize_f32(src: number, rows: number, cols: number, bits: number,
+    mode: number, seed: number, step: number, stream: number, dst: number, expOut: number): number;
+  max_abs_codes(ptr: number, rows: number, cols: number, bits: number): number;
+  softmax_cross_entropy(
+    logits: number, N: number, classes: number, bits: number, exp: number,
+    labels: number, labelBytes: number, errBits: number,
+    mode: number, seed: number, step: number, stream: number,
+    dlogits: number, lossOut: number, correctOut: number, expOut: number,
+  ): number;
 }
 
 export const ABI_VERSION = 1;

@@ -1,0 +1,180 @@
+// Operand views: how a GEMM operand's rows are found in memory. A view is a descriptor of i32
+// fields (docs/abi.md) describing a virtual row-major matrix `rows x cols` whose rows are decoded
+// on demand, a segment at a time, by the GEMM's packing step. This is where convolution becomes
+// GEMM without an im2col buffer: the IM2COL view decodes a patch row straight from the activation
+// tensor's packed lines.
+//
+// Activation tensors are NHWC, stored as a packed matrix of N*H lines of W*C codes (x-major,
+// channel fastest), so the KW*C codes that one kernel row of a patch needs are one contiguous run
+// of a line: one decodeRow call per kernel row, not one per element.
+
+import { decodeRow, rowStrideBytes } from "./packed";
+
+export const VIEW_FIELDS: u32 = 24;
+// Field indices (i32).
+export const V_KIND: u32 = 0;   // KIND_*
+export const V_BASE: u32 = 1;   // byte offset of the packed data
+export const V_BITS: u32 = 2;
+export const V_ROWS: u32 = 3;   // virtual rows
+export const V_COLS: u32 = 4;   // virtual cols
+export const V_TRANS: u32 = 5;  // operand used transposed (GEMM operands only)
+export const V_STRIDE: u32 = 6; // bytes per stored row/line (filled in by viewPrepare)
+// IM2COL: the source tensor N x H x W x C and the convolution geometry.
+export const V_N: u32 = 7, V_H: u32 = 8, V_W: u32 = 9, V_C: u32 = 10;
+export const V_KH: u32 = 11, V_KW: u32 = 12, V_SH: u32 = 13, V_SW: u32 = 14;
+export const V_PH: u32 = 15, V_PW: u32 = 16; // zero padding (may be negative: cropping)
+export const V_DH: u32 = 17, V_DW: u32 = 18; // input dilation (>1 for the backward of strided convs)
+export const V_OH: u32 = 19, V_OW: u32 = 20; // output spatial size: rows = N*OH*OW
+// WFLIP (the weights of conv backward-data): V_N = Cout, V_C = Cin, V_KH, V_KW.
+
+export const KIND_PLAIN: i32 = 0;
+export const KIND_IM2COL: i32 = 1;
+export const KIND_WFLIP: i32 = 2;
+
+@inline export function field(v: usize, f: u32): i32 {
+  return load<i32>(v + (<usize>f << 2));
+}
+@inline function setField(v: usize, f: u32, x: i32): void {
+  store<i32>(v + (<usize>f << 2), x);
+}
+
+/** Validates a view and fills V_STRIDE; returns false when it is inconsistent. */
+export function viewPrepare(v: usize): bool {
+  const kind = field(v, V_KIND), bits = field(v, V_BITS);
+  if (bits < 2 || bits > 16) return false;
+  const rows = field(v, V_ROWS), cols = field(v, V_COLS);
+  if (rows < 0 || cols < 0) return false;
+  if (kind == KIND_PLAIN) {
+    setField(v, V_STRIDE, <i32>rowStrideBytes(<u32>cols, <u32>bits));
+    return true;
+  }
+  if (kind == KIND_IM2COL) {
+    const n = field(v, V_N), h = field(v, V_H), w = field(v, V_W), c = field(v, V_C);
+    const kh = field(v, V_KH), kw = field(v, V_KW), sh = field(v, V_SH), sw = field(v, V_SW);
+    const dh = field(v, V_DH), dw = field(v, V_DW), oh = field(v, V_OH), ow = field(v, V_OW);
+    if (n < 0 || h <= 0 || w <= 0 || c <= 0 || kh <= 0 || kw <= 0 || sh <= 0 || sw <= 0 || dh <= 0 || dw <= 0) return false;
+    if (oh < 0 || ow < 0) return false;
+    if (<i64>rows != <i64>n * oh * ow || <i64>cols != <i64>kh * kw * c) return false;
+    setField(v, V_STRIDE, <i32>rowStrideBytes(<u32>(w * c), <u32>bits));
+    return true;
+  }
+  if (kind == KIND_WFLIP) {
+    const co = field(v, V_N), ci = field(v, V_C), kh = field(v, V_KH), kw = field(v, V_KW);
+    if (co <= 0 || ci <= 0 || kh <= 0 || kw <= 0) return false;
+    if (<i64>rows != <i64>kh * kw * co || cols != ci) return false;
+    setField(v, V_STRIDE, <i32>rowStrideBytes(<u32>(kh * kw * ci), <u32>bits));
+    return true;
+  }
+  return false;
+}
+
+/** Byte length of the packed data a prepared view reads or writes. */
+export function viewDataBytes(v: usize): u64 {
+  const kind = field(v, V_KIND);
+  const stride = <u64>field(v, V_STRIDE);
+  if (kind == KIND_PLAIN) return <u64>field(v, V_ROWS) * stride;
+  if (kind == KIND_IM2COL) return <u64>field(v, V_N) * <u64>field(v, V_H) * stride;
+  return <u64>field(v, V_N) * stride;
+}
+
+/** Decodes virtual elements [c0, c0+count) of virtual row r into i16 at dst. */
+export function viewDecode(v: usize, r: u32, c0: u32, count: u32, dst: usize): void {
+  const kind = field(v, V_KIND);
+  const base = <usize>field(v, V_BASE), bits = <u32>field(v, V_BITS), stride = <usize>field(v, V_STRIDE);
+  if (kind == KIND_PLAIN) {
+    decodeRow(base + <usize>r * stride, c0, count, bits, dst);
+  } else if (kind == KIND_IM2COL) {
+    im2colDecode(v, base, bits, stride, r, c0, count, dst);
+  } else {
+    const ci = <u32>field(v, V_C), kh = <u32>field(v, V_KH), kw = <u32>field(v, V_KW), co = <u32>field(v, V_N);
+    const tap = r / co, out = r % co;
+    const ky = tap / kw, kx = tap % kw;
+    const flipped = (kh - 1 - ky) * kw + (kw - 1 - kx);
+    decodeRow(base + <usize>out * stride, flipped * ci + c0, count, bits, dst);
+  }
+}
+
+function im2colDecode(v: usize, base: usize, bits: u32, stride: usize, r: u32, c0: u32, count: u32, dst: usize): void {
+  const h = field(v, V_H), w = field(v, V_W), c = field(v, V_C);
+  const kw = field(v, V_KW), sh = field(v, V_SH), sw = field(v, V_SW);
+  const ph = field(v, V_PH), pw = field(v, V_PW), dh = field(v, V_DH), dw = field(v, V_DW);
+  const oh = <u32>field(v, V_OH), ow = <u32>field(v, V_OW);
+  const plane = oh * ow;
+  const n = r / plane, rem = r % plane;
+  const oy = <i32>(rem / ow), ox = <i32>(rem % ow);
+  const seg = <u32>(kw * c);
+  const end = c0 + count;
+  let t = c0;
+  while (t < end) {
+    const ky = <i32>(t / seg);
+    const segEnd = min(end, <u32>(ky + 1) * seg);
+    const out = dst + (<usize>(t - c0) << 1);
+    const runLen = segEnd - t;
+    // Position in the (dilated, padded) input of this kernel row.
+    const vy = oy * sh + ky - ph;
+    let iy = -1;
+    if (vy >= 0 && vy % dh == 0) iy = vy / dh;
+    if (iy < 0 || iy >= h) {
+      memory.fill(out, 0, <usize>runLen << 1);
+    } else {
+      const line = base + <usize>(<u32>n * <u32>h + <u32>iy) * stride;
+      const e0 = <i32>(t - <u32>ky * seg); // offset inside the kernel row: kx*C + ch
+      if (dw == 1) {
+        // Contiguous in the line: line column = (ox*sw - pw)*C + e, valid inside [0, W*C).
+        const shift = (ox * sw - pw) * c;
+        const lo = max(e0, -shift), hi = min(e0 + <i32>runLen, w * c - shift);
+        if (hi <= lo) {
+          memory.fill(out, 0, <usize>runLen << 1);
+        } else {
+          if (lo > e0) memory.fill(out, 0, <usize>(lo - e0) << 1);
+          decodeRow(line, <u32>(lo + shift), <u32>(hi - lo), bits, out + (<usize>(lo - e0) << 1));
+          if (hi < e0 + <i32>runLen) memory.fill(out + (<usize>(hi - e0) << 1), 0, <usize>(e0 + <i32>runLen - hi) << 1);
+        }
+      } else {
+        for (let e = e0; e < e0 + <i32>runLen; e++) {
+          const kx = e / c, ch = e % c;
+          const vx = ox * sw + kx - pw;
+          const o = out + (<usize>(e - e0) << 1);
+          if (vx < 0 || vx % dw != 0 || vx / dw >= w) {
+            store<i16>(o, 0);
+          } else {
+            decodeRow(line, <u32>((vx / dw) * c + ch), 1, bits, o);
+          }
+        }
+      }
+    }
+    t = segEnd;
+  }
+}
+
+/** Output views are the tensor itself: 1x1 (row (n, y, x), col c) or whole-image (row n, col
+ *  (y, x, c): a flattened tensor), both with unit stride, no padding, no dilation. */
+export function viewWritable(v: usize): bool {
+  if (field(v, V_KIND) == KIND_PLAIN) return true;
+  if (field(v, V_KIND) != KIND_IM2COL) return false;
+  if (field(v, V_SH) != 1 || field(v, V_SW) != 1 || field(v, V_PH) != 0 || field(v, V_PW) != 0 ||
+      field(v, V_DH) != 1 || field(v, V_DW) != 1) return false;
+  const pointwise = field(v, V_KH) == 1 && field(v, V_KW) == 1 && field(v, V_OH) == field(v, V_H) && field(v, V_OW) == field(v, V_W);
+  const whole = field(v, V_KH) == field(v, V_H) && field(v, V_KW) == field(v, V_W) && field(v, V_OH) == 1 && field(v, V_OW) == 1;
+  return pointwise || whole;
+}
+
+/** Where virtual element (r, col) of a writable view lives: stores its packed row's address at
+ *  `rowOut` and returns the column within that row. */
+@inline export function viewLocate(v: usize, r: u32, col: u32, rowOut: usize): u32 {
+  const base = <usize>field(v, V_BASE), stride = <usize>field(v, V_STRIDE);
+  if (field(v, V_KIND) == KIND_PLAIN) {
+    store<usize>(rowOut, base + <usize>r * stride);
+    return col;
+  }
+  const c = <u32>field(v, V_C), w = <u32>field(v, V_W);
+  if (field(v, V_KH) == 1 && field(v, V_KW) == 1) {
+    // Row (n, y, x) is line n*H + y = r / W; the column is x*C + c.
+    store<usize>(rowOut, base + <usize>(r / w) * stride);
+    return (r % w) * c + col;
+  }
+  // Whole-image view: row n, column (y, x, c).
+  const lineLen = w * c, h = <u32>field(v, V_H);
+  store<usize>(rowOut, base + <usize>(r * h + col / lineLen) * stride);
+  return col % lineLen;
+}

@@ -1,0 +1,200 @@
+// The engine: one wasm instance, its memory laid out by a Planner, and the typed operations that
+// layers are written in. Layers speak in QTensors and views; this is the only place in src/nn that
+// writes descriptors or calls the ABI.
+import { Planner } from "../budget/plan.js";
+import { maxCode } from "../format.js";
+import {
+  STAGE_BYTES, VIEW_BYTES, readStage, viewCols, viewRows, writeStage, writeView,
+  type Rounding, type Stage, type StageResult, type View,
+} from "../runtime/descriptors.js";
+import { instantiateAbi, resolveIsa, type AbiExports, type Isa, type IsaChoice } from "../runtime/wasm.js";
+import { chooseExponent } from "./quant.js";
+
+const PAGE = 65536;
+const ROUNDING_CODE: Record<Rounding, number> = { stochastic: 0, nearest: 1 };
+
+/** Per-purpose PRNG streams of a layer: stream = layer * STREAMS + purpose. */
+export const STREAMS = 8;
+export const PURPOSE = { forward: 0, backward: 1, update: 2, biasUpdate: 3, precision: 4, pool: 5, loss: 6, input: 7 } as const;
+
+export interface GemmShape {
+  M: number;
+  N: number;
+  K: number;
+  aBits: number;
+  bBits: number;
+}
+
+/** How an output's exponent is found: two passes (exact: never saturates) or the previous
+ *  step's exponent, corrected after the fact (delayed: one pass, may saturate, counted). */
+export type Scaling = "exact" | "delayed";
+
+export class Engine {
+  readonly plan: Planner;
+  private readonly ctrl: number;
+  private readonly scratch: number;
+  private work = 0;
+  private workBytes = 0;
+  private workNeed = 0;
+  private onesAt = 0;
+  private onesLength = 0;
+  seed = 0;
+  step = 0;
+  rounding: Rounding = "stochastic";
+  scaling: Scaling = "exact";
+  /** Codes clamped by delayed scaling since the engine started. */
+  saturatedCodes = 0;
+
+  private constructor(readonly isa: Isa, readonly abi: AbiExports) {
+    this.plan = new Planner(abi.heap_base());
+    this.ctrl = this.plan.reserve("kernel descriptors", "control", null, 3 * VIEW_BYTES + STAGE_BYTES);
+    this.scratch = this.plan.reserve("kernel results", "control", null, 64);
+  }
+
+  static async create(isa: IsaChoice = "auto"): Promise<Engine> {
+    const resolved = await resolveIsa(isa);
+    return new Engine(resolved.isa, await instantiateAbi(resolved.bytes));
+  }
+
+  get memory(): ArrayBuffer {
+    return this.abi.memory.buffer;
+  }
+
+  /** Records a GEMM the run will make, so the shared workspace can be sized for the largest. */
+  declareGemm(s: GemmShape): void {
+    this.workNeed = Math.max(this.workNeed, this.abi.gemm_fused_workspace_bytes(s.M, s.N, s.K, s.aBits, s.bBits));
+  }
+
+  /** declareGemm for op(a) * op(b). */
+  declareProduct(a: View, b: View): void {
+    const M = a.trans ? viewCols(a) : viewRows(a);
+    const K = a.trans ? viewRows(a) : viewCols(a);
+    const N = b.trans ? viewRows(b) : viewCols(b);
+    this.declareGemm({ M, N, K, aBits: a.bits, bBits: b.bits });
+  }
+
+  /** Records that a bias gradient sums over `rows` rows (a row of ones of that length is kept). */
+  declareOnes(rows: number): void {
+    this.onesLength = Math.max(this.onesLength, rows);
+  }
+
+  /** Ends planning: reserves the workspace and the ones row, and grows memory to the plan. */
+  finishPlan(): void {
+    this.workBytes = this.workNeed;
+    this.work = this.plan.reserve("GEMM workspace", "workspace", null, this.workBytes);
+    const onesBytes = Math.ceil((this.onesLength * 2) / 32) * 4;
+    this.onesAt = this.plan.reserve("ones row (bias gradients)", "workspace", null, onesBytes);
+    this.ensureMemory(this.plan.peakBytes);
+    // Code 1 at 2 bits is 0b01 in every 2-bit field.
+    new Uint8Array(this.memory, this.onesAt, onesBytes).fill(0x55);
+    const tailBits = (this.onesLength * 2) % 32;
+    if (tailBits !== 0) {
+      const last = new Uint32Array(this.memory, this.onesAt + onesBytes - 4, 1);
+      last[0] &= (2 ** tailBits - 1) >>> 0;
+    }
+  }
+
+  ensureMemory(bytes: number): void {
+    const have = this.abi.memory.buffer.byteLength;
+    if (bytes > have) this.abi.memory.grow(Math.ceil((bytes - have) / PAGE));
+  }
+
+  /** The row of `rows` ones (2-bit codes) as a 1 x rows operand. */
+  ones(rows: number): View {
+    if (rows > this.onesLength) throw new RangeError(`engine: ones row of ${rows} requested, ${this.onesLength} planned`);
+    return { kind: "plain", at: this.onesAt, bits: 2, rows: 1, cols: rows };
+  }
+
+  /** One fused GEMM call. */
+  fused(a: View, b: View, out: View | null, stage: Stage, what: string): StageResult {
+    const mem = this.memory;
+    const va = this.ctrl, vb = va + VIEW_BYTES, vo = vb + VIEW_BYTES, st = vo + VIEW_BYTES;
+    writeView(mem, va, a);
+    writeView(mem, vb, b);
+    if (out) writeView(mem, vo, out);
+    else new Int32Array(mem, vo, VIEW_BYTES / 4).fill(0);
+    writeStage(mem, st, { seed: this.seed, step: this.step, rounding: this.rounding, ...stage });
+    const status = this.abi.gemm_fused(va, vb, vo, st, this.work, this.workBytes);
+    if (status !== 0) throw new Error(`${what}: kernel refused its arguments (gemm_fused status ${status})`);
+    return readStage(this.memory, st);
+  }
+
+  /**
+   * out = requantize(op(a) * op(b) + bias) at out.bits, with the exponent chosen from the largest
+   * magnitude (exact scaling) or carried from `previousExp` (delayed). Returns the exponent.
+   */
+  product(
+    a: View, b: View, out: View, accExp: number,
+    opts: { bias?: { at: number; bits: number; exp: number }; relu?: boolean; stream: number; previousExp?: number; what: string },
+  ): number {
+    const bias = opts.bias ? { at: opts.bias.at, bits: opts.bias.bits, scale: 2 ** (opts.bias.exp - accExp) } : undefined;
+    let exp: number;
+    if (this.scaling === "exact" || opts.previousExp === undefined) {
+      const r = this.fused(a, b, null, { mode: "maxabs", bias, relu: opts.relu, stream: opts.stream }, opts.what);
+      exp = chooseExponent(r.maxAbs, accExp, out.bits, this.rounding);
+    } else {
+      exp = opts.previousExp;
+    }
+    const r = this.fused(a, b, out, {
+      mode: "requant", bias, relu: opts.relu, stream: opts.stream, scale: 2 ** (accExp - exp),
+    }, opts.what);
+    this.saturatedCodes += r.saturated;
+    return exp;
+  }
+
+  /** W += round(scale * op(a) * op(b)) in place on the weights view; returns the statistics. */
+  update(a: View, b: View, weights: View, scale: number, stream: number, what: string): StageResult {
+    return this.fused(a, b, weights, { mode: "update", scale, stream }, what);
+  }
+
+  // ---- auxiliary kernels ----------------------------------------------------------------------
+
+  check(status: number, what: string): void {
+    if (status !== 0) throw new Error(`${what}: kernel refused its arguments (status ${status})`);
+  }
+
+  roundingCode(): number {
+    return ROUNDING_CODE[this.rounding];
+  }
+
+  maxAbsCodes(at: number, rows: number, cols: number, bits: number): number {
+    return this.abi.max_abs_codes(at, rows, cols, bits);
+  }
+
+  /** Precision change in place; returns the number of codes clamped. */
+  changePrecision(at: number, rows: number, cols: number, from: number, to: number, stream: number, what: string): number {
+    const status = this.abi.change_precision(at, rows, cols, from, to, this.roundingCode(), this.seed, this.step, stream, this.scratch);
+    this.check(status, what);
+    return new Int32Array(this.memory, this.scratch, 2)[1];
+  }
+
+  softmaxCrossEntropy(
+    logits: { at: number; n: number; classes: number; bits: number; exp: number },
+    labelsAt: number, errAt: number, errBits: number, stream: number,
+  ): { loss: number; correct: number; errExp: number } {
+    const s = this.scratch;
+    const status = this.abi.softmax_cross_entropy(
+      logits.at, logits.n, logits.classes, logits.bits, logits.exp, labelsAt, 1, errBits,
+      this.roundingCode(), this.seed, this.step, stream, errAt, s, s + 8, s + 12,
+    );
+    if (status > 0) throw new RangeError(`loss: label of sample ${status - 1} is outside 0..${logits.classes - 1}`);
+    this.check(status, "loss");
+    const mem = this.memory;
+    return {
+      loss: new Float64Array(mem, s, 1)[0],
+      correct: new Int32Array(mem, s + 8, 1)[0],
+      errExp: new Int32Array(mem, s + 12, 1)[0],
+    };
+  }
+
+  /** The clamped-element count a kernel wrote to the scratch stats slot. */
+  lastStat(): number {
+    return new Int32Array(this.memory, this.scratch, 1)[0];
+  }
+
+  get statsAt(): number {
+    return this.scratch;
+  }
+}
+
+export { maxCode };

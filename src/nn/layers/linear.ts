@@ -1,0 +1,172 @@
+// What dense and conv2d share: y = x * W^T + b as one GEMM, and its backward as two more
+//   dX = dY * W          (the error to the input, requantized like any output)
+//   W += round(lr * dY^T X / step)   (fused update: the gradient is never stored)
+//   b += round(lr * 1^T dY / step)
+// The subclasses only say how x, y, dY and W are seen as matrices (views).
+import { packedByteLength, rowStrideBytes } from "../../format.js";
+import type { PlainView, View } from "../../runtime/descriptors.js";
+import { PURPOSE, STREAMS, type Engine } from "../engine.js";
+import { heUniformCodes, writePacked } from "../init.js";
+import type { Layer, SetupContext, UpdateStats, WeightTensor } from "../layer.js";
+import { storageCols, storageRows, type QTensor } from "../quant.js";
+
+export const BIAS_BITS = 16;
+/** Biases are 16-bit codes with a fixed step of 2^-12 (range +-8): tiny, and kept apart from APT. */
+export const BIAS_EXP = -12;
+
+export abstract class LinearLayer implements Layer {
+  abstract readonly kind: string;
+  protected engine!: Engine;
+  protected index = 0;
+  protected batch = 0;
+  protected actBits = 8;
+  protected errBits = 8;
+  protected inputShape: readonly number[] = [];
+  protected outputShape: number[] = [];
+  protected needInputError = true;
+  private outAt = 0;
+  private errAt = 0;
+  private biasAt = 0;
+  private saved: QTensor | null = null;
+  private lastExp: number | undefined;
+  private lastErrExp: number | undefined;
+  private stats: UpdateStats | null = null;
+  protected weight!: WeightTensor;
+
+  constructor(readonly name: string, readonly relu: boolean) {}
+
+  /** Rows (outputs) and columns (fan-in) of W. */
+  protected abstract weightShape(): { rows: number; cols: number };
+  protected abstract checkInput(inputShape: readonly number[]): number[];
+  /** x as the (P x fanIn) left operand. */
+  protected abstract patches(x: QTensor): View;
+  /** The P x rows output matrix over a tensor of the output shape at `at`. */
+  protected abstract outputView(at: number, bits: number, trans?: boolean): View;
+  /** dY as the left operand of the input-error product, and W as its right operand. */
+  protected abstract errorPatches(dy: QTensor): View;
+  protected abstract weightsForError(): View;
+  /** The input-shaped error tensor at `at` as the product's output view. */
+  protected abstract inputErrorView(at: number): View;
+  /** Rows of the patch matrix (batch x output positions). */
+  protected abstract positions(): number;
+
+  setup(inputShape: readonly number[], ctx: SetupContext): number[] {
+    this.engine = ctx.engine;
+    this.index = ctx.index;
+    this.batch = ctx.batch;
+    this.actBits = ctx.actBits;
+    this.errBits = ctx.errBits;
+    this.needInputError = ctx.needInputError;
+    this.inputShape = inputShape;
+    this.outputShape = this.checkInput(inputShape);
+    const { rows, cols } = this.weightShape();
+    const plan = ctx.engine.plan;
+    const weightAt = plan.reserve(`${this.name} weights`, "weights", this.name, packedByteLength(rows, cols, ctx.maxWeightBits));
+    this.biasAt = plan.reserve(`${this.name} bias`, "biases", this.name, packedByteLength(1, rows, BIAS_BITS));
+    this.outAt = plan.reserve(`${this.name} output`, "activations", this.name,
+      packedByteLength(storageRows(this.outputShape), storageCols(this.outputShape), ctx.actBits));
+    if (ctx.needInputError) {
+      this.errAt = plan.reserve(`${this.name} input error`, "errors", this.name,
+        packedByteLength(storageRows(inputShape), storageCols(inputShape), ctx.errBits));
+    }
+    const init = heUniformCodes(rows * cols, cols, ctx.weightBits, ctx.seed ^ (0x9e3779b9 * (ctx.index + 1)));
+    this.weight = { layer: this.name, at: weightAt, rows, cols, bits: ctx.weightBits, exp: init.exp, maxBits: ctx.maxWeightBits };
+    this.initialCodes = init.codes;
+    // Size the shared workspace for this layer's three products at the widest weights.
+    const P = this.positions();
+    const x0: QTensor = { at: 0, shape: inputShape, bits: ctx.actBits, exp: 0 };
+    const dy0: QTensor = { at: 0, shape: this.outputShape, bits: ctx.errBits, exp: 0 };
+    const widest = <T extends View>(v: T): T => ({ ...v, bits: ctx.maxWeightBits });
+    ctx.engine.declareProduct(this.patches(x0), widest(this.weightView(true)));
+    if (ctx.needInputError) ctx.engine.declareProduct(this.errorPatches(dy0), widest(this.weightsForError()));
+    ctx.engine.declareProduct(this.outputView(0, ctx.errBits, true), this.patches(x0));
+    ctx.engine.declareProduct({ kind: "plain", at: 0, bits: 2, rows: 1, cols: P }, this.outputView(0, ctx.errBits));
+    ctx.engine.declareOnes(P);
+    return this.outputShape;
+  }
+
+  private initialCodes: Int32Array | null = null;
+
+  /** Writes the initial weights; called once memory has been grown to the plan. */
+  initialize(): void {
+    if (!this.initialCodes) return;
+    const { rows, cols } = this.weightShape();
+    writePacked(this.engine.memory, this.weight.at, this.initialCodes, rows, cols, this.weight.bits);
+    new Uint8Array(this.engine.memory, this.biasAt, packedByteLength(1, rows, BIAS_BITS)).fill(0);
+    this.initialCodes = null;
+  }
+
+  protected weightView(trans: boolean): PlainView {
+    const w = this.weight;
+    return { kind: "plain", at: w.at, bits: w.bits, rows: w.rows, cols: w.cols, trans };
+  }
+
+  private stream(purpose: number): number {
+    return this.index * STREAMS + purpose;
+  }
+
+  forward(x: QTensor): QTensor {
+    this.saved = x;
+    const w = this.weight;
+    const exp = this.engine.product(this.patches(x), this.weightView(true), this.outputView(this.outAt, this.actBits), x.exp + w.exp, {
+      bias: { at: this.biasAt, bits: BIAS_BITS, exp: BIAS_EXP },
+      relu: this.relu,
+      stream: this.stream(PURPOSE.forward),
+      previousExp: this.lastExp,
+      what: `${this.name} forward`,
+    });
+    this.lastExp = exp;
+    return { at: this.outAt, shape: this.outputShape, bits: this.actBits, exp };
+  }
+
+  backward(dy: QTensor, lr: number): QTensor | null {
+    const x = this.saved;
+    if (!x) throw new Error(`${this.name}: backward before forward`);
+    const w = this.weight;
+    let dx: QTensor | null = null;
+    if (this.needInputError) {
+      const exp = this.engine.product(this.errorPatches(dy), this.weightsForError(), this.inputErrorView(this.errAt), dy.exp + w.exp, {
+        stream: this.stream(PURPOSE.backward),
+        previousExp: this.lastErrExp,
+        what: `${this.name} input error`,
+      });
+      this.lastErrExp = exp;
+      dx = { at: this.errAt, shape: this.inputShape, bits: this.errBits, exp };
+    }
+    if (lr > 0) {
+      const r = this.engine.update(this.outputView(dy.at, dy.bits, true), this.patches(x), this.weightView(false),
+        -lr * 2 ** (dy.exp + x.exp - w.exp), this.stream(PURPOSE.update), `${this.name} weight update`);
+      this.stats = { sumAbs: r.sumAbs, count: r.count, changed: r.changed, saturated: r.saturated };
+      const P = this.positions();
+      this.engine.update(this.engine.ones(P), this.outputView(dy.at, dy.bits), this.biasView(),
+        -lr * 2 ** (dy.exp - BIAS_EXP), this.stream(PURPOSE.biasUpdate), `${this.name} bias update`);
+    }
+    return dx;
+  }
+
+  private biasView(): PlainView {
+    return { kind: "plain", at: this.biasAt, bits: BIAS_BITS, rows: 1, cols: this.weight.rows };
+  }
+
+  weights(): WeightTensor[] {
+    return [this.weight];
+  }
+
+  parameterCount(): number {
+    return this.weight.rows * this.weight.cols + this.weight.rows;
+  }
+
+  lastUpdate(): UpdateStats | null {
+    return this.stats;
+  }
+
+  /** Packed bytes of W at its current width (for hashing and export). */
+  weightBytes(): Uint8Array {
+    const w = this.weight;
+    return new Uint8Array(this.engine.memory, w.at, w.rows * rowStrideBytes(w.cols, w.bits));
+  }
+
+  biasBytes(): Uint8Array {
+    return new Uint8Array(this.engine.memory, this.biasAt, packedByteLength(1, this.weight.rows, BIAS_BITS));
+  }
+}

@@ -1,0 +1,147 @@
+// Layers that move or mask codes without arithmetic on weights: ReLU, pooling, flatten.
+import { packedByteLength } from "../../format.js";
+import { PURPOSE, STREAMS, type Engine } from "../engine.js";
+import type { Layer, SetupContext, UpdateStats, WeightTensor } from "../layer.js";
+import { featuresOf, storageCols, storageRows, type QTensor } from "../quant.js";
+
+abstract class ParameterFree implements Layer {
+  abstract readonly kind: string;
+  protected engine!: Engine;
+  protected index = 0;
+  protected inputShape: readonly number[] = [];
+  protected outputShape: number[] = [];
+  protected needInputError = true;
+  protected errBits = 8;
+  constructor(readonly name: string) {}
+  abstract setup(inputShape: readonly number[], ctx: SetupContext): number[];
+  abstract forward(x: QTensor): QTensor;
+  abstract backward(dy: QTensor, lr: number): QTensor | null;
+  protected base(inputShape: readonly number[], ctx: SetupContext): void {
+    this.engine = ctx.engine;
+    this.index = ctx.index;
+    this.inputShape = inputShape;
+    this.needInputError = ctx.needInputError;
+    this.errBits = ctx.errBits;
+  }
+  weights(): WeightTensor[] { return []; }
+  parameterCount(): number { return 0; }
+  lastUpdate(): UpdateStats | null { return null; }
+}
+
+/** max(x, 0), in place on its input. When the layer before fuses it (conv2d/dense with
+ *  relu: true) forward has nothing left to do; backward masks dY with the saved output either way. */
+export class ReLU extends ParameterFree {
+  readonly kind = "relu";
+  fusedIntoPrevious = false;
+  private saved: QTensor | null = null;
+
+  setup(inputShape: readonly number[], ctx: SetupContext): number[] {
+    this.base(inputShape, ctx);
+    this.outputShape = [...inputShape];
+    return this.outputShape;
+  }
+
+  forward(x: QTensor): QTensor {
+    if (!this.fusedIntoPrevious) {
+      this.engine.check(this.engine.abi.relu_forward(x.at, storageRows(x.shape), storageCols(x.shape), x.bits), `${this.name} forward`);
+    }
+    this.saved = x;
+    return x;
+  }
+
+  backward(dy: QTensor): QTensor | null {
+    const y = this.saved!;
+    const rows = storageRows(dy.shape), cols = storageCols(dy.shape);
+    // In place on dY: the error buffer belongs to the layer after us and is not read again.
+    this.engine.check(this.engine.abi.relu_backward(y.at, y.bits, dy.at, dy.bits, rows, cols, dy.at), `${this.name} backward`);
+    return dy;
+  }
+}
+
+export interface PoolOptions {
+  size: number | [number, number];
+  stride?: number | [number, number];
+  name?: string;
+}
+
+export class Pool2d extends ParameterFree {
+  readonly kind: "maxPool" | "avgPool";
+  readonly kh: number;
+  readonly kw: number;
+  readonly sh: number;
+  readonly sw: number;
+  private outAt = 0;
+  private errAt = 0;
+  private saved: QTensor | null = null;
+
+  constructor(kind: "maxPool" | "avgPool", o: PoolOptions, name: string) {
+    super(name);
+    this.kind = kind;
+    [this.kh, this.kw] = typeof o.size === "number" ? [o.size, o.size] : o.size;
+    const s = o.stride ?? o.size;
+    [this.sh, this.sw] = typeof s === "number" ? [s, s] : s;
+    for (const [k, v] of Object.entries({ "window height": this.kh, "window width": this.kw, "stride height": this.sh, "stride width": this.sw })) {
+      if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${name}: ${k} must be a positive integer, got ${v}`);
+    }
+  }
+
+  setup(s: readonly number[], ctx: SetupContext): number[] {
+    this.base(s, ctx);
+    if (s.length !== 4) throw new RangeError(`${this.name}: input must be [N, H, W, C], got [${s.join(", ")}]`);
+    const [n, h, w, c] = s;
+    if (this.kh > h || this.kw > w) throw new RangeError(`${this.name}: window ${this.kh}x${this.kw} is larger than the input ${h}x${w}`);
+    this.outputShape = [n, Math.floor((h - this.kh) / this.sh) + 1, Math.floor((w - this.kw) / this.sw) + 1, c];
+    const plan = ctx.engine.plan;
+    this.outAt = plan.reserve(`${this.name} output`, "activations", this.name,
+      packedByteLength(storageRows(this.outputShape), storageCols(this.outputShape), ctx.actBits));
+    if (ctx.needInputError) {
+      this.errAt = plan.reserve(`${this.name} input error`, "errors", this.name, packedByteLength(n * h, w * c, ctx.errBits));
+    }
+    return this.outputShape;
+  }
+
+  forward(x: QTensor): QTensor {
+    this.saved = x;
+    const [n, h, w, c] = this.inputShape;
+    const e = this.engine;
+    const status = this.kind === "maxPool"
+      ? e.abi.max_pool_forward(x.at, n, h, w, c, x.bits, this.kh, this.kw, this.sh, this.sw, this.outAt)
+      : e.abi.avg_pool_forward(x.at, n, h, w, c, x.bits, this.kh, this.kw, this.sh, this.sw,
+        e.roundingCode(), e.seed, e.step, this.index * STREAMS + PURPOSE.pool, this.outAt);
+    e.check(status, `${this.name} forward`);
+    return { at: this.outAt, shape: this.outputShape, bits: x.bits, exp: x.exp };
+  }
+
+  backward(dy: QTensor): QTensor | null {
+    if (!this.needInputError) return null;
+    const x = this.saved!;
+    const [n, h, w, c] = this.inputShape;
+    const e = this.engine;
+    const status = this.kind === "maxPool"
+      ? e.abi.max_pool_backward(x.at, n, h, w, c, x.bits, this.kh, this.kw, this.sh, this.sw, dy.at, dy.bits, this.errAt, e.statsAt)
+      : e.abi.avg_pool_backward(dy.at, n, h, w, c, dy.bits, this.kh, this.kw, this.sh, this.sw,
+        e.roundingCode(), e.seed, e.step, this.index * STREAMS + PURPOSE.backward, this.errAt);
+    e.check(status, `${this.name} backward`);
+    return { at: this.errAt, shape: this.inputShape, bits: dy.bits, exp: dy.exp };
+  }
+}
+
+/** [N, H, W, C] -> [N, H*W*C] as a change of description only: the tensor keeps its NHWC
+ *  storage and dense reads it through a whole-image view, so neither direction copies codes. */
+export class Flatten extends ParameterFree {
+  readonly kind = "flatten";
+  /** The shape a user thinks in; the storage shape passed on stays 4-D. */
+  logicalShape: number[] = [];
+  setup(inputShape: readonly number[], ctx: SetupContext): number[] {
+    this.base(inputShape, ctx);
+    this.logicalShape = [inputShape[0], featuresOf(inputShape)];
+    this.outputShape = [...inputShape];
+    return this.outputShape;
+  }
+  forward(x: QTensor): QTensor {
+    return x;
+  }
+  backward(dy: QTensor): QTensor | null {
+    return dy;
+  }
+}

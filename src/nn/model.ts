@@ -1,0 +1,195 @@
+// Models: a sequence of layers, set up against an engine's plan, trained one batch at a time.
+import { packedByteLength, maxCode } from "../format.js";
+import { PURPOSE, STREAMS, type Engine } from "./engine.js";
+import type { Layer, TrainingWidths } from "./layer.js";
+import { Conv2d, type Conv2dOptions } from "./layers/conv2d.js";
+import { Dense, type DenseOptions } from "./layers/dense.js";
+import { LinearLayer } from "./layers/linear.js";
+import { Flatten, Pool2d, ReLU, type PoolOptions } from "./layers/shape-only.js";
+import { storageCols, storageRows, type QTensor } from "./quant.js";
+
+/** A layer not yet named or placed: what sequential() takes. */
+export type LayerSpec = (index: number) => Layer;
+
+export const dense = (o: DenseOptions): LayerSpec => (i) => new Dense(o.units, o.relu ?? false, o.name ?? `dense${i}`);
+export const conv2d = (o: Conv2dOptions): LayerSpec => (i) => new Conv2d(o, o.name ?? `conv${i}`);
+export const relu = (name?: string): LayerSpec => (i) => new ReLU(name ?? `relu${i}`);
+export const maxPool = (o: PoolOptions | number): LayerSpec => (i) =>
+  new Pool2d("maxPool", typeof o === "number" ? { size: o } : o, (typeof o === "object" && o.name) || `maxpool${i}`);
+export const avgPool = (o: PoolOptions | number): LayerSpec => (i) =>
+  new Pool2d("avgPool", typeof o === "number" ? { size: o } : o, (typeof o === "object" && o.name) || `avgpool${i}`);
+export const flatten = (name?: string): LayerSpec => (i) => new Flatten(name ?? `flatten${i}`);
+
+export interface ModelDefinition {
+  name: string;
+  /** Per-sample input shape [H, W, C] or [F]. */
+  input: number[];
+  classes: number;
+  layers: LayerSpec[];
+}
+
+export function sequential(name: string, input: number[], classes: number, layers: LayerSpec[]): ModelDefinition {
+  return { name, input, classes, layers };
+}
+
+/** LeNet-5 on 28x28x1 (61,706 parameters). */
+export function lenet5(): ModelDefinition {
+  return sequential("lenet5", [28, 28, 1], 10, [
+    conv2d({ filters: 6, kernel: 5, padding: 2 }), relu(), maxPool(2),
+    conv2d({ filters: 16, kernel: 5 }), relu(), maxPool(2),
+    flatten(),
+    dense({ units: 120 }), relu(),
+    dense({ units: 84 }), relu(),
+    dense({ units: 10 }),
+  ]);
+}
+
+/** A multilayer perceptron on flattened 28x28 inputs. */
+export function mlp(hidden: number[] = [128], input: number[] = [784], classes = 10): ModelDefinition {
+  const layers: LayerSpec[] = [];
+  if (input.length === 3) layers.push(flatten());
+  for (const h of hidden) layers.push(dense({ units: h }), relu());
+  layers.push(dense({ units: classes }));
+  return sequential(`mlp-${hidden.join("-")}`, input, classes, layers);
+}
+
+export interface StepResult {
+  loss: number;
+  correct: number;
+}
+
+export interface ModelOptions extends TrainingWidths {
+  batch: number;
+  seed: number;
+}
+
+export class Model {
+  readonly layers: Layer[];
+  readonly inputShape: number[];
+  private inputAt = 0;
+  private labelsAt = 0;
+  private logitsErrAt = 0;
+  private inputExp = 0;
+
+  constructor(readonly definition: ModelDefinition, readonly engine: Engine, readonly options: ModelOptions) {
+    const { batch } = options;
+    if (!Number.isInteger(batch) || batch <= 0) throw new RangeError(`batch must be a positive integer, got ${batch}`);
+    this.layers = definition.layers.map((spec, i) => spec(i));
+    // ReLU right after conv2d/dense is fused into its output stage (and its scale).
+    for (let i = 1; i < this.layers.length; i++) {
+      const prev = this.layers[i - 1], cur = this.layers[i];
+      if (cur instanceof ReLU && prev instanceof LinearLayer && !prev.relu) {
+        (prev as { relu: boolean }).relu = true;
+        cur.fusedIntoPrevious = true;
+      }
+    }
+    this.inputShape = [batch, ...definition.input];
+    const plan = engine.plan;
+    this.inputAt = plan.reserve("input batch", "input", null,
+      packedByteLength(storageRows(this.inputShape), storageCols(this.inputShape), options.actBits));
+    this.labelsAt = plan.reserve("labels", "input", null, batch);
+    let shape: number[] = this.inputShape;
+    this.layers.forEach((layer, index) => {
+      shape = layer.setup(shape, { ...options, engine, index, needInputError: index > 0, seed: options.seed });
+    });
+    const last = shape;
+    if (last.length !== 2 || last[1] !== definition.classes) {
+      throw new RangeError(`${definition.name}: the last layer gives [${last.join(", ")}], expected [${batch}, ${definition.classes}] logits`);
+    }
+    this.logitsErrAt = plan.reserve("logits error", "errors", null, packedByteLength(batch, definition.classes, options.errBits));
+    engine.finishPlan();
+    for (const layer of this.layers) if (layer instanceof LinearLayer) layer.initialize();
+  }
+
+  /** Quantizes a float batch (the data edge) into the input buffer; pads a short batch with zeros. */
+  private loadBatch(images: Float32Array, labels: Uint8Array | null, count: number): void {
+    const { batch, actBits } = this.options;
+    const per = this.definition.input.reduce((a, b) => a * b, 1);
+    if (images.length !== count * per) throw new RangeError(`batch: expected ${count}x${per} input values, got ${images.length}`);
+    let maxAbs = 0;
+    for (let i = 0; i < images.length; i++) {
+      const v = images[i];
+      if (!Number.isFinite(v)) throw new RangeError(`batch: input value ${v} at sample ${Math.floor(i / per)}, element ${i % per}`);
+      maxAbs = Math.max(maxAbs, Math.abs(v));
+    }
+    const limit = maxCode(actBits);
+    let exp = maxAbs > 0 ? Math.ceil(Math.log2(maxAbs / limit)) : 0;
+    while (maxAbs * 2 ** -exp > limit) exp++;
+    this.inputExp = exp;
+    const rows = storageRows(this.inputShape), cols = storageCols(this.inputShape);
+    const codes = new Int32Array(rows * cols);
+    const scale = 2 ** -exp;
+    for (let i = 0; i < images.length; i++) codes[i] = Math.round(images[i] * scale);
+    const mem = this.engine.memory;
+    // Packing on the host once per batch: the input arrives from outside (a sensor, flash).
+    const stride = Math.ceil((cols * actBits) / 32) * 4;
+    const out = new Uint8Array(mem, this.inputAt, rows * stride);
+    out.fill(0);
+    for (let r = 0; r < rows; r++) {
+      let acc = 0n;
+      let bit = 0n;
+      for (let j = 0; j < cols; j++) {
+        acc |= (BigInt(codes[r * cols + j]) & ((1n << BigInt(actBits)) - 1n)) << bit;
+        bit += BigInt(actBits);
+      }
+      for (let b = 0; b < stride; b++) out[r * stride + b] = Number((acc >> BigInt(8 * b)) & 0xffn);
+    }
+    if (labels) {
+      const lab = new Uint8Array(mem, this.labelsAt, batch);
+      lab.fill(0);
+      for (let i = 0; i < count; i++) {
+        if (labels[i] >= this.definition.classes) {
+          throw new RangeError(`batch: label ${labels[i]} of sample ${i} is outside 0..${this.definition.classes - 1}`);
+        }
+        lab[i] = labels[i];
+      }
+    }
+  }
+
+  forward(images: Float32Array, count = this.options.batch): QTensor {
+    this.loadBatch(images, null, count);
+    let x: QTensor = { at: this.inputAt, shape: this.inputShape, bits: this.options.actBits, exp: this.inputExp };
+    for (const layer of this.layers) x = layer.forward(x);
+    return x;
+  }
+
+  /** One SGD step on a full batch: forward, loss, backward with fused updates. */
+  trainStep(images: Float32Array, labels: Uint8Array, lr: number): StepResult {
+    const { batch, errBits } = this.options;
+    if (labels.length !== batch) throw new RangeError(`trainStep: expected ${batch} labels, got ${labels.length}`);
+    this.loadBatch(images, labels, batch);
+    let x: QTensor = { at: this.inputAt, shape: this.inputShape, bits: this.options.actBits, exp: this.inputExp };
+    for (const layer of this.layers) x = layer.forward(x);
+    const classes = this.definition.classes;
+    const r = this.engine.softmaxCrossEntropy({ at: x.at, n: batch, classes, bits: x.bits, exp: x.exp },
+      this.labelsAt, this.logitsErrAt, errBits, this.layers.length * STREAMS + PURPOSE.loss);
+    let dy: QTensor | null = { at: this.logitsErrAt, shape: [batch, classes], bits: errBits, exp: r.errExp };
+    for (let i = this.layers.length - 1; i >= 0 && dy; i--) dy = this.layers[i].backward(dy, lr);
+    this.engine.step++;
+    return { loss: r.loss, correct: r.correct };
+  }
+
+  /** Logits codes of a batch as floats (the reporting edge). */
+  predict(images: Float32Array, count: number): Float64Array {
+    const y = this.forward(images, count);
+    const classes = this.definition.classes;
+    const stride = Math.ceil((classes * y.bits) / 32) * 4;
+    const out = new Float64Array(count * classes);
+    const bytes = new Uint8Array(this.engine.memory, y.at, this.options.batch * stride);
+    for (let n = 0; n < count; n++) {
+      for (let j = 0; j < classes; j++) {
+        let v = 0;
+        for (let t = 0; t < y.bits; t++) {
+          const pos = j * y.bits + t;
+          v |= ((bytes[n * stride + (pos >> 3)] >> (pos & 7)) & 1) << t;
+        }
+        out[n * classes + j] = ((v << (32 - y.bits)) >> (32 - y.bits)) * 2 ** y.exp;
+      }
+    }
+    return out;
+  }
+
+  parameterCount(): number {
+    return this.layers.reduce((s, l) => s + l.parameterCount(), 0);
+  }
+}

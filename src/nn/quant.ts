@@ -1,0 +1,56 @@
+// Exponent choice and the tensor record shared by layers. A quantized tensor is value = q * 2^exp
+// (DESIGN 2); the codes live packed in wasm memory at `at`, the exponent lives here.
+import { maxCode } from "../format.js";
+import type { Rounding } from "../runtime/descriptors.js";
+
+/** A packed tensor in the engine's memory. 4-D shapes are NHWC stored as N*H lines of W*C codes;
+ *  2-D shapes [N, F] as N rows of F codes. */
+export interface QTensor {
+  at: number;
+  shape: readonly number[];
+  bits: number;
+  exp: number;
+}
+
+export function storageRows(shape: readonly number[]): number {
+  return shape.length === 4 ? shape[0] * shape[1] : shape[0];
+}
+
+export function storageCols(shape: readonly number[]): number {
+  return shape.length === 4 ? shape[2] * shape[3] : shape[1];
+}
+
+export function featuresOf(shape: readonly number[]): number {
+  return shape.slice(1).reduce((a, b) => a * b, 1);
+}
+
+/**
+ * The exponent of a tensor whose largest magnitude is `maxAbs` (in units of 2^unitExp): the
+ * smallest e such that no code saturates, i.e. maxAbs * 2^(unitExp - e) rounds to at most
+ * maxCode(bits) (for stochastic rounding: is at most maxCode, since any draw may round up).
+ * Mirrors chooseExponent in assembly/quantize.ts.
+ */
+export function chooseExponent(maxAbs: number, unitExp: number, bits: number, rounding: Rounding): number {
+  if (!(maxAbs > 0)) return unitExp;
+  const limit = maxCode(bits);
+  let e = unitExp + Math.floor(Math.log2(maxAbs)) - bits + 2;
+  for (;;) {
+    const v = maxAbs * 2 ** (unitExp - e);
+    const r = rounding === "nearest" ? roundHalfEven(v) : v;
+    if (r <= limit) break;
+    e++;
+  }
+  // log2 may have overshot by one for values just below a power of two.
+  while (e > -1074) {
+    const v = maxAbs * 2 ** (unitExp - (e - 1));
+    const r = rounding === "nearest" ? roundHalfEven(v) : v;
+    if (r > limit) break;
+    e--;
+  }
+  return e;
+}
+
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}

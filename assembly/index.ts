@@ -2,7 +2,7 @@
 // the caller owns every buffer and its placement.
 
 import { encodeMatrix, decodeMatrix, rowStrideBytes, MIN_BITS, MAX_BITS } from "./packed";
-import { gemm as gemmImpl, gemmWorkspaceBytes } from "./gemm";
+import { gemm as gemmImpl, gemmWorkspaceBytes, gemmViews, gemmFused } from "./gemm";
 
 /** Bumped whenever an export's meaning or signature changes. */
 export const ABI_VERSION: u32 = 1;
@@ -30,7 +30,22 @@ export function unpack(src: usize, rows: u32, cols: u32, bits: u32, dst: usize):
 }
 
 export function gemm_workspace_bytes(M: u32, N: u32, K: u32, aBits: u32, bBits: u32): usize {
-  return gemmWorkspaceBytes(M, N, K, aBits, bBits);
+  return gemmWorkspaceBytes(M, N, K, aBits, bBits, false);
+}
+
+/** Workspace of gemm_fused with the default blocking. */
+export function gemm_fused_workspace_bytes(M: u32, N: u32, K: u32, aBits: u32, bBits: u32): usize {
+  return gemmWorkspaceBytes(M, N, K, aBits, bBits, true);
+}
+
+/** op(A) * op(B) over operand views `a`, `b` (descriptors, docs/abi.md) into f64 C. */
+export function gemm_views(a: usize, b: usize, c: usize, work: usize, workBytes: usize): i32 {
+  return gemmViews(a, b, c, work, workBytes);
+}
+
+/** op(A) * op(B) with a fused output stage (stage descriptor) writing or updating view `out`. */
+export function gemm_fused(a: usize, b: usize, out: usize, stage: usize, work: usize, workBytes: usize): i32 {
+  return gemmFused(a, b, out, stage, work, workBytes);
 }
 
 export function gemm(
@@ -39,4 +54,132 @@ export function gemm(
   c: usize, work: usize, workBytes: usize
 ): i32 {
   return gemmImpl(a, aRows, aCols, aBits, transA, b, bRows, bCols, bBits, transB, c, work, workBytes);
+}
+
+import { randomKey, randomBits } from "./random";
+
+/** The draw that stochastic rounding uses for element `index` of (seed, step, stream): the high
+ *  and low 32 bits are returned through `out` (8 bytes). For tests and other runtimes. */
+export function random_bits(seed: u32, step: u32, stream: u32, index: u32, out: usize): void {
+  store<u64>(out, randomBits(randomKey(seed, step, stream), <u64>index));
+}
+
+// ---- Auxiliary kernels: precision change, pooling, activations, the float edges --------------
+// Conventions (docs in assembly/quantize.ts): tensors are packed matrices; NHWC activations are
+// N*H rows x W*C cols. `mode`: 0 = stochastic rounding (SR), 1 = round to nearest even (RNE); SR
+// draws randomUnit(randomKey(seed, step, stream), flat output index). Returns 0 on success;
+// errors (nothing written): -1 bits outside 2..16, -2 zero N/classes (loss), -3 window or stride 0
+// (or kh*kw >= 2^31), -4 window larger than input, -5 bad mode, -6 label width not 1 or 4,
+// -7 exponent outside -960..960; k+1 > 0 names bad data element k (NaN/Inf input, bad label).
+
+import { changePrecision } from "./precision";
+import { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward, poolOutputSize } from "./pool";
+import { reluForward, reluBackward, flattenNhwc, unflattenNhwc } from "./activation";
+import { quantizeF32, maxAbsCodes } from "./quantize";
+import { softmaxCrossEntropy } from "./loss";
+
+/** In place, from `fromBits` to `toBits` (any two widths in 2..16); the buffer must hold
+ *  rows * packed_row_stride(cols, max(fromBits, toBits)) bytes. stats: i32[2] = [rounded, clamped].
+ *  Returns 0, -1, -5. */
+export function change_precision(
+  ptr: usize, rows: u32, cols: u32, fromBits: u32, toBits: u32,
+  mode: u32, seed: u32, step: u32, stream: u32, stats: usize,
+): i32 {
+  return changePrecision(ptr, rows, cols, fromBits, toBits, mode, seed, step, stream, stats);
+}
+
+/** floor((n - k) / s) + 1: a pooling output size; -3 (k or s 0), -4 (k > n). */
+export function pool_output_size(n: u32, k: u32, s: u32): i32 {
+  return poolOutputSize(n, k, s);
+}
+
+/** x: N*H x W*C at bits -> y: N*OH x OW*C at bits, window maxima. Returns 0, -1, -3, -4. */
+export function max_pool_forward(
+  x: usize, N: u32, H: u32, W: u32, C: u32, bits: u32,
+  kh: u32, kw: u32, sh: u32, sw: u32, y: usize,
+): i32 {
+  return maxPoolForward(x, N, H, W, C, bits, kh, kw, sh, sw, y);
+}
+
+/** x: saved pool input (N*H x W*C at xBits); dy: N*OH x OW*C at dyBits -> dx: N*H x W*C at dyBits.
+ *  Each dY element goes to the first maximum of its window in row-major order; overlapping
+ *  contributions are summed and clamped once; i32 count of clamped dX elements to `stats`.
+ *  Returns 0, -1, -3, -4. */
+export function max_pool_backward(
+  x: usize, N: u32, H: u32, W: u32, C: u32, xBits: u32,
+  kh: u32, kw: u32, sh: u32, sw: u32,
+  dy: usize, dyBits: u32, dx: usize, stats: usize,
+): i32 {
+  return maxPoolBackward(x, N, H, W, C, xBits, kh, kw, sh, sw, dy, dyBits, dx, stats);
+}
+
+/** y = round(window sum / (kh*kw)) at the input's bits and exponent. Returns 0, -1, -3, -4, -5. */
+export function avg_pool_forward(
+  x: usize, N: u32, H: u32, W: u32, C: u32, bits: u32,
+  kh: u32, kw: u32, sh: u32, sw: u32,
+  mode: u32, seed: u32, step: u32, stream: u32, y: usize,
+): i32 {
+  return avgPoolForward(x, N, H, W, C, bits, kh, kw, sh, sw, mode, seed, step, stream, y);
+}
+
+/** dy: N*OH x OW*C at bits -> dx: N*H x W*C at bits, dx = round(sum of covering dY / (kh*kw)).
+ *  (N, H, W, C) are the pool INPUT's. Returns 0, -1, -3, -4, -5. */
+export function avg_pool_backward(
+  dy: usize, N: u32, H: u32, W: u32, C: u32, bits: u32,
+  kh: u32, kw: u32, sh: u32, sw: u32,
+  mode: u32, seed: u32, step: u32, stream: u32, dx: usize,
+): i32 {
+  return avgPoolBackward(dy, N, H, W, C, bits, kh, kw, sh, sw, mode, seed, step, stream, dx);
+}
+
+/** q = max(q, 0) in place. Returns 0, -1. */
+export function relu_forward(ptr: usize, rows: u32, cols: u32, bits: u32): i32 {
+  return reluForward(ptr, rows, cols, bits);
+}
+
+/** dx = y > 0 ? dy : 0 (y: the saved ReLU output at yBits; dy, dx at dyBits; dx may be dy).
+ *  Returns 0, -1. */
+export function relu_backward(
+  y: usize, yBits: u32, dy: usize, dyBits: u32, rows: u32, cols: u32, dx: usize,
+): i32 {
+  return reluBackward(y, yBits, dy, dyBits, rows, cols, dx);
+}
+
+/** N*H x W*C -> N x H*W*C at the same bits (dst may be src). Returns 0, -1. */
+export function flatten_nhwc(src: usize, N: u32, H: u32, W: u32, C: u32, bits: u32, dst: usize): i32 {
+  return flattenNhwc(src, N, H, W, C, bits, dst);
+}
+
+/** N x H*W*C -> N*H x W*C at the same bits (dst may be src, reserved at the larger size).
+ *  Returns 0, -1. */
+export function unflatten_nhwc(src: usize, N: u32, H: u32, W: u32, C: u32, bits: u32, dst: usize): i32 {
+  return unflattenNhwc(src, N, H, W, C, bits, dst);
+}
+
+/** f32[rows*cols] -> packed rows x cols at bits; i32 exponent to expOut (smallest with no
+ *  saturation; 0 for all zeros). Returns 0, -1, -5, or k+1 for a NaN/Inf at element k. */
+export function quantize_f32(
+  src: usize, rows: u32, cols: u32, bits: u32,
+  mode: u32, seed: u32, step: u32, stream: u32, dst: usize, expOut: usize,
+): i32 {
+  return quantizeF32(src, rows, cols, bits, mode, seed, step, stream, dst, expOut);
+}
+
+/** max |q| of a packed rows x cols matrix, or -1 for bad bits. */
+export function max_abs_codes(ptr: usize, rows: u32, cols: u32, bits: u32): i32 {
+  return maxAbsCodes(ptr, rows, cols, bits);
+}
+
+/** Softmax cross-entropy: logits N x classes at (bits, exp), labels u8/i32 (labelBytes 1/4) ->
+ *  f64 mean loss to lossOut, i32 correct count to correctOut, dL/dlogits N x classes at errBits to
+ *  dlogits (must not overlap logits) with its i32 exponent to expOut.
+ *  Returns 0, -1, -2, -5, -6, -7, or k+1 for an out-of-range label of sample k. */
+export function softmax_cross_entropy(
+  logits: usize, N: u32, classes: u32, bits: u32, exp: i32,
+  labels: usize, labelBytes: u32, errBits: u32,
+  mode: u32, seed: u32, step: u32, stream: u32,
+  dlogits: usize, lossOut: usize, correctOut: usize, expOut: usize,
+): i32 {
+  return softmaxCrossEntropy(logits, N, classes, bits, exp, labels, labelBytes, errBits,
+    mode, seed, step, stream, dlogits, lossOut, correctOut, expOut);
 }

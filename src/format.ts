@@ -26,7 +26,12 @@ export function packedByteLength(rows: number, cols: number, bits: number): numb
   return rows * rowStrideBytes(cols, bits);
 }
 
+function describe(v: unknown): string {
+  return typeof v === "number" ? String(v) : typeof v === "string" ? JSON.stringify(v) : v === null ? "null" : typeof v;
+}
+
 export function checkBits(bits: number, name: string): void {
+  if (typeof bits !== "number") throw new TypeError(`${name}: bits must be a number in ${MIN_BITS}..${MAX_BITS}, got ${describe(bits)}`);
   if (!Number.isInteger(bits) || bits < MIN_BITS || bits > MAX_BITS) {
     throw new RangeError(`${name}: bits must be an integer in ${MIN_BITS}..${MAX_BITS}, got ${bits}`);
   }
@@ -40,6 +45,9 @@ export function checkDimension(n: number, name: string): void {
 
 /** Checks a codes array for pack(): length, integrality, symmetric range. */
 export function checkCodes(codes: ArrayLike<number>, rows: number, cols: number, bits: number, name: string): void {
+  if (codes === null || typeof codes !== "object" || typeof codes.length !== "number") {
+    throw new TypeError(`${name} must be an array of integer codes (Int32Array or number[]), got ${describe(codes)}`);
+  }
   checkDimension(rows, `${name}: rows`);
   checkDimension(cols, `${name}: cols`);
   checkBits(bits, name);
@@ -50,7 +58,7 @@ export function checkCodes(codes: ArrayLike<number>, rows: number, cols: number,
   for (let i = 0; i < codes.length; i++) {
     const v = codes[i];
     if (!Number.isInteger(v)) {
-      throw new TypeError(`${name}: code at [${Math.floor(i / cols)}, ${i % cols}] is ${v}, not an integer`);
+      throw new TypeError(`${name}: code at [${Math.floor(i / cols)}, ${i % cols}] is ${describe(v)}, not an integer`);
     }
     if (v > limit || v < -limit) {
       throw new RangeError(
@@ -81,7 +89,8 @@ export interface GemmOptions {
 }
 
 /** The (M, N, K) of op(A) * op(B), or a RangeError naming the disagreeing dimensions. */
-export function gemmShape(a: PackedMatrix, b: PackedMatrix, options: GemmOptions = {}): { M: number; N: number; K: number } {
+export function gemmShape(a: PackedMatrix, b: PackedMatrix, options: GemmOptions | null = {}): { M: number; N: number; K: number } {
+  if (options === null || typeof options !== "object") throw new TypeError(`gemm: options must be an object { transA?, transB? }, got ${describe(options)}`);
   checkPacked(a, "a");
   checkPacked(b, "b");
   const transA = options.transA ?? false;

@@ -22,6 +22,8 @@ export interface SetupContext extends TrainingWidths {
   needInputError: boolean;
   /** Seed for weight initialisation. */
   seed: number;
+  /** How the input is stored (differs from the input shape after flatten: NHWC lines). */
+  inputStorage: readonly number[];
 }
 
 /** Weights of one layer as the precision policy sees them. */

@@ -8,17 +8,37 @@ import { LinearLayer } from "./layers/linear.js";
 import { Flatten, Pool2d, ReLU, type PoolOptions } from "./layers/shape-only.js";
 import { storageCols, storageRows, type QTensor } from "./quant.js";
 
-/** A layer not yet named or placed: what sequential() takes. */
-export type LayerSpec = (index: number) => Layer;
+/** A layer as declared: plain data, so that every trainer (integer, fp32) builds its own. */
+export type LayerSpec =
+  | ({ type: "conv2d" } & Conv2dOptions)
+  | ({ type: "dense" } & DenseOptions)
+  | { type: "relu"; name?: string }
+  | ({ type: "maxPool" | "avgPool" } & PoolOptions)
+  | { type: "flatten"; name?: string };
 
-export const dense = (o: DenseOptions): LayerSpec => (i) => new Dense(o.units, o.relu ?? false, o.name ?? `dense${i}`);
-export const conv2d = (o: Conv2dOptions): LayerSpec => (i) => new Conv2d(o, o.name ?? `conv${i}`);
-export const relu = (name?: string): LayerSpec => (i) => new ReLU(name ?? `relu${i}`);
-export const maxPool = (o: PoolOptions | number): LayerSpec => (i) =>
-  new Pool2d("maxPool", typeof o === "number" ? { size: o } : o, (typeof o === "object" && o.name) || `maxpool${i}`);
-export const avgPool = (o: PoolOptions | number): LayerSpec => (i) =>
-  new Pool2d("avgPool", typeof o === "number" ? { size: o } : o, (typeof o === "object" && o.name) || `avgpool${i}`);
-export const flatten = (name?: string): LayerSpec => (i) => new Flatten(name ?? `flatten${i}`);
+export const dense = (o: DenseOptions): LayerSpec => ({ type: "dense", ...o });
+export const conv2d = (o: Conv2dOptions): LayerSpec => ({ type: "conv2d", ...o });
+export const relu = (name?: string): LayerSpec => ({ type: "relu", name });
+export const maxPool = (o: PoolOptions | number): LayerSpec => ({ type: "maxPool", ...(typeof o === "number" ? { size: o } : o) });
+export const avgPool = (o: PoolOptions | number): LayerSpec => ({ type: "avgPool", ...(typeof o === "number" ? { size: o } : o) });
+export const flatten = (name?: string): LayerSpec => ({ type: "flatten", name });
+
+/** The default name of layer `index`: its type and position. */
+export function layerName(spec: LayerSpec, index: number): string {
+  return spec.name ?? `${spec.type.toLowerCase()}${index}`;
+}
+
+function buildLayer(spec: LayerSpec, index: number): Layer {
+  const name = layerName(spec, index);
+  switch (spec.type) {
+    case "conv2d": return new Conv2d(spec, name);
+    case "dense": return new Dense(spec.units, spec.relu ?? false, name);
+    case "relu": return new ReLU(name);
+    case "maxPool": case "avgPool": return new Pool2d(spec.type, spec, name);
+    case "flatten": return new Flatten(name);
+    default: throw new RangeError(`unknown layer type ${JSON.stringify((spec as { type: unknown }).type)} at position ${index}`);
+  }
+}
 
 export interface ModelDefinition {
   name: string;
@@ -74,7 +94,20 @@ export class Model {
   constructor(readonly definition: ModelDefinition, readonly engine: Engine, readonly options: ModelOptions) {
     const { batch } = options;
     if (!Number.isInteger(batch) || batch <= 0) throw new RangeError(`batch must be a positive integer, got ${batch}`);
-    this.layers = definition.layers.map((spec, i) => spec(i));
+    for (const k of ["actBits", "errBits", "weightBits", "maxWeightBits"] as const) {
+      const v = options[k];
+      if (!Number.isInteger(v) || v < 2 || v > 16) throw new RangeError(`${definition.name}: ${k} must be an integer in 2..16, got ${v}`);
+    }
+    if (options.maxWeightBits < options.weightBits) {
+      throw new RangeError(`${definition.name}: maxWeightBits (${options.maxWeightBits}) is below weightBits (${options.weightBits})`);
+    }
+    if (definition.input.length === 0 || definition.input.some((d) => !Number.isInteger(d) || d <= 0)) {
+      throw new RangeError(`${definition.name}: input shape [${definition.input.join(", ")}] must have positive integer dimensions`);
+    }
+    if (definition.input.length !== 1 && definition.input.length !== 3) {
+      throw new RangeError(`${definition.name}: input shape must be [F] or [H, W, C], got [${definition.input.join(", ")}]`);
+    }
+    this.layers = definition.layers.map(buildLayer);
     // ReLU right after conv2d/dense is fused into its output stage (and its scale).
     for (let i = 1; i < this.layers.length; i++) {
       const prev = this.layers[i - 1], cur = this.layers[i];
@@ -89,8 +122,11 @@ export class Model {
       packedByteLength(storageRows(this.inputShape), storageCols(this.inputShape), options.actBits));
     this.labelsAt = plan.reserve("labels", "input", null, batch);
     let shape: number[] = this.inputShape;
+    let storage: number[] = this.inputShape;
     this.layers.forEach((layer, index) => {
-      shape = layer.setup(shape, { ...options, engine, index, needInputError: index > 0, seed: options.seed });
+      shape = layer.setup(shape, { ...options, engine, index, needInputError: index > 0, seed: options.seed, inputStorage: storage });
+      // Flatten changes the description, not the storage.
+      if (!(layer instanceof Flatten)) storage = shape;
     });
     const last = shape;
     if (last.length !== 2 || last[1] !== definition.classes) {
@@ -146,8 +182,9 @@ export class Model {
     }
   }
 
-  forward(images: Float32Array, count = this.options.batch): QTensor {
-    this.loadBatch(images, null, count);
+  /** Forward on a full batch (pad short batches with zeros first). */
+  forward(images: Float32Array): QTensor {
+    this.loadBatch(images, null, this.options.batch);
     let x: QTensor = { at: this.inputAt, shape: this.inputShape, bits: this.options.actBits, exp: this.inputExp };
     for (const layer of this.layers) x = layer.forward(x);
     return x;
@@ -157,6 +194,7 @@ export class Model {
   trainStep(images: Float32Array, labels: Uint8Array, lr: number): StepResult {
     const { batch, errBits } = this.options;
     if (labels.length !== batch) throw new RangeError(`trainStep: expected ${batch} labels, got ${labels.length}`);
+    if (!Number.isFinite(lr) || lr < 0) throw new RangeError(`trainStep: lr must be a finite number >= 0, got ${lr}`);
     this.loadBatch(images, labels, batch);
     let x: QTensor = { at: this.inputAt, shape: this.inputShape, bits: this.options.actBits, exp: this.inputExp };
     for (const layer of this.layers) x = layer.forward(x);
@@ -171,7 +209,7 @@ export class Model {
 
   /** Logits codes of a batch as floats (the reporting edge). */
   predict(images: Float32Array, count: number): Float64Array {
-    const y = this.forward(images, count);
+    const y = this.forward(images);
     const classes = this.definition.classes;
     const stride = Math.ceil((classes * y.bits) / 32) * 4;
     const out = new Float64Array(count * classes);

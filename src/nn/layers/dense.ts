@@ -62,6 +62,6 @@ export class Dense extends LinearLayer {
   }
 
   protected inputErrorView(at: number): View {
-    return flatView(at, this.inputShape, this.errBits);
+    return flatView(at, this.inputStorage, this.errBits);
   }
 }

@@ -22,6 +22,8 @@ export abstract class LinearLayer implements Layer {
   protected actBits = 8;
   protected errBits = 8;
   protected inputShape: readonly number[] = [];
+  /** How the input tensor is stored: 4-D NHWC lines even when flatten made the shape 2-D. */
+  protected inputStorage: readonly number[] = [];
   protected outputShape: number[] = [];
   protected needInputError = true;
   private outAt = 0;
@@ -58,6 +60,7 @@ export abstract class LinearLayer implements Layer {
     this.errBits = ctx.errBits;
     this.needInputError = ctx.needInputError;
     this.inputShape = inputShape;
+    this.inputStorage = ctx.inputStorage;
     this.outputShape = this.checkInput(inputShape);
     const { rows, cols } = this.weightShape();
     const plan = ctx.engine.plan;
@@ -67,14 +70,14 @@ export abstract class LinearLayer implements Layer {
       packedByteLength(storageRows(this.outputShape), storageCols(this.outputShape), ctx.actBits));
     if (ctx.needInputError) {
       this.errAt = plan.reserve(`${this.name} input error`, "errors", this.name,
-        packedByteLength(storageRows(inputShape), storageCols(inputShape), ctx.errBits));
+        packedByteLength(storageRows(ctx.inputStorage), storageCols(ctx.inputStorage), ctx.errBits));
     }
     const init = heUniformCodes(rows * cols, cols, ctx.weightBits, ctx.seed ^ (0x9e3779b9 * (ctx.index + 1)));
     this.weight = { layer: this.name, at: weightAt, rows, cols, bits: ctx.weightBits, exp: init.exp, maxBits: ctx.maxWeightBits };
     this.initialCodes = init.codes;
     // Size the shared workspace for this layer's three products at the widest weights.
     const P = this.positions();
-    const x0: QTensor = { at: 0, shape: inputShape, bits: ctx.actBits, exp: 0 };
+    const x0: QTensor = { at: 0, shape: ctx.inputStorage, bits: ctx.actBits, exp: 0 };
     const dy0: QTensor = { at: 0, shape: this.outputShape, bits: ctx.errBits, exp: 0 };
     const widest = <T extends View>(v: T): T => ({ ...v, bits: ctx.maxWeightBits });
     ctx.engine.declareProduct(this.patches(x0), widest(this.weightView(true)));
@@ -131,7 +134,7 @@ export abstract class LinearLayer implements Layer {
         what: `${this.name} input error`,
       });
       this.lastErrExp = exp;
-      dx = { at: this.errAt, shape: this.inputShape, bits: this.errBits, exp };
+      dx = { at: this.errAt, shape: this.inputStorage, bits: this.errBits, exp };
     }
     if (lr > 0) {
       const r = this.engine.update(this.outputView(dy.at, dy.bits, true), this.patches(x), this.weightView(false),

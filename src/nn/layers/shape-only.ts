@@ -130,12 +130,9 @@ export class Pool2d extends ParameterFree {
  *  storage and dense reads it through a whole-image view, so neither direction copies codes. */
 export class Flatten extends ParameterFree {
   readonly kind = "flatten";
-  /** The shape a user thinks in; the storage shape passed on stays 4-D. */
-  logicalShape: number[] = [];
   setup(inputShape: readonly number[], ctx: SetupContext): number[] {
     this.base(inputShape, ctx);
-    this.logicalShape = [inputShape[0], featuresOf(inputShape)];
-    this.outputShape = [...inputShape];
+    this.outputShape = [inputShape[0], featuresOf(inputShape)];
     return this.outputShape;
   }
   forward(x: QTensor): QTensor {

@@ -1,0 +1,269 @@
+// Max and average pooling on NHWC tensors in the rows layout: a packed matrix of N*H rows (one per
+// image line) by W*C columns (x-major, channel fastest). No padding; the output is
+// OH = floor((H - kh) / sh) + 1 by OW = floor((W - kw) / sw) + 1, stored the same way (N*OH rows of
+// OW*C). Codes only: every output keeps its input's exponent.
+//
+// Backward passes are gathers (each dX element sums what reaches it, then is rounded or clamped
+// once), so overlapping windows (stride < kernel) give an order-independent result and no i32
+// scratch tensor is needed.
+
+import { maxCode, rowStrideBytes } from "./packed";
+import { randomKey } from "./random";
+import {
+  loadCode, storeCode, clearTail, roundDiv, validBits,
+  ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE, ERR_MODE, ROUND_RNE,
+} from "./quantize";
+
+function checkPool(H: u32, W: u32, bits: u32, kh: u32, kw: u32, sh: u32, sw: u32): i32 {
+  if (!validBits(bits)) return ERR_BITS;
+  if (kh == 0 || kw == 0 || sh == 0 || sw == 0) return ERR_WINDOW;
+  if (<u64>kh * <u64>kw >= 0x80000000) return ERR_WINDOW;
+  if (kh > H || kw > W) return ERR_WINDOW_TOO_LARGE;
+  return 0;
+}
+
+/** Output size along one axis: floor((n - k) / s) + 1, or ERR_WINDOW / ERR_WINDOW_TOO_LARGE. */
+export function poolOutputSize(n: u32, k: u32, s: u32): i32 {
+  if (k == 0 || s == 0) return ERR_WINDOW;
+  if (k > n) return ERR_WINDOW_TOO_LARGE;
+  return <i32>((n - k) / s) + 1;
+}
+
+// The windows (along one axis) that contain input coordinate y: o*s <= y <= o*s + k - 1.
+@inline function firstWindow(y: u32, k: u32, s: u32): u32 {
+  return y + 1 > k ? (y + 1 - k + s - 1) / s : 0;
+}
+@inline function lastWindow(y: u32, s: u32, outSize: u32): u32 {
+  const o = y / s;
+  return o < outSize - 1 ? o : outSize - 1;
+}
+
+/**
+ * y = max over each kh x kw window of x (same bits). x: N*H x W*C at `bits`; y: N*OH x OW*C.
+ * Returns 0, ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE.
+ */
+export function maxPoolForward(
+  x: usize, N: u32, H: u32, W: u32, C: u32, bits: u32,
+  kh: u32, kw: u32, sh: u32, sw: u32, y: usize,
+): i32 {
+  const bad = checkPool(H, W, bits, kh, kw, sh, sw);
+  if (bad != 0) return bad;
+  const OH = (H - kh) / sh + 1;
+  const OW = (W - kw) / sw + 1;
+  const sX = rowStrideBytes(W * C, bits);
+  const sY = rowStrideBytes(OW * C, bits);
+  for (let n: u32 = 0; n < N; n++) {
+    for (let oy: u32 = 0; oy < OH; oy++) {
+      const yRow = y + <usize>(n * OH + oy) * sY;
+      const xTop = x + <usize>(n * H + oy * sh) * sX;
+      for (let ox: u32 = 0; ox < OW; ox++) {
+        for (let c: u32 = 0; c < C; c++) {
+          let best: i32 = -0x8000;
+          for (let i: u32 = 0; i < kh; i++) {
+            const xRow = xTop + <usize>i * sX;
+            for (let j: u32 = 0; j < kw; j++) {
+              const q = loadCode(xRow, (ox * sw + j) * C + c, bits);
+              if (q > best) best = q;
+            }
+          }
+          storeCode(yRow, ox * C + c, bits, best);
+        }
+      }
+      clearTail(yRow, OW * C * bits, sY);
+    }
+  }
+  return 0;
+}
+
+/** Whether input (yy, xx) is the FIRST maximum, in row-major scan order, of the window whose top
+ *  left corner is (y0, x0), channel c. */
+function isFirstMax(
+  xImg: usize, sX: u32, C: u32, bits: u32, kh: u32, kw: u32,
+  y0: u32, x0: u32, c: u32, yy: u32, xx: u32, v: i32,
+): bool {
+  for (let i: u32 = 0; i < kh; i++) {
+    const xRow = xImg + <usize>(y0 + i) * sX;
+    const before = y0 + i < yy;
+    for (let j: u32 = 0; j < kw; j++) {
+      const q = loadCode(xRow, (x0 + j) * C + c, bits);
+      // Earlier positions must be strictly smaller, later ones not larger.
+      if (before || (y0 + i == yy && x0 + j < xx)) {
+        if (q >= v) return false;
+      } else if (q > v) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+/**
+ * dX of max pooling. x: the saved pool INPUT (N*H x W*C at xBits); dy: N*OH x OW*C at dyBits;
+ * dx: N*H x W*C at dyBits (exponent of dY). Each dY element goes to the FIRST maximal x in its
+ * window, scanning the window row by row, left to right (ties: the top-most, then left-most
+ * position wins); every other dX element gets nothing. Where windows overlap (stride < kernel) an
+ * element sums what it receives, clamped once to +-maxCode(dyBits); the number of clamped dX
+ * elements is written as i32 to `stats`.
+ * Returns 0, ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE.
+ */
+export function maxPoolBackward(
+  x: usize, N: u32, H: u32, W: u32, C: u32, xBits: u32,
+  kh: u32, kw: u32, sh: u32, sw: u32,
+  dy: usize, dyBits: u32, dx: usize, stats: usize,
+): i32 {
+  const bad = checkPool(H, W, xBits, kh, kw, sh, sw);
+  if (bad != 0) return bad;
+  if (!validBits(dyBits)) return ERR_BITS;
+  const OH = (H - kh) / sh + 1;
+  const OW = (W - kw) / sw + 1;
+  const sX = rowStrideBytes(W * C, xBits);
+  const sDy = rowStrideBytes(OW * C, dyBits);
+  const sDx = rowStrideBytes(W * C, dyBits);
+  let saturated: i32 = 0;
+  if (sh >= kh && sw >= kw) {
+    // Disjoint windows: each dX element receives at most one dY element; scatter.
+    memory.fill(dx, 0, <usize>N * H * sDx);
+    for (let n: u32 = 0; n < N; n++) {
+      for (let oy: u32 = 0; oy < OH; oy++) {
+        const dyRow = dy + <usize>(n * OH + oy) * sDy;
+        const top = n * H + oy * sh;
+        for (let ox: u32 = 0; ox < OW; ox++) {
+          for (let c: u32 = 0; c < C; c++) {
+            let best: i32 = -0x8000;
+            let bi: u32 = 0;
+            let bj: u32 = 0;
+            for (let i: u32 = 0; i < kh; i++) {
+              const xRow = x + <usize>(top + i) * sX;
+              for (let j: u32 = 0; j < kw; j++) {
+                const q = loadCode(xRow, (ox * sw + j) * C + c, xBits);
+                if (q > best) { best = q; bi = i; bj = j; }
+              }
+            }
+            storeCode(dx + <usize>(top + bi) * sDx, (ox * sw + bj) * C + c, dyBits,
+              loadCode(dyRow, ox * C + c, dyBits));
+          }
+        }
+      }
+    }
+  } else {
+    const limit = maxCode(dyBits);
+    for (let n: u32 = 0; n < N; n++) {
+      const xImg = x + <usize>(n * H) * sX;
+      for (let yy: u32 = 0; yy < H; yy++) {
+        const dxRow = dx + <usize>(n * H + yy) * sDx;
+        const xRow = xImg + <usize>yy * sX;
+        const oy0 = firstWindow(yy, kh, sh);
+        const oy1 = lastWindow(yy, sh, OH);
+        for (let xx: u32 = 0; xx < W; xx++) {
+          const ox0 = firstWindow(xx, kw, sw);
+          const ox1 = lastWindow(xx, sw, OW);
+          for (let c: u32 = 0; c < C; c++) {
+            const v = loadCode(xRow, xx * C + c, xBits);
+            let sum: i32 = 0;
+            for (let oy = oy0; oy <= oy1; oy++) {
+              const dyRow = dy + <usize>(n * OH + oy) * sDy;
+              for (let ox = ox0; ox <= ox1; ox++) {
+                if (isFirstMax(xImg, sX, C, xBits, kh, kw, oy * sh, ox * sw, c, yy, xx, v)) {
+                  sum += loadCode(dyRow, ox * C + c, dyBits);
+                }
+              }
+            }
+            if (sum > limit) { sum = limit; saturated++; }
+            else if (sum < -limit) { sum = -limit; saturated++; }
+            storeCode(dxRow, xx * C + c, dyBits, sum);
+          }
+        }
+        clearTail(dxRow, W * C * dyBits, sDx);
+      }
+    }
+  }
+  store<i32>(stats, saturated);
+  return 0;
+}
+
+/**
+ * y = round(sum of each kh x kw window of x / (kh*kw)) at the same bits and exponent; RNE or SR
+ * (draw index = flat output index). |y| <= maxCode, so nothing clamps.
+ * Returns 0, ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE, ERR_MODE.
+ */
+export function avgPoolForward(
+  x: usize, N: u32, H: u32, W: u32, C: u32, bits: u32,
+  kh: u32, kw: u32, sh: u32, sw: u32,
+  mode: u32, seed: u32, step: u32, stream: u32, y: usize,
+): i32 {
+  const bad = checkPool(H, W, bits, kh, kw, sh, sw);
+  if (bad != 0) return bad;
+  if (mode > ROUND_RNE) return ERR_MODE;
+  const OH = (H - kh) / sh + 1;
+  const OW = (W - kw) / sw + 1;
+  const sX = rowStrideBytes(W * C, bits);
+  const sY = rowStrideBytes(OW * C, bits);
+  const k = kh * kw;
+  const key = randomKey(seed, step, stream);
+  for (let n: u32 = 0; n < N; n++) {
+    for (let oy: u32 = 0; oy < OH; oy++) {
+      const yRow = y + <usize>(n * OH + oy) * sY;
+      const xTop = x + <usize>(n * H + oy * sh) * sX;
+      const base = <u64>(n * OH + oy) * <u64>(OW * C);
+      for (let ox: u32 = 0; ox < OW; ox++) {
+        for (let c: u32 = 0; c < C; c++) {
+          let sum: i64 = 0;
+          for (let i: u32 = 0; i < kh; i++) {
+            const xRow = xTop + <usize>i * sX;
+            for (let j: u32 = 0; j < kw; j++) sum += loadCode(xRow, (ox * sw + j) * C + c, bits);
+          }
+          const col = ox * C + c;
+          storeCode(yRow, col, bits, <i32>roundDiv(sum, k, mode, key, base + col));
+        }
+      }
+      clearTail(yRow, OW * C * bits, sY);
+    }
+  }
+  return 0;
+}
+
+/**
+ * dX of average pooling: dx(y, x) = round(sum of dY over the windows containing (y, x) / (kh*kw)),
+ * rounded once (RNE or SR; draw index = flat dX index); 0 where no window reaches. At most kh*kw
+ * windows contain a point, so |dx| <= maxCode: nothing clamps.
+ * dy: N*OH x OW*C at `bits`; dx: N*H x W*C at `bits`, exponent of dY.
+ * Returns 0, ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE, ERR_MODE.
+ */
+export function avgPoolBackward(
+  dy: usize, N: u32, H: u32, W: u32, C: u32, bits: u32,
+  kh: u32, kw: u32, sh: u32, sw: u32,
+  mode: u32, seed: u32, step: u32, stream: u32, dx: usize,
+): i32 {
+  const bad = checkPool(H, W, bits, kh, kw, sh, sw);
+  if (bad != 0) return bad;
+  if (mode > ROUND_RNE) return ERR_MODE;
+  const OH = (H - kh) / sh + 1;
+  const OW = (W - kw) / sw + 1;
+  const sDy = rowStrideBytes(OW * C, bits);
+  const sDx = rowStrideBytes(W * C, bits);
+  const k = kh * kw;
+  const key = randomKey(seed, step, stream);
+  for (let n: u32 = 0; n < N; n++) {
+    for (let yy: u32 = 0; yy < H; yy++) {
+      const dxRow = dx + <usize>(n * H + yy) * sDx;
+      const base = <u64>(n * H + yy) * <u64>(W * C);
+      const oy0 = firstWindow(yy, kh, sh);
+      const oy1 = lastWindow(yy, sh, OH);
+      for (let xx: u32 = 0; xx < W; xx++) {
+        const ox0 = firstWindow(xx, kw, sw);
+        const ox1 = lastWindow(xx, sw, OW);
+        for (let c: u32 = 0; c < C; c++) {
+          let sum: i64 = 0;
+          for (let oy = oy0; oy <= oy1; oy++) {
+            const dyRow = dy + <usize>(n * OH + oy) * sDy;
+            for (let ox = ox0; ox <= ox1; ox++) sum += loadCode(dyRow, ox * C + c, bits);
+          }
+          const col = xx * C + c;
+          storeCode(dxRow, col, bits, <i32>roundDiv(sum, k, mode, key, base + col));
+        }
+      }
+      clearTail(dxRow, W * C * bits, sDx);
+    }
+  }
+  return 0;
+}

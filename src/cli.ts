@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+// aptkit command line: `aptkit train ...` (docs in README.md).
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { loadDataset } from "./data/index.js";
+import { lenet5, mlp, type ModelDefinition } from "./nn/model.js";
+import { apt, fixed, fp32, qat8, type PolicySpec } from "./train/policy.js";
+import { train, type Progress } from "./train/trainer.js";
+import { renderReport } from "./report/html.js";
+import { learnerFactory } from "./train/factory.js";
+
+const USAGE = `usage: aptkit train [--model lenet5|mlp] [--data digits|fashion-mnist|idx:DIR]
+                    [--policy apt|fixed:N|qat8|fp32] [--tmin X] [--tmax X] [--bmin N] [--bmax N]
+                    [--epochs N] [--batch N] [--lr X] [--seed N] [--isa auto|simd|scalar] [--out DIR]`;
+
+export class UsageError extends Error {}
+
+const MODELS: Record<string, () => ModelDefinition> = { lenet5, mlp: () => mlp([128], [28, 28, 1]) };
+
+function num(flag: string, v: string | undefined, check: (x: number) => boolean, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (v.trim() === "" || !Number.isFinite(x) || !check(x)) throw new UsageError(`--${flag}: expected ${what}, got ${JSON.stringify(v)}`);
+  return x;
+}
+
+const int = (x: number) => Number.isInteger(x);
+
+export function parseTrainArgs(argv: string[]) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        model: { type: "string", default: "lenet5" },
+        data: { type: "string", default: "digits" },
+        policy: { type: "string", default: "apt" },
+        tmin: { type: "string" }, tmax: { type: "string" }, bmin: { type: "string" }, bmax: { type: "string" },
+        interval: { type: "string" },
+        rounding: { type: "string" },
+        epochs: { type: "string" }, batch: { type: "string" }, lr: { type: "string" }, seed: { type: "string" },
+        isa: { type: "string", default: "auto" },
+        out: { type: "string", default: "runs/latest" },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n${USAGE}`);
+  }
+  const v = parsed.values;
+  const model = MODELS[v.model!];
+  if (!model) throw new UsageError(`--model: unknown model ${JSON.stringify(v.model)} (known: ${Object.keys(MODELS).join(", ")})`);
+  if (!["auto", "simd", "scalar"].includes(v.isa!)) throw new UsageError(`--isa: expected auto, simd or scalar, got ${JSON.stringify(v.isa)}`);
+  const tMin = num("tmin", v.tmin, (x) => x >= 0, "a number >= 0");
+  const tMax = num("tmax", v.tmax, (x) => x > 0, "a number > 0");
+  const bMin = num("bmin", v.bmin, (x) => int(x) && x >= 2 && x <= 16, "an integer in 2..16");
+  const bMax = num("bmax", v.bmax, (x) => int(x) && x >= 2 && x <= 16, "an integer in 2..16");
+  const interval = num("interval", v.interval, (x) => int(x) && x >= 1, "a positive integer");
+  const rounding = v.rounding;
+  if (rounding !== undefined && rounding !== "stochastic" && rounding !== "nearest") {
+    throw new UsageError(`--rounding: expected stochastic or nearest, got ${JSON.stringify(rounding)}`);
+  }
+  let policy: PolicySpec;
+  const p = v.policy!;
+  try {
+    if (p === "apt") {
+      const o: Record<string, unknown> = {};
+      if (tMin !== undefined) o.tMin = tMin;
+      if (tMax !== undefined) o.tMax = tMax;
+      if (bMin !== undefined) o.bMin = bMin;
+      if (bMax !== undefined) o.bMax = bMax;
+      if (interval !== undefined) o.interval = interval;
+      if (rounding !== undefined) o.rounding = rounding;
+      if (bMin !== undefined && bMax !== undefined && bMin > bMax) throw new RangeError(`bMin (${bMin}) must not exceed bMax (${bMax})`);
+      if (o.bMin !== undefined || o.bMax !== undefined) {
+        // Keep the initial width inside a user-narrowed range.
+        const lo = (o.bMin as number | undefined) ?? 4, hi = (o.bMax as number | undefined) ?? 12;
+        o.initialBits = Math.min(hi, Math.max(lo, 6));
+      }
+      policy = apt(o);
+    } else if (/^fixed:\d+$/.test(p)) {
+      policy = fixed(Number(p.slice(6)), (rounding as "stochastic" | "nearest") ?? "stochastic");
+    } else if (p === "qat8") {
+      policy = qat8();
+    } else if (p === "fp32") {
+      policy = fp32();
+    } else {
+      throw new UsageError(`--policy: expected apt, fixed:N, qat8 or fp32, got ${JSON.stringify(p)}`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    const flag = /tMin|tMax/.test((e as Error).message) ? "--tmin/--tmax" : /bMin|bMax|bits/.test((e as Error).message) ? "--bmin/--bmax" : "--policy";
+    throw new UsageError(`${flag}: ${(e as Error).message}`);
+  }
+  return {
+    model: model(),
+    data: v.data!,
+    policy,
+    epochs: num("epochs", v.epochs, (x) => int(x) && x >= 1, "a positive integer") ?? 3,
+    batch: num("batch", v.batch, (x) => int(x) && x >= 1, "a positive integer") ?? 32,
+    lr: num("lr", v.lr, (x) => x > 0, "a positive number") ?? 0.05,
+    seed: num("seed", v.seed, (x) => int(x) && x >= 0 && x <= 0xffffffff, "an integer in 0..2^32-1") ?? 1,
+    isa: v.isa as "auto" | "simd" | "scalar",
+    out: v.out!,
+  };
+}
+
+function progressLine(p: Progress, tty: boolean): string {
+  const done = p.step / p.totalSteps;
+  const bits = Object.values(p.bits).join("/");
+  const stats = `epoch ${p.epoch + 1}/${p.epochs} step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} acc ${(100 * p.accuracy).toFixed(1)}% bits ${bits}`;
+  if (!tty) return stats;
+  const width = 24;
+  const filled = Math.round(done * width);
+  return `\r[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${(100 * done).toFixed(0).padStart(3)}% ${stats}\x1b[K`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command !== "train") {
+    console.error(command === undefined ? USAGE : `unknown command ${JSON.stringify(command)}\n${USAGE}`);
+    return 2;
+  }
+  let o;
+  try {
+    o = parseTrainArgs(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`aptkit: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  let data;
+  try {
+    data = await loadDataset(o.data);
+  } catch (e) {
+    console.error(`aptkit: --data ${o.data}: ${(e as Error).message}`);
+    return 2;
+  }
+  const tty = process.stdout.isTTY === true;
+  let lastPrint = 0;
+  const { report } = await train({
+    model: o.model, data, policy: o.policy, epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, isa: o.isa,
+    learnerFactory,
+    logEvery: 10,
+    onProgress: (p) => {
+      const now = Date.now();
+      if (tty) process.stdout.write(progressLine(p, true));
+      else if (now - lastPrint > 5000 || p.step === p.totalSteps) {
+        console.log(progressLine(p, false));
+        lastPrint = now;
+      }
+    },
+  });
+  if (tty) process.stdout.write("\n");
+  await mkdir(o.out, { recursive: true });
+  await writeFile(join(o.out, "report.json"), JSON.stringify(report, null, 2));
+  await writeFile(join(o.out, "report.html"), renderReport(report));
+  console.log(`test accuracy ${(100 * report.accuracy).toFixed(2)}%, average weight width ${report.averageWeightBits.toFixed(2)} bits, ` +
+    `${report.steps} steps, ${report.timings.msPerStep.toFixed(1)} ms/step (${report.isa})`);
+  console.log(`final bits: ${Object.entries(report.finalBits).map(([l, b]) => `${l}=${b}`).join(" ")}`);
+  console.log(`report: ${join(o.out, "report.json")} and ${join(o.out, "report.html")}`);
+  return 0;
+}
+
+const invokedDirectly = typeof process !== "undefined" && process.argv[1] !== undefined &&
+  /cli\.(js|ts)$/.test(process.argv[1]);
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => {
+    console.error(`aptkit: ${(e as Error).stack ?? e}`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,430 @@
+// The fp32 reference trainer (the `fp32()` policy): the same ModelDefinition trained in float32 on
+// the f32 SIMD kernels (assembly/f32/), with plain SGD. It starts from the very floats the integer
+// trainer quantizes (He-uniform, the same seededUniform sequence and per-layer seed), so the two
+// differ only in arithmetic. Every buffer is placed once at create(); a step allocates nothing in
+// wasm. Conv2d is im2col (an explicit patch buffer, shared by all conv layers and recomputed in
+// backward) + GEMM: this is the baseline, not the design's bounded-workspace path.
+import type { IsaChoice } from "../runtime/wasm.js";
+import { layerName, type LayerSpec, type ModelDefinition } from "../nn/model.js";
+import { seededUniform } from "../nn/init.js";
+import type { BatchResult, Learner } from "./learner.js";
+import type { LayerInfo } from "./report.js";
+import { sha256Hex } from "./hash.js";
+import { Fp32Arena, checkStatus, loadMainBuild, type Fp32Exports, type Fp32Loader } from "./fp32/abi.js";
+
+export interface Fp32LearnerOptions {
+  batch: number;
+  seed: number;
+  isa?: IsaChoice;
+  /** Where the f32 kernels come from (default: the project's main wasm build). */
+  loader?: Fp32Loader;
+}
+
+/** He-uniform floats for a rows x cols (fan-in = cols) weight, drawn exactly as src/nn/init.ts
+ *  draws them before quantizing, then rounded to f32. */
+export function heUniformFloats(count: number, fanIn: number, seed: number): Float32Array {
+  const random = seededUniform(seed);
+  const limit = Math.sqrt(6 / fanIn);
+  const w = new Float32Array(count);
+  for (let i = 0; i < count; i++) w[i] = (2 * random() - 1) * limit;
+  return w;
+}
+
+/** The per-layer seed rule of the integer trainer (src/nn/layers/linear.ts). */
+export function layerSeed(seed: number, index: number): number {
+  return seed ^ (0x9e3779b9 * (index + 1));
+}
+
+const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+function pair(v: number | [number, number] | undefined, fallback: number): [number, number] {
+  if (v === undefined) return [fallback, fallback];
+  return typeof v === "number" ? [v, v] : v;
+}
+
+function checkInts(name: string, values: Record<string, number>, min: number): void {
+  for (const [k, v] of Object.entries(values)) {
+    if (!Number.isInteger(v) || v < min) {
+      throw new RangeError(`${name}: ${k} must be ${min > 0 ? "a positive" : "a non-negative"} integer, got ${v}`);
+    }
+  }
+}
+
+interface Weighted {
+  readonly rows: number;
+  readonly cols: number;
+  w: number;
+  b: number;
+  dw: number;
+  db: number;
+}
+
+/** One layer as compiled for this trainer: shapes are per sample ([H, W, C] or [F]). */
+type Node = { name: string; kind: string; index: number; inShape: number[]; outShape: number[]; x: number; y: number } & (
+  | { kind: "conv2d"; p: Weighted; relu: boolean; kh: number; kw: number; sh: number; sw: number; ph: number; pw: number }
+  | { kind: "dense"; p: Weighted; relu: boolean }
+  | { kind: "relu"; fused: boolean }
+  | { kind: "maxPool" | "avgPool"; kh: number; kw: number; sh: number; sw: number }
+  | { kind: "flatten" }
+);
+
+/** Where each product of a layer would place its GEMM: M, N, K (for the shared workspace). */
+function products(node: Node, batch: number): [number, number, number][] {
+  if (node.kind === "conv2d") {
+    const [oh, ow, co] = node.outShape;
+    const P = batch * oh * ow, K = node.p.cols;
+    return [[P, co, K], [co, K, P], [P, K, co]];
+  }
+  if (node.kind === "dense") {
+    const F = node.p.cols, U = node.p.rows;
+    return [[batch, U, F], [U, F, batch], [batch, F, U]];
+  }
+  return [];
+}
+
+export class Fp32Learner implements Learner {
+  readonly isa: string;
+  readonly batch: number;
+  private readonly nodes: Node[] = [];
+  private readonly abi: Fp32Exports;
+  private inputAt = 0;
+  private labelsAt = 0;
+  private dlogitsAt = 0;
+  private errA = 0;
+  private errB = 0;
+  private colsAt = 0;
+  private workAt = 0;
+  private workBytes = 0;
+  private lossAt = 0;
+  private readonly perSample: number;
+  private readonly classes: number;
+  /** Bytes of wasm memory the trainer placed (weights, gradients, activations, scratch). */
+  readonly placedBytes: number;
+
+  private constructor(readonly definition: ModelDefinition, isa: string, abi: Fp32Exports, batch: number, seed: number) {
+    this.isa = isa;
+    this.abi = abi;
+    this.batch = batch;
+    this.classes = definition.classes;
+    this.perSample = sizeOf(definition.input);
+    const arena = new Fp32Arena(abi);
+    const f32 = (count: number) => arena.alloc(count * 4);
+
+    this.inputAt = f32(batch * this.perSample);
+    let shape = [...definition.input];
+    let x = this.inputAt;
+    let maxAct = sizeOf(shape);
+    let maxCols = 0;
+    definition.layers.forEach((spec, index) => {
+      const node = this.compile(spec, index, shape, x, f32, batch);
+      this.nodes.push(node);
+      shape = node.outShape;
+      x = node.y;
+      maxAct = Math.max(maxAct, sizeOf(shape));
+      if (node.kind === "conv2d") maxCols = Math.max(maxCols, sizeOf(node.outShape.slice(0, 2)) * node.p.cols);
+    });
+    if (shape.length !== 1 || shape[0] !== definition.classes) {
+      throw new RangeError(`${definition.name}: the last layer gives [${shape.join(", ")}] per sample, expected [${definition.classes}] logits`);
+    }
+    this.errA = f32(batch * maxAct);
+    this.errB = f32(batch * maxAct);
+    this.dlogitsAt = this.errA;
+    this.colsAt = f32(batch * maxCols);
+    this.labelsAt = arena.alloc(batch);
+    this.lossAt = arena.alloc(16);
+    this.workBytes = Math.max(...this.nodes.flatMap((n) => products(n, batch).map(([M, N, K]) => abi.f32_gemm_workspace_bytes(M, N, K))), 128);
+    this.workAt = arena.alloc(this.workBytes);
+    this.placedBytes = arena.end - Math.ceil(abi.heap_base() / 16) * 16;
+
+    // Initial weights: the integer trainer's floats; biases zero.
+    for (const node of this.nodes) {
+      if (node.kind !== "conv2d" && node.kind !== "dense") continue;
+      const { rows, cols } = node.p;
+      this.view(node.p.w, rows * cols).set(heUniformFloats(rows * cols, cols, layerSeed(seed, node.index)));
+      this.view(node.p.b, rows).fill(0);
+    }
+  }
+
+  static async create(def: ModelDefinition, options: Fp32LearnerOptions): Promise<Fp32Learner> {
+    const { batch, seed } = options;
+    if (!Number.isInteger(batch) || batch <= 0) throw new RangeError(`batch must be a positive integer, got ${batch}`);
+    if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`);
+    const loaded = await (options.loader ?? loadMainBuild)(options.isa ?? "auto");
+    return new Fp32Learner(def, loaded.isa, loaded.exports, batch, seed);
+  }
+
+  private compile(spec: LayerSpec, index: number, inShape: number[], x: number, f32: (n: number) => number, batch: number): Node {
+    const name = layerName(spec, index);
+    const weighted = (rows: number, cols: number): Weighted =>
+      ({ rows, cols, w: f32(rows * cols), b: f32(rows), dw: f32(rows * cols), db: f32(rows) });
+    switch (spec.type) {
+      case "conv2d": {
+        if (inShape.length !== 3) throw new RangeError(`${name}: input must be [H, W, C] per sample, got [${inShape.join(", ")}]`);
+        const [kh, kw] = pair(spec.kernel, 1), [sh, sw] = pair(spec.stride, 1), [ph, pw] = pair(spec.padding, 0);
+        checkInts(name, { filters: spec.filters, "kernel height": kh, "kernel width": kw, "stride height": sh, "stride width": sw }, 1);
+        checkInts(name, { "padding height": ph, "padding width": pw }, 0);
+        const [h, w, c] = inShape;
+        if (kh > h + 2 * ph || kw > w + 2 * pw) {
+          throw new RangeError(`${name}: kernel ${kh}x${kw} is larger than the padded input ${h + 2 * ph}x${w + 2 * pw}`);
+        }
+        const outShape = [Math.floor((h + 2 * ph - kh) / sh) + 1, Math.floor((w + 2 * pw - kw) / sw) + 1, spec.filters];
+        return { name, kind: "conv2d", index, inShape, outShape, x, y: f32(batch * sizeOf(outShape)),
+          p: weighted(spec.filters, kh * kw * c), relu: spec.relu ?? false, kh, kw, sh, sw, ph, pw };
+      }
+      case "dense": {
+        checkInts(name, { units: spec.units }, 1);
+        const outShape = [spec.units];
+        return { name, kind: "dense", index, inShape, outShape, x, y: f32(batch * spec.units),
+          p: weighted(spec.units, sizeOf(inShape)), relu: spec.relu ?? false };
+      }
+      case "relu": {
+        // Right after conv2d/dense without its own ReLU: fused into that layer's output stage.
+        const prev = this.nodes[this.nodes.length - 1];
+        const fused = !!prev && (prev.kind === "conv2d" || prev.kind === "dense") && !prev.relu;
+        if (fused) (prev as { relu: boolean }).relu = true;
+        return { name, kind: "relu", index, inShape, outShape: [...inShape], x, y: x, fused };
+      }
+      case "maxPool": case "avgPool": {
+        const [kh, kw] = typeof spec.size === "number" ? [spec.size, spec.size] : spec.size;
+        const [sh, sw] = pair(spec.stride ?? spec.size, 1);
+        checkInts(name, { "window height": kh, "window width": kw, "stride height": sh, "stride width": sw }, 1);
+        if (inShape.length !== 3) throw new RangeError(`${name}: input must be [H, W, C] per sample, got [${inShape.join(", ")}]`);
+        const [h, w, c] = inShape;
+        if (kh > h || kw > w) throw new RangeError(`${name}: window ${kh}x${kw} is larger than the input ${h}x${w}`);
+        const outShape = [Math.floor((h - kh) / sh) + 1, Math.floor((w - kw) / sw) + 1, c];
+        return { name, kind: spec.type, index, inShape, outShape, x, y: f32(batch * sizeOf(outShape)), kh, kw, sh, sw };
+      }
+      case "flatten":
+        return { name, kind: "flatten", index, inShape, outShape: [sizeOf(inShape)], x, y: x };
+      default:
+        throw new RangeError(`unknown layer type ${JSON.stringify((spec as { type: unknown }).type)} at position ${index}`);
+    }
+  }
+
+  private view(at: number, count: number): Float32Array {
+    return new Float32Array(this.abi.memory.buffer, at, count);
+  }
+
+  private loadImages(images: Float32Array, count: number, what: string): void {
+    if (!Number.isInteger(count) || count < 1 || count > this.batch) {
+      throw new RangeError(`${what}: count must be an integer in 1..${this.batch}, got ${count}`);
+    }
+    const per = this.perSample;
+    if (images.length !== count * per) throw new RangeError(`${what}: expected ${count}x${per} input values, got ${images.length}`);
+    for (let i = 0; i < images.length; i++) {
+      if (!Number.isFinite(images[i])) throw new RangeError(`${what}: input value ${images[i]} at sample ${Math.floor(i / per)}, element ${i % per}`);
+    }
+    this.view(this.inputAt, images.length).set(images);
+  }
+
+  private loadLabels(labels: Uint8Array, count: number, what: string): void {
+    if (labels.length < count) throw new RangeError(`${what}: expected ${count} labels, got ${labels.length}`);
+    for (let i = 0; i < count; i++) {
+      if (labels[i] >= this.classes) throw new RangeError(`${what}: label ${labels[i]} of sample ${i} is outside 0..${this.classes - 1}`);
+    }
+    new Uint8Array(this.abi.memory.buffer, this.labelsAt, count).set(labels.subarray(0, count));
+  }
+
+  private gemm(a: number, b: number, c: number, M: number, N: number, K: number, transA: boolean, transB: boolean, what: string): void {
+    checkStatus(this.abi.f32_gemm(a, b, c, M, N, K, +transA, +transB, 0, this.workAt, this.workBytes), what);
+  }
+
+  /** Forward on the first n samples of the input buffer; returns the logits offset. */
+  private forward(n: number): number {
+    const abi = this.abi;
+    for (const node of this.nodes) {
+      switch (node.kind) {
+        case "conv2d": {
+          const [h, w, c] = node.inShape, [oh, ow, co] = node.outShape;
+          const P = n * oh * ow;
+          checkStatus(abi.f32_im2col(node.x, n, h, w, c, node.kh, node.kw, node.sh, node.sw, node.ph, node.pw, this.colsAt), `${node.name} im2col`);
+          this.gemm(this.colsAt, node.p.w, node.y, P, co, node.p.cols, false, true, `${node.name} forward`);
+          abi.f32_bias_act(node.y, P, co, node.p.b, +node.relu);
+          break;
+        }
+        case "dense":
+          this.gemm(node.x, node.p.w, node.y, n, node.p.rows, node.p.cols, false, true, `${node.name} forward`);
+          abi.f32_bias_act(node.y, n, node.p.rows, node.p.b, +node.relu);
+          break;
+        case "relu":
+          if (!node.fused) abi.f32_relu_forward(node.x, n * sizeOf(node.inShape), node.y);
+          break;
+        case "maxPool": case "avgPool": {
+          const [h, w, c] = node.inShape;
+          const f = node.kind === "maxPool" ? abi.f32_max_pool_forward : abi.f32_avg_pool_forward;
+          checkStatus(f(node.x, n, h, w, c, node.kh, node.kw, node.sh, node.sw, node.y), `${node.name} forward`);
+          break;
+        }
+        case "flatten":
+          break;
+      }
+    }
+    return this.nodes.length > 0 ? this.nodes[this.nodes.length - 1].y : this.inputAt;
+  }
+
+  /** Backward from dlogits (in errA) through every layer down to the first weighted one, leaving
+   *  dW, db of every weighted layer in its gradient buffers. */
+  private backward(n: number): void {
+    const abi = this.abi;
+    const firstWeighted = this.nodes.findIndex((l) => l.kind === "conv2d" || l.kind === "dense");
+    let dy = this.dlogitsAt;
+    const other = (p: number) => (p === this.errA ? this.errB : this.errA);
+    for (let i = this.nodes.length - 1; i >= firstWeighted && i >= 0; i--) {
+      const node = this.nodes[i];
+      const needDx = i > firstWeighted;
+      switch (node.kind) {
+        case "conv2d": {
+          const [h, w, c] = node.inShape, [oh, ow, co] = node.outShape;
+          const P = n * oh * ow, K = node.p.cols;
+          if (node.relu) abi.f32_relu_backward(node.y, dy, P * co, dy);
+          // The patch buffer was overwritten by later layers' forward: rebuild it for dW.
+          checkStatus(abi.f32_im2col(node.x, n, h, w, c, node.kh, node.kw, node.sh, node.sw, node.ph, node.pw, this.colsAt), `${node.name} im2col`);
+          this.gemm(dy, this.colsAt, node.p.dw, co, K, P, true, false, `${node.name} weight gradient`);
+          abi.f32_bias_grad(dy, P, co, node.p.db);
+          if (needDx) {
+            // dcols = dY W (into the patch buffer, no longer needed), then scattered back.
+            this.gemm(dy, node.p.w, this.colsAt, P, K, co, false, false, `${node.name} input error`);
+            const dx = other(dy);
+            checkStatus(abi.f32_col2im(this.colsAt, n, h, w, c, node.kh, node.kw, node.sh, node.sw, node.ph, node.pw, dx), `${node.name} col2im`);
+            dy = dx;
+          }
+          break;
+        }
+        case "dense": {
+          const U = node.p.rows, F = node.p.cols;
+          if (node.relu) abi.f32_relu_backward(node.y, dy, n * U, dy);
+          this.gemm(dy, node.x, node.p.dw, U, F, n, true, false, `${node.name} weight gradient`);
+          abi.f32_bias_grad(dy, n, U, node.p.db);
+          if (needDx) {
+            const dx = other(dy);
+            this.gemm(dy, node.p.w, dx, n, F, U, false, false, `${node.name} input error`);
+            dy = dx;
+          }
+          break;
+        }
+        case "relu":
+          if (!node.fused) abi.f32_relu_backward(node.y, dy, n * sizeOf(node.inShape), dy);
+          break;
+        case "maxPool": case "avgPool": {
+          const [h, w, c] = node.inShape;
+          const dx = other(dy);
+          const status = node.kind === "maxPool"
+            ? abi.f32_max_pool_backward(node.x, n, h, w, c, node.kh, node.kw, node.sh, node.sw, dy, dx)
+            : abi.f32_avg_pool_backward(dy, n, h, w, c, node.kh, node.kw, node.sh, node.sw, dx);
+          checkStatus(status, `${node.name} backward`);
+          dy = dx;
+          break;
+        }
+        case "flatten":
+          break;
+      }
+    }
+  }
+
+  private loss(logits: number, n: number, withGradient: boolean): BatchResult {
+    checkStatus(this.abi.f32_softmax_xent(logits, n, this.classes, this.labelsAt, withGradient ? this.dlogitsAt : 0, this.lossAt), "softmax cross-entropy");
+    const mem = this.abi.memory.buffer;
+    return { loss: new Float64Array(mem, this.lossAt, 1)[0], correct: new Int32Array(mem, this.lossAt + 8, 1)[0] };
+  }
+
+  private weighted(): (Node & { p: Weighted })[] {
+    return this.nodes.filter((l): l is Node & { p: Weighted } => l.kind === "conv2d" || l.kind === "dense");
+  }
+
+  /** Forward, loss and backward on a full batch, leaving the gradients in place (no update). */
+  private computeGradients(images: Float32Array, labels: Uint8Array, what: string): BatchResult {
+    if (labels.length !== this.batch) throw new RangeError(`${what}: expected ${this.batch} labels, got ${labels.length}`);
+    this.loadImages(images, this.batch, what);
+    this.loadLabels(labels, this.batch, what);
+    const r = this.loss(this.forward(this.batch), this.batch, true);
+    this.backward(this.batch);
+    return r;
+  }
+
+  trainStep(images: Float32Array, labels: Uint8Array, lr: number): BatchResult {
+    if (!Number.isFinite(lr) || lr < 0) throw new RangeError(`trainStep: lr must be a finite number >= 0, got ${lr}`);
+    const r = this.computeGradients(images, labels, "trainStep");
+    if (lr > 0) {
+      for (const l of this.weighted()) {
+        this.abi.f32_sgd(l.p.w, l.p.dw, l.p.rows * l.p.cols, lr);
+        this.abi.f32_sgd(l.p.b, l.p.db, l.p.rows, lr);
+      }
+    }
+    return r;
+  }
+
+  evaluate(images: Float32Array, labels: Uint8Array, count: number): BatchResult {
+    this.loadImages(images, count, "evaluate");
+    this.loadLabels(labels, count, "evaluate");
+    return this.loss(this.forward(count), count, false);
+  }
+
+  /** Float64 logits of `count <= batch` samples (row-major count x classes). */
+  predict(images: Float32Array, count: number): Float64Array {
+    this.loadImages(images, count, "predict");
+    return Float64Array.from(this.view(this.forward(count), count * this.classes));
+  }
+
+  /** Mean loss and the gradient of every weighted layer on a full batch, without updating. */
+  gradients(images: Float32Array, labels: Uint8Array): BatchResult & { grads: Record<string, { w: Float32Array; b: Float32Array }> } {
+    const r = this.computeGradients(images, labels, "gradients");
+    const grads: Record<string, { w: Float32Array; b: Float32Array }> = {};
+    for (const l of this.weighted()) grads[l.name] = { w: this.view(l.p.dw, l.p.rows * l.p.cols).slice(), b: this.view(l.p.db, l.p.rows).slice() };
+    return { ...r, grads };
+  }
+
+  /** A copy of each weighted layer's W (rows x cols: outputs x fan-in, conv fan-in in (ky, kx, c)
+   *  order) and bias. */
+  parameters(): Record<string, { rows: number; cols: number; w: Float32Array; b: Float32Array }> {
+    const out: Record<string, { rows: number; cols: number; w: Float32Array; b: Float32Array }> = {};
+    for (const l of this.weighted()) {
+      out[l.name] = { rows: l.p.rows, cols: l.p.cols, w: this.view(l.p.w, l.p.rows * l.p.cols).slice(), b: this.view(l.p.b, l.p.rows).slice() };
+    }
+    return out;
+  }
+
+  /** Replaces a weighted layer's W and/or bias. */
+  setParameters(layer: string, values: { w?: ArrayLike<number>; b?: ArrayLike<number> }): void {
+    const l = this.weighted().find((x) => x.name === layer);
+    if (!l) throw new RangeError(`no weighted layer named ${JSON.stringify(layer)}`);
+    const { rows, cols } = l.p;
+    if (values.w) {
+      if (values.w.length !== rows * cols) throw new RangeError(`${layer}: expected ${rows * cols} weights, got ${values.w.length}`);
+      this.view(l.p.w, rows * cols).set(values.w);
+    }
+    if (values.b) {
+      if (values.b.length !== rows) throw new RangeError(`${layer}: expected ${rows} biases, got ${values.b.length}`);
+      this.view(l.p.b, rows).set(values.b);
+    }
+  }
+
+  layers(): LayerInfo[] {
+    return this.nodes.map((l) => ({
+      name: l.name,
+      kind: l.kind,
+      parameters: l.kind === "conv2d" || l.kind === "dense" ? l.p.rows * l.p.cols + l.p.rows : 0,
+      outputShape: [this.batch, ...l.outShape],
+    }));
+  }
+
+  weightBits(): Record<string, number> {
+    return Object.fromEntries(this.weighted().map((l) => [l.name, 32]));
+  }
+
+  weightCounts(): Record<string, number> {
+    return Object.fromEntries(this.weighted().map((l) => [l.name, l.p.rows * l.p.cols]));
+  }
+
+  /** SHA-256 over, per weighted layer: [32, 0, rows, cols] as i32, W and bias as f32 (little-endian,
+   *  wasm memory order), mirroring the integer learner's [bits, exp, rows, cols] + codes. */
+  async modelSha256(): Promise<string> {
+    const parts: Uint8Array[] = [];
+    for (const l of this.weighted()) {
+      const { rows, cols } = l.p;
+      parts.push(new Uint8Array(new Int32Array([32, 0, rows, cols]).buffer));
+      parts.push(new Uint8Array(this.abi.memory.buffer, l.p.w, rows * cols * 4).slice());
+      parts.push(new Uint8Array(this.abi.memory.buffer, l.p.b, rows * 4).slice());
+    }
+    return sha256Hex(parts);
+  }
+}

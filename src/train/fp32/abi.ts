@@ -1,0 +1,109 @@
+// The f32 ABI (assembly/f32/index.ts) and how the fp32 trainer gets an instance of it. By default
+// the project's main build (build/aptkit.<isa>.wasm, into which assembly/index.ts re-exports the
+// f32_ functions); a loader can be injected (tests build assembly/f32/standalone.ts themselves).
+import { instantiate } from "@assemblyscript/loader";
+import { resolveIsa, type Isa, type IsaChoice } from "../../runtime/wasm.js";
+
+export const F32_ABI_VERSION = 1;
+
+/** Raw exports. Offsets are byte offsets into `memory`; booleans are passed as 0/1. */
+export interface Fp32Exports {
+  memory: WebAssembly.Memory;
+  heap_base(): number;
+  has_simd(): number;
+  f32_abi_version(): number;
+  f32_gemm_workspace_bytes(M: number, N: number, K: number): number;
+  f32_gemm(a: number, b: number, c: number, M: number, N: number, K: number,
+    transA: number, transB: number, accumulate: number, work: number, workBytes: number): number;
+  f32_im2col(x: number, N: number, H: number, W: number, C: number,
+    kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, cols: number): number;
+  f32_col2im(dcols: number, N: number, H: number, W: number, C: number,
+    kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dx: number): number;
+  f32_bias_act(y: number, rows: number, cols: number, bias: number, relu: number): void;
+  f32_bias_grad(dy: number, rows: number, cols: number, db: number): void;
+  f32_relu_forward(x: number, n: number, y: number): void;
+  f32_relu_backward(y: number, dy: number, n: number, dx: number): void;
+  f32_sgd(w: number, g: number, n: number, lr: number): void;
+  f32_max_pool_forward(x: number, N: number, H: number, W: number, C: number,
+    kh: number, kw: number, sh: number, sw: number, y: number): number;
+  f32_max_pool_backward(x: number, N: number, H: number, W: number, C: number,
+    kh: number, kw: number, sh: number, sw: number, dy: number, dx: number): number;
+  f32_avg_pool_forward(x: number, N: number, H: number, W: number, C: number,
+    kh: number, kw: number, sh: number, sw: number, y: number): number;
+  f32_avg_pool_backward(dy: number, N: number, H: number, W: number, C: number,
+    kh: number, kw: number, sh: number, sw: number, dx: number): number;
+  f32_softmax_xent(logits: number, N: number, classes: number, labels: number, dlogits: number, out: number): number;
+}
+
+/** A loaded instance and the build it came from. */
+export interface Fp32Module {
+  isa: Isa;
+  exports: Fp32Exports;
+}
+
+/** Returns a fresh instance (its own memory) for the requested build. */
+export type Fp32Loader = (isa: IsaChoice) => Promise<Fp32Module>;
+
+const REQUIRED = ["memory", "heap_base", "f32_abi_version", "f32_gemm", "f32_softmax_xent"] as const;
+
+/** Checks that `exports` carries the f32 ABI at the version this host speaks. */
+export function checkFp32Exports(exports: Record<string, unknown>, origin: string): Fp32Exports {
+  const missing = REQUIRED.filter((k) => !(k in exports));
+  if (missing.length > 0) {
+    throw new Error(`aptkit fp32: ${origin} lacks ${missing.join(", ")}: ` +
+      `the wasm must re-export assembly/f32/index.ts (export * from "./f32/index"; in assembly/index.ts), then npm run build:wasm`);
+  }
+  const abi = exports as unknown as Fp32Exports;
+  const version = abi.f32_abi_version();
+  if (version !== F32_ABI_VERSION) {
+    throw new Error(`aptkit fp32: ${origin} has f32 ABI version ${version}, host expects ${F32_ABI_VERSION}: rebuild the wasm`);
+  }
+  return abi;
+}
+
+/** Instantiates wasm bytes that carry the f32 ABI. */
+export async function instantiateFp32(bytes: Uint8Array<ArrayBuffer>, isa: Isa, origin = `aptkit.${isa}.wasm`): Promise<Fp32Module> {
+  const { exports } = await instantiate<Record<string, unknown>>(bytes, {});
+  return { isa, exports: checkFp32Exports(exports, origin) };
+}
+
+/** The default loader: the project's main build, SIMD where the engine validates it. */
+export const loadMainBuild: Fp32Loader = async (choice) => {
+  const { isa, bytes } = await resolveIsa(choice);
+  return instantiateFp32(bytes, isa);
+};
+
+const PAGE = 65536;
+
+/** Bump placement of host-owned buffers above the module's data and stack (heap_base). */
+export class Fp32Arena {
+  private top: number;
+  constructor(private readonly abi: Fp32Exports) {
+    this.top = align16(abi.heap_base());
+  }
+  /** Reserves `bytes` at a 16-byte aligned offset, growing memory when needed. */
+  alloc(bytes: number): number {
+    const at = this.top;
+    this.top = align16(at + Math.max(bytes, 0));
+    const have = this.abi.memory.buffer.byteLength;
+    if (this.top > have) this.abi.memory.grow(Math.ceil((this.top - have) / PAGE));
+    return at;
+  }
+  /** Bytes placed so far (the end of the last buffer). */
+  get end(): number {
+    return this.top;
+  }
+}
+
+export function align16(x: number): number {
+  return Math.ceil(x / 16) * 16;
+}
+
+/** Throws a RangeError naming `what` when a kernel returned a non-zero status. */
+export function checkStatus(status: number, what: string): void {
+  if (status === 0) return;
+  const meaning: Record<number, string> = {
+    [-2]: "bad shape", [-3]: "workspace too small or zero window/stride", [-4]: "window larger than input",
+  };
+  throw new RangeError(`aptkit fp32: ${what} failed: ${meaning[status] ?? (status > 0 ? `bad element ${status - 1}` : `status ${status}`)}`);
+}

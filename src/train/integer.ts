@@ -1,0 +1,143 @@
+// The integer learner: a Model on an Engine, under the fixed or APT policy. Weights exist only as
+// packed codes; a precision change re-encodes them in place inside the reserved buffer.
+import type { Rounding } from "../runtime/descriptors.js";
+import type { IsaChoice } from "../runtime/wasm.js";
+import { Engine, PURPOSE, STREAMS, type Scaling } from "../nn/engine.js";
+import type { WeightTensor } from "../nn/layer.js";
+import { LinearLayer } from "../nn/layers/linear.js";
+import { Model, type ModelDefinition } from "../nn/model.js";
+import type { BatchResult, Learner } from "./learner.js";
+import type { LayerInfo } from "./report.js";
+import { sha256Hex } from "./hash.js";
+
+export interface IntegerLearnerOptions {
+  batch: number;
+  seed: number;
+  isa?: IsaChoice;
+  weightBits: number;
+  maxWeightBits: number;
+  actBits?: number;
+  errBits?: number;
+  rounding?: Rounding;
+  scaling?: Scaling;
+}
+
+export class IntegerLearner implements Learner {
+  private constructor(readonly engine: Engine, readonly model: Model) {}
+
+  static async create(def: ModelDefinition, o: IntegerLearnerOptions): Promise<IntegerLearner> {
+    const engine = await Engine.create(o.isa ?? "auto");
+    engine.seed = o.seed >>> 0;
+    engine.rounding = o.rounding ?? "stochastic";
+    engine.scaling = o.scaling ?? "exact";
+    const model = new Model(def, engine, {
+      batch: o.batch, seed: o.seed, actBits: o.actBits ?? 8, errBits: o.errBits ?? 8,
+      weightBits: o.weightBits, maxWeightBits: o.maxWeightBits,
+    });
+    return new IntegerLearner(engine, model);
+  }
+
+  get isa(): string {
+    return this.engine.isa;
+  }
+
+  get batch(): number {
+    return this.model.options.batch;
+  }
+
+  private weighted(): LinearLayer[] {
+    return this.model.layers.filter((l): l is LinearLayer => l instanceof LinearLayer);
+  }
+
+  layers(): LayerInfo[] {
+    return this.model.layers.map((l) => ({
+      name: l.name,
+      kind: l.kind,
+      parameters: l.parameterCount(),
+      outputShape: [],
+    }));
+  }
+
+  trainStep(images: Float32Array, labels: Uint8Array, lr: number): BatchResult {
+    return this.model.trainStep(images, labels, lr);
+  }
+
+  /** G of each weighted layer's last update (DESIGN 6). */
+  progress(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const l of this.weighted()) {
+      const u = l.lastUpdate();
+      if (u && u.count > 0) out[l.name] = u.sumAbs / u.count;
+    }
+    return out;
+  }
+
+  evaluate(images: Float32Array, labels: Uint8Array, count: number): BatchResult {
+    const logits = this.model.predict(padBatch(images, count, this.batch), count);
+    return scoreLogits(logits, labels, count, this.model.definition.classes);
+  }
+
+  weightTensor(layer: string): WeightTensor {
+    const l = this.weighted().find((x) => x.name === layer);
+    if (!l) throw new RangeError(`no weighted layer named ${JSON.stringify(layer)}`);
+    return l.weights()[0];
+  }
+
+  /** Re-encodes a layer's weights at `bits` (one bit at a time), value range kept. */
+  setBits(layer: string, bits: number): number {
+    const w = this.weightTensor(layer);
+    if (bits > w.maxBits) throw new RangeError(`${layer}: ${bits} bits exceeds the ${w.maxBits} bits the plan reserved`);
+    const index = this.model.layers.findIndex((l) => l.name === layer);
+    let clamped = 0;
+    while (w.bits !== bits) {
+      const to = bits > w.bits ? w.bits + 1 : w.bits - 1;
+      clamped += this.engine.changePrecision(w.at, w.rows, w.cols, w.bits, to, index * STREAMS + PURPOSE.precision, `${layer} precision change`);
+      // One more bit halves the step (codes doubled); one fewer doubles it.
+      w.exp += to > w.bits ? -1 : 1;
+      w.bits = to;
+    }
+    return clamped;
+  }
+
+  weightBits(): Record<string, number> {
+    return Object.fromEntries(this.weighted().map((l) => [l.name, l.weights()[0].bits]));
+  }
+
+  weightCounts(): Record<string, number> {
+    return Object.fromEntries(this.weighted().map((l) => [l.name, l.weights()[0].rows * l.weights()[0].cols]));
+  }
+
+  async modelSha256(): Promise<string> {
+    const parts: Uint8Array[] = [];
+    for (const l of this.weighted()) {
+      const w = l.weights()[0];
+      parts.push(new Uint8Array(new Int32Array([w.bits, w.exp, w.rows, w.cols]).buffer));
+      parts.push(l.weightBytes().slice(), l.biasBytes().slice());
+    }
+    return sha256Hex(parts);
+  }
+}
+
+/** A short batch padded with zero samples to the planned batch size. */
+export function padBatch(images: Float32Array, count: number, batch: number): Float32Array {
+  const per = images.length / count;
+  if (count === batch) return images;
+  const out = new Float32Array(batch * per);
+  out.set(images);
+  return out;
+}
+
+/** Mean cross-entropy and correct count of float logits (the reporting edge). */
+export function scoreLogits(logits: Float64Array, labels: Uint8Array, count: number, classes: number): BatchResult {
+  let loss = 0, correct = 0;
+  for (let n = 0; n < count; n++) {
+    const row = logits.subarray(n * classes, (n + 1) * classes);
+    let max = -Infinity, arg = 0;
+    for (let j = 0; j < classes; j++) if (row[j] > max) { max = row[j]; arg = j; }
+    let sum = 0;
+    for (let j = 0; j < classes; j++) sum += Math.exp(row[j] - max);
+    loss += Math.log(sum) + max - row[labels[n]];
+    if (arg === labels[n]) correct++;
+  }
+  return { loss: loss / Math.max(count, 1), correct };
+}

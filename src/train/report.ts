@@ -1,0 +1,61 @@
+// The record of a training run: what report.json holds (docs/report.md documents every field).
+
+export interface BitsDecision {
+  step: number;
+  layer: string;
+  /** Progress statistic G = mean(|lr * g|) / step over the layer's weights. */
+  G: number;
+  oldBits: number;
+  newBits: number;
+  /** Why the width did not move as G asked, when it did not (e.g. "bMax", "bMin", "budget"). */
+  limitedBy?: string;
+}
+
+export interface LayerInfo {
+  name: string;
+  kind: string;
+  parameters: number;
+  /** Shape of the layer's output (per batch). */
+  outputShape: number[];
+}
+
+export interface CurvePoint {
+  step: number;
+  epoch: number;
+  loss: number;
+  /** Training accuracy of the batches since the previous point (0..1). */
+  accuracy: number;
+}
+
+export interface EvalPoint {
+  step: number;
+  epoch: number;
+  accuracy: number;
+  loss: number;
+}
+
+export interface TrainReport {
+  version: 1;
+  model: string;
+  dataset: string;
+  policy: string;
+  config: Record<string, unknown>;
+  isa: string;
+  /** Final test accuracy, 0..1. */
+  accuracy: number;
+  /** Training loss curve. */
+  loss: CurvePoint[];
+  /** Held-out evaluation after each epoch. */
+  evaluations: EvalPoint[];
+  steps: number;
+  layers: LayerInfo[];
+  bitsHistory: BitsDecision[];
+  /** Weight width of each weighted layer at each logged step (for plots). */
+  bitsTimeline: { step: number; bits: Record<string, number> }[];
+  finalBits: Record<string, number>;
+  /** Parameter-weighted mean weight width at the end. */
+  averageWeightBits: number;
+  /** SHA-256 of the final packed weights, exponents and widths (hex). */
+  modelSha256: string;
+  timings: { totalSeconds: number; trainSeconds: number; evalSeconds: number; msPerStep: number };
+}

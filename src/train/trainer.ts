@@ -1,0 +1,184 @@
+// The training loop: batches, learning-rate schedule, evaluation, the precision policy's
+// decisions, and the report. It drives any Learner, so every policy is measured the same way.
+import { batches, gather, sampleSize, type Dataset, type Split } from "../data/index.js";
+import type { IsaChoice } from "../runtime/wasm.js";
+import type { Scaling } from "../nn/engine.js";
+import { layerName, type ModelDefinition } from "../nn/model.js";
+import { IntegerLearner } from "./integer.js";
+import type { Learner } from "./learner.js";
+import { AptController, initialBits, policyName, widestBits, type PolicySpec } from "./policy.js";
+import type { BitsDecision, CurvePoint, EvalPoint, TrainReport } from "./report.js";
+
+export type LrSchedule = "constant" | "cosine" | "step";
+
+export interface TrainOptions {
+  model: ModelDefinition;
+  data: Split;
+  policy: PolicySpec;
+  epochs?: number;
+  batch?: number;
+  /** Initial learning rate. */
+  lr?: number;
+  schedule?: LrSchedule;
+  seed?: number;
+  isa?: IsaChoice;
+  actBits?: number;
+  errBits?: number;
+  scaling?: Scaling;
+  /** Steps between loss-curve points. */
+  logEvery?: number;
+  /** Creates the learner for policies this module does not build itself (fp32, qat8). */
+  learnerFactory?: (o: { model: ModelDefinition; batch: number; seed: number; isa: IsaChoice; policy: PolicySpec }) => Promise<Learner>;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface Progress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  stepsPerEpoch: number;
+  totalSteps: number;
+  loss: number;
+  accuracy: number;
+  bits: Record<string, number>;
+  lr: number;
+  decisions: BitsDecision[];
+}
+
+export function learningRate(schedule: LrSchedule, lr0: number, step: number, total: number): number {
+  switch (schedule) {
+    case "constant": return lr0;
+    // Decays to 5% of lr0: late steps still move codes, which a quantized model needs.
+    case "cosine": return lr0 * (0.05 + 0.95 * 0.5 * (1 + Math.cos((Math.PI * step) / Math.max(total, 1))));
+    case "step": return lr0 * 0.5 ** Math.floor((3 * step) / Math.max(total, 1));
+  }
+}
+
+function checkOptions(o: TrainOptions): Required<Pick<TrainOptions, "epochs" | "batch" | "lr" | "seed" | "logEvery">> {
+  const epochs = o.epochs ?? 5, batch = o.batch ?? 32, lr = o.lr ?? 0.05, seed = o.seed ?? 1, logEvery = o.logEvery ?? 10;
+  if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`epochs must be a positive integer, got ${epochs}`);
+  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer, got ${batch}`);
+  if (!(lr > 0) || !Number.isFinite(lr)) throw new RangeError(`lr must be a positive finite number, got ${lr}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be an integer in 0..2^32-1, got ${seed}`);
+  if (!Number.isInteger(logEvery) || logEvery < 1) throw new RangeError(`logEvery must be a positive integer, got ${logEvery}`);
+  if (o.data.train.count < batch) throw new RangeError(`batch (${batch}) exceeds the training set (${o.data.train.count} samples)`);
+  return { epochs, batch, lr, seed, logEvery };
+}
+
+export async function createLearner(o: TrainOptions, batch: number, seed: number): Promise<Learner> {
+  const isa = o.isa ?? "auto";
+  const p = o.policy;
+  if (p.kind === "apt" || p.kind === "fixed") {
+    return IntegerLearner.create(o.model, {
+      batch, seed, isa, weightBits: initialBits(p), maxWeightBits: widestBits(p),
+      actBits: o.actBits, errBits: o.errBits, rounding: p.rounding, scaling: o.scaling,
+    });
+  }
+  if (!o.learnerFactory) throw new RangeError(`policy ${p.kind} needs a learnerFactory (see src/train/index.ts)`);
+  return o.learnerFactory({ model: o.model, batch, seed, isa, policy: p });
+}
+
+/** Accuracy and mean loss of a learner on a whole data set, a batch at a time. */
+export function evaluate(learner: Learner, ds: Dataset): { accuracy: number; loss: number } {
+  const batch = learner.batch;
+  const size = sampleSize(ds);
+  const images = new Float32Array(batch * size);
+  const labels = new Uint8Array(batch);
+  let correct = 0, loss = 0;
+  for (let start = 0; start < ds.count; start += batch) {
+    const count = Math.min(batch, ds.count - start);
+    const idx = Array.from({ length: count }, (_, k) => start + k);
+    gather(ds, idx, images, labels);
+    const r = learner.evaluate(images.subarray(0, count * size), labels.subarray(0, count), count);
+    correct += r.correct;
+    loss += r.loss * count;
+  }
+  return { accuracy: correct / ds.count, loss: loss / ds.count };
+}
+
+export async function train(o: TrainOptions): Promise<{ report: TrainReport; learner: Learner }> {
+  const { epochs, batch, lr, seed, logEvery } = checkOptions(o);
+  const schedule = o.schedule ?? "cosine";
+  const started = performance.now();
+  const learner = await createLearner(o, batch, seed);
+  const { train: trainSet, test } = o.data;
+  const stepsPerEpoch = Math.floor(trainSet.count / batch);
+  const totalSteps = stepsPerEpoch * epochs;
+  const controller = o.policy.kind === "apt" && learner instanceof IntegerLearner
+    ? new AptController(o.policy, Object.fromEntries(Object.keys(learner.weightBits()).map((l) => [l, learner.weightTensor(l).maxBits])))
+    : null;
+  const size = sampleSize(trainSet);
+  const images = new Float32Array(batch * size);
+  const labels = new Uint8Array(batch);
+  const loss: CurvePoint[] = [];
+  const evaluations: EvalPoint[] = [];
+  const bitsTimeline: { step: number; bits: Record<string, number> }[] = [{ step: 0, bits: learner.weightBits() }];
+  let step = 0, trainMs = 0, evalMs = 0;
+  let windowLoss = 0, windowCorrect = 0, windowSteps = 0;
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    const t0 = performance.now();
+    for (const indices of batches(trainSet, batch, seed, epoch, { dropLast: true })) {
+      gather(trainSet, indices, images, labels);
+      const rate = learningRate(schedule, lr, step, totalSteps);
+      const r = learner.trainStep(images, labels, rate);
+      if (!Number.isFinite(r.loss)) {
+        throw new Error(`training diverged at step ${step} (loss ${r.loss}): lower lr (now ${rate}) or raise bMin/tMin`);
+      }
+      step++;
+      windowLoss += r.loss;
+      windowCorrect += r.correct;
+      windowSteps++;
+      let decisions: BitsDecision[] = [];
+      if (controller && learner instanceof IntegerLearner) {
+        for (const [layer, G] of Object.entries(learner.progress())) controller.observe(layer, G);
+        decisions = controller.decide(step, learner.weightBits());
+        for (const d of decisions) if (d.newBits !== d.oldBits) learner.setBits(d.layer, d.newBits);
+        if (decisions.some((d) => d.newBits !== d.oldBits)) bitsTimeline.push({ step, bits: learner.weightBits() });
+      }
+      if (step % logEvery === 0 || step === totalSteps) {
+        const point = { step, epoch, loss: windowLoss / windowSteps, accuracy: windowCorrect / (windowSteps * batch) };
+        loss.push(point);
+        o.onProgress?.({ epoch, epochs, step, stepsPerEpoch, totalSteps, loss: point.loss, accuracy: point.accuracy,
+          bits: learner.weightBits(), lr: rate, decisions });
+        windowLoss = windowCorrect = windowSteps = 0;
+      }
+    }
+    const t1 = performance.now();
+    trainMs += t1 - t0;
+    const e = evaluate(learner, test);
+    evalMs += performance.now() - t1;
+    evaluations.push({ step, epoch, accuracy: e.accuracy, loss: e.loss });
+  }
+  bitsTimeline.push({ step, bits: learner.weightBits() });
+  const finalBits = learner.weightBits();
+  const counts = learner.weightCounts();
+  const totalWeights = Object.values(counts).reduce((a, b) => a + b, 0);
+  const averageWeightBits = Object.entries(counts).reduce((s, [l, n]) => s + n * finalBits[l], 0) / totalWeights;
+  const report: TrainReport = {
+    version: 1,
+    model: o.model.name,
+    dataset: trainSet.name.replace(/\/train$/, ""),
+    policy: policyName(o.policy),
+    config: { epochs, batch, lr, schedule, seed, actBits: o.actBits ?? 8, errBits: o.errBits ?? 8, scaling: o.scaling ?? "exact", policy: o.policy },
+    isa: learner.isa,
+    accuracy: evaluations[evaluations.length - 1].accuracy,
+    loss,
+    evaluations,
+    steps: step,
+    layers: learner.layers(),
+    bitsHistory: controller ? controller.log : [],
+    bitsTimeline,
+    finalBits,
+    averageWeightBits,
+    modelSha256: await learner.modelSha256(),
+    timings: {
+      totalSeconds: (performance.now() - started) / 1000,
+      trainSeconds: trainMs / 1000,
+      evalSeconds: evalMs / 1000,
+      msPerStep: trainMs / Math.max(step, 1),
+    },
+  };
+  return { report, learner };
+}
+
+export { layerName };

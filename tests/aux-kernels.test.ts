@@ -453,10 +453,11 @@ test("avg_pool_forward: SR is unbiased, RNE ties go to even", () => {
   const x = [1, 1, 3, 3, -1, -1, -3, -3, 0, 0, 0, 0, 0, 0, 0, 0];
   const rne = both((m) => {
     const y = m.out(packedByteLength(1, 4, 6));
-    m.fn("avg_pool_forward")(m.put(pack(x, 2, 8, 6).bytes), 1, 2, 8, 1, 6, 2, 2, 2, 2, ROUND_RNE, 0, 0, 0, y);
+    m.fn("avg_pool_forward")(m.put(pack(x, 2, 8, 6).bytes), ...poolArgs(p), 6, p.kh, p.kw, p.sh, p.sw, ROUND_RNE, 0, 0, 0, y);
     return unpack({ rows: 1, cols: 4, bits: 6, bytes: m.get(y, packedByteLength(1, 4, 6)) });
   }, "avg RNE ties");
   assert.deepEqual(rne, Int32Array.from([0, 2, 0, -2]));
+  assert.deepEqual(avgPoolForward(x, p, { mode: ROUND_RNE }), rne, "the reference agrees");
   // SR over many seeds: window sums 1, 3, 2, -1 (/4), mean within 5 sigma (sigma <= 0.5/sqrt(S)).
   const xs = [1, 0, 1, 1, 3, 0, -1, 0, 0, 0, 0, 1, 0, -1, 0, 0];
   const S = 2000;
@@ -464,7 +465,7 @@ test("avg_pool_forward: SR is unbiased, RNE ties go to even", () => {
   for (let s = 0; s < S; s++) {
     const y = both((m) => {
       const y = m.out(packedByteLength(1, 4, 6));
-      m.fn("avg_pool_forward")(m.put(pack(xs, 2, 8, 6).bytes), 1, 2, 8, 1, 6, 2, 2, 2, 2, ROUND_SR, s, 9, 1, y);
+      m.fn("avg_pool_forward")(m.put(pack(xs, 2, 8, 6).bytes), ...poolArgs(p), 6, p.kh, p.kw, p.sh, p.sw, ROUND_SR, s, 9, 1, y);
       return unpack({ rows: 1, cols: 4, bits: 6, bytes: m.get(y, packedByteLength(1, 4, 6)) });
     }, "avg SR");
     y.forEach((v, i) => (sums[i] += v));

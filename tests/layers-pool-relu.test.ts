@@ -281,6 +281,7 @@ test("flatten: the NHWC tensor passes unchanged; dense after it reads features i
   const model = new Model(def, engine, { batch, seed: 3, actBits: 8, errBits: 8, weightBits: 8, maxWeightBits: 8 });
   const fl = model.layers[0] as Flatten, dn = model.layers[1] as Dense;
   // Flatten describes the tensor as [N, H*W*C]; its codes stay where they are (no copy).
+  assert.deepEqual((await LayerRig.create(new Flatten("fl"), [batch, H, W, C])).outputShape, [batch, H * W * C]);
   const probe = { at: 4096, shape: [batch, H, W, C], bits: 8, exp: -2 };
   assert.equal(fl.forward(probe), probe, "flatten forward copies nothing");
   // Images exactly representable at exponent -6 (codes up to 127), so loading them is exact.

@@ -33,24 +33,39 @@ export function im2col(
   const OH = convOutputSize(H, kh, sh, ph), OW = convOutputSize(W, kw, sw, pw);
   if (OH < 0 || OW < 0 || N <= 0 || C <= 0) return F32_ERR_SHAPE;
   const seg = kw * C;
-  let out = cols;
+  const K = <usize>(kh * seg);
+  // (n, oy, ky) outermost: one input line feeds the kernel row ky of a whole row of patches, so
+  // the inner loop over ox is a run copy with two pointer bumps (the rows of one oy stay in L1).
   for (let n = 0; n < N; n++) {
     const img = x + ((<usize>n * H * W * C) << 2);
     for (let oy = 0; oy < OH; oy++) {
-      for (let ox = 0; ox < OW; ox++) {
-        const x0 = ox * sw - pw;
-        const kxLo = maxI(0, -x0), kxHi = minI(kw, W - x0);
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = oy * sh + ky - ph;
-          if (iy < 0 || iy >= H || kxHi <= kxLo) {
+      const rows = cols + ((<usize>(n * OH + oy) * OW * K) << 2);
+      for (let ky = 0; ky < kh; ky++) {
+        const iy = oy * sh + ky - ph;
+        let out = rows + ((<usize>ky * seg) << 2);
+        if (iy < 0 || iy >= H) {
+          for (let ox = 0; ox < OW; ox++) {
             zeroF32(out, seg);
-          } else {
-            if (kxLo > 0) zeroF32(out, kxLo * C);
-            const src = img + ((<usize>(iy * W + x0 + kxLo) * C) << 2);
-            copyF32(out + ((<usize>kxLo * C) << 2), src, (kxHi - kxLo) * C);
-            if (kxHi < kw) zeroF32(out + ((<usize>kxHi * C) << 2), (kw - kxHi) * C);
+            out += K << 2;
           }
-          out += <usize>seg << 2;
+          continue;
+        }
+        const line = img + ((<usize>iy * W * C) << 2);
+        for (let ox = 0; ox < OW; ox++) {
+          const x0 = ox * sw - pw;
+          if (x0 >= 0 && x0 + kw <= W) {
+            copyF32(out, line + ((<usize>x0 * C) << 2), seg);
+          } else {
+            const kxLo = maxI(0, -x0), kxHi = minI(kw, W - x0);
+            if (kxHi <= kxLo) {
+              zeroF32(out, seg);
+            } else {
+              if (kxLo > 0) zeroF32(out, kxLo * C);
+              copyF32(out + ((<usize>kxLo * C) << 2), line + ((<usize>(x0 + kxLo) * C) << 2), (kxHi - kxLo) * C);
+              if (kxHi < kw) zeroF32(out + ((<usize>kxHi * C) << 2), (kw - kxHi) * C);
+            }
+          }
+          out += K << 2;
         }
       }
     }
@@ -92,23 +107,31 @@ export function col2im(
 // Patch runs are short (KW*C floats: 5 for lenet5's first layer), so inline loops beat
 // memory.copy / memory.fill, which V8 runs as calls out of the generated code.
 
-/** dst[0..n] = src[0..n] (no overlap). */
+/** dst[0..n] = src[0..n] (no overlap). With SIMD and n >= 4 the last vector is stored at n - 4,
+ *  overlapping the one before it: no scalar tail. */
 @inline function copyF32(dst: usize, src: usize, n: i32): void {
-  let i = 0;
   if (ASC_FEATURE_SIMD) {
-    for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+    if (n >= 4) {
+      const last = <usize>(n - 4) << 2;
+      for (let i = 0; i < n - 4; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+      v128.store(dst + last, v128.load(src + last));
+      return;
+    }
   }
-  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+  for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
 }
 
-/** dst[0..n] = 0. */
+/** dst[0..n] = 0 (overlapping last vector as in copyF32). */
 @inline function zeroF32(dst: usize, n: i32): void {
-  let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const z = f32x4.splat(0);
-    for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), z);
+    if (n >= 4) {
+      const z = f32x4.splat(0);
+      for (let i = 0; i < n - 4; i += 4) v128.store(dst + (<usize>i << 2), z);
+      v128.store(dst + (<usize>(n - 4) << 2), z);
+      return;
+    }
   }
-  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), 0);
+  for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), 0);
 }
 
 /** dst[0..n] += src[0..n]. */

@@ -48,6 +48,8 @@ export interface UpdateStats {
 export interface Layer {
   readonly name: string;
   readonly kind: string;
+  /** Output shape (per batch), known after setup. */
+  readonly outputShape: readonly number[];
   /** Checks the input shape, places buffers, returns the output shape. Throws RangeError naming
    *  the layer and argument when the shapes do not chain. */
   setup(inputShape: readonly number[], ctx: SetupContext): number[];

@@ -209,7 +209,17 @@ export class Model {
 
   /** Logits codes of a batch as floats (the reporting edge). */
   predict(images: Float32Array, count: number): Float64Array {
-    const y = this.forward(images);
+    const per = this.definition.input.reduce((a, b) => a * b, 1);
+    if (!Number.isInteger(count) || count < 1 || count > this.options.batch) {
+      throw new RangeError(`predict: count must be an integer in 1..${this.options.batch}, got ${count}`);
+    }
+    if (images.length !== count * per) throw new RangeError(`predict: expected ${count}x${per} input values, got ${images.length}`);
+    let full = images;
+    if (count < this.options.batch) {
+      full = new Float32Array(this.options.batch * per);
+      full.set(images);
+    }
+    const y = this.forward(full);
     const classes = this.definition.classes;
     const stride = Math.ceil((classes * y.bits) / 32) * 4;
     const out = new Float64Array(count * classes);

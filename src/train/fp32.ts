@@ -96,6 +96,8 @@ export class Fp32Learner implements Learner {
   private workAt = 0;
   private workBytes = 0;
   private lossAt = 0;
+  /** The conv layer whose patches the shared im2col buffer holds, if any. */
+  private colsOwner: Node | null = null;
   private readonly perSample: number;
   private readonly classes: number;
   /** Bytes of wasm memory the trainer placed (weights, gradients, activations, scratch). */
@@ -238,6 +240,7 @@ export class Fp32Learner implements Learner {
           const [h, w, c] = node.inShape, [oh, ow, co] = node.outShape;
           const P = n * oh * ow;
           checkStatus(abi.f32_im2col(node.x, n, h, w, c, node.kh, node.kw, node.sh, node.sw, node.ph, node.pw, this.colsAt), `${node.name} im2col`);
+          this.colsOwner = node;
           this.gemm(this.colsAt, node.p.w, node.y, P, co, node.p.cols, false, true, `${node.name} forward`);
           abi.f32_bias_act(node.y, P, co, node.p.b, +node.relu);
           break;
@@ -267,9 +270,10 @@ export class Fp32Learner implements Learner {
   private backward(n: number): void {
     const abi = this.abi;
     const firstWeighted = this.nodes.findIndex((l) => l.kind === "conv2d" || l.kind === "dense");
+    if (firstWeighted < 0) return;
     let dy = this.dlogitsAt;
     const other = (p: number) => (p === this.errA ? this.errB : this.errA);
-    for (let i = this.nodes.length - 1; i >= firstWeighted && i >= 0; i--) {
+    for (let i = this.nodes.length - 1; i >= firstWeighted; i--) {
       const node = this.nodes[i];
       const needDx = i > firstWeighted;
       switch (node.kind) {
@@ -277,8 +281,12 @@ export class Fp32Learner implements Learner {
           const [h, w, c] = node.inShape, [oh, ow, co] = node.outShape;
           const P = n * oh * ow, K = node.p.cols;
           if (node.relu) abi.f32_relu_backward(node.y, dy, P * co, dy);
-          // The patch buffer was overwritten by later layers' forward: rebuild it for dW.
-          checkStatus(abi.f32_im2col(node.x, n, h, w, c, node.kh, node.kw, node.sh, node.sw, node.ph, node.pw, this.colsAt), `${node.name} im2col`);
+          // The patch buffer is shared: the last conv layer finds its own patches still there,
+          // the others rebuild theirs for dW.
+          if (this.colsOwner !== node) {
+            checkStatus(abi.f32_im2col(node.x, n, h, w, c, node.kh, node.kw, node.sh, node.sw, node.ph, node.pw, this.colsAt), `${node.name} im2col`);
+          }
+          this.colsOwner = null;
           this.gemm(dy, this.colsAt, node.p.dw, co, K, P, true, false, `${node.name} weight gradient`);
           abi.f32_bias_grad(dy, P, co, node.p.db);
           if (needDx) {

@@ -54,7 +54,7 @@ export class IntegerLearner implements Learner {
       name: l.name,
       kind: l.kind,
       parameters: l.parameterCount(),
-      outputShape: [],
+      outputShape: [...l.outputShape],
     }));
   }
 
@@ -73,7 +73,7 @@ export class IntegerLearner implements Learner {
   }
 
   evaluate(images: Float32Array, labels: Uint8Array, count: number): BatchResult {
-    const logits = this.model.predict(padBatch(images, count, this.batch), count);
+    const logits = this.model.predict(images, count);
     return scoreLogits(logits, labels, count, this.model.definition.classes);
   }
 
@@ -116,15 +116,6 @@ export class IntegerLearner implements Learner {
     }
     return sha256Hex(parts);
   }
-}
-
-/** A short batch padded with zero samples to the planned batch size. */
-export function padBatch(images: Float32Array, count: number, batch: number): Float32Array {
-  const per = images.length / count;
-  if (count === batch) return images;
-  const out = new Float32Array(batch * per);
-  out.set(images);
-  return out;
 }
 
 /** Mean cross-entropy and correct count of float logits (the reporting edge). */

@@ -24,7 +24,7 @@ export abstract class LinearLayer implements Layer {
   protected inputShape: readonly number[] = [];
   /** How the input tensor is stored: 4-D NHWC lines even when flatten made the shape 2-D. */
   protected inputStorage: readonly number[] = [];
-  protected outputShape: number[] = [];
+  outputShape: number[] = [];
   protected needInputError = true;
   private outAt = 0;
   private errAt = 0;

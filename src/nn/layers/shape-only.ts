@@ -9,7 +9,7 @@ abstract class ParameterFree implements Layer {
   protected engine!: Engine;
   protected index = 0;
   protected inputShape: readonly number[] = [];
-  protected outputShape: number[] = [];
+  outputShape: number[] = [];
   protected needInputError = true;
   protected errBits = 8;
   constructor(readonly name: string) {}

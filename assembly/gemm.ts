@@ -415,12 +415,17 @@ function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize
   if (biasAt != 0) decodeRow(biasAt, jc, nc, <u32>sfield(stage, S_BIAS_BITS), scratchN0);
   const N = gN;
   if (mode == STAGE_STORE) {
+    // S_OUT_BITS 32 stores f32 (a float master's gradient, as QAT keeps it); otherwise exact f64.
     const c = <usize>sfield(stage, S_C);
+    const asF32 = sfield(stage, S_OUT_BITS) == 32;
+    const scale = sf64(stage, SF_SCALE);
     for (let r: u32 = 0; r < mc; r++) {
       for (let j: u32 = 0; j < nc; j++) {
         let v = load<f64>(blockAcc + <usize>r * ld + (<usize>j << 3));
         if (biasAt != 0) v += biasScale * <f64>load<i16>(scratchN0 + (<usize>j << 1));
-        store<f64>(c + ((<usize>(ic + r) * N + jc + j) << 3), v);
+        const at = <usize>(ic + r) * N + jc + j;
+        if (asF32) store<f32>(c + (at << 2), <f32>(v * scale));
+        else store<f64>(c + (at << 3), v);
       }
     }
     return;

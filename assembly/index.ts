@@ -183,3 +183,4 @@ export function softmax_cross_entropy(
   return softmaxCrossEntropy(logits, N, classes, bits, exp, labels, labelBytes, errBits,
     mode, seed, step, stream, dlogits, lossOut, correctOut, expOut);
 }
+export * from "./f32/index";

@@ -250,7 +250,16 @@ export function f32Gemm(
               for (let i: u32 = 0; i < mr; i++) {
                 const row = cij + ((<usize>i * N) << 2);
                 const t = tile + ((<usize>i * F32_NR) << 2);
-                for (let j: u32 = 0; j < nr; j++) {
+                let j: u32 = 0;
+                if (ASC_FEATURE_SIMD) {
+                  // The first four columns of a narrow tile (lenet5's 6-filter conv) in one go.
+                  if (nr >= 4) {
+                    const v = v128.load(t);
+                    v128.store(row, acc ? f32x4.add(v128.load(row), v) : v);
+                    j = 4;
+                  }
+                }
+                for (; j < nr; j++) {
                   const v = load<f32>(t + (j << 2));
                   store<f32>(row + (j << 2), acc ? load<f32>(row + (j << 2)) + v : v);
                 }

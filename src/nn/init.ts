@@ -16,16 +16,25 @@ export function seededUniform(seed: number): () => number {
   };
 }
 
-/** He-uniform weights (fan-in `fanIn`) as codes at `bits` and their exponent. */
-export function heUniformCodes(count: number, fanIn: number, bits: number, seed: number): { codes: Int32Array; exp: number } {
+/** He-uniform weights for fan-in `fanIn`: the floats every trainer starts from. */
+export function heUniform(count: number, fanIn: number, seed: number): Float64Array {
   const random = seededUniform(seed);
   const limit = Math.sqrt(6 / fanIn);
   const w = new Float64Array(count);
+  for (let i = 0; i < count; i++) w[i] = (2 * random() - 1) * limit;
+  return w;
+}
+
+/** The per-layer initialisation seed. */
+export function layerSeed(seed: number, index: number): number {
+  return (seed ^ Math.imul(0x9e3779b9, index + 1)) >>> 0;
+}
+
+/** He-uniform weights (fan-in `fanIn`) as codes at `bits` and their exponent. */
+export function heUniformCodes(count: number, fanIn: number, bits: number, seed: number): { codes: Int32Array; exp: number } {
+  const w = heUniform(count, fanIn, seed);
   let maxAbs = 0;
-  for (let i = 0; i < count; i++) {
-    w[i] = (2 * random() - 1) * limit;
-    maxAbs = Math.max(maxAbs, Math.abs(w[i]));
-  }
+  for (let i = 0; i < count; i++) maxAbs = Math.max(maxAbs, Math.abs(w[i]));
   const exp = chooseExponent(maxAbs, 0, bits, "nearest");
   const codes = new Int32Array(count);
   const m = maxCode(bits);

@@ -13,7 +13,16 @@ export interface TrainingWidths {
   maxWeightBits: number;
 }
 
+/** Where a layer writes the error for its input. Errors live only until the layer before has
+ *  consumed them, so the model places all of them in two alternating buffers (see Model). */
+export interface ErrorSlot {
+  at: number;
+  readonly bytes: number;
+}
+
 export interface SetupContext extends TrainingWidths {
+  /** Asks for a buffer of `bytes` for this layer's input error. */
+  errorSlot(name: string, bytes: number): ErrorSlot;
   engine: Engine;
   batch: number;
   /** Position in the model: names PRNG streams and buffers. */
@@ -22,6 +31,9 @@ export interface SetupContext extends TrainingWidths {
   needInputError: boolean;
   /** Seed for weight initialisation. */
   seed: number;
+  /** qat8: keep an fp32 master copy of the weights, quantize it to weightBits every step, and
+   *  apply the (stored, f32) gradient to the master. */
+  masterWeights?: boolean;
   /** How the input is stored (differs from the input shape after flatten: NHWC lines). */
   inputStorage: readonly number[];
 }

@@ -1,7 +1,7 @@
 // Models: a sequence of layers, set up against an engine's plan, trained one batch at a time.
 import { packedByteLength, maxCode } from "../format.js";
 import { PURPOSE, STREAMS, type Engine } from "./engine.js";
-import type { Layer, TrainingWidths } from "./layer.js";
+import type { ErrorSlot, Layer, TrainingWidths } from "./layer.js";
 import { Conv2d, type Conv2dOptions } from "./layers/conv2d.js";
 import { Dense, type DenseOptions } from "./layers/dense.js";
 import { LinearLayer } from "./layers/linear.js";
@@ -81,6 +81,8 @@ export interface StepResult {
 export interface ModelOptions extends TrainingWidths {
   batch: number;
   seed: number;
+  /** qat8: fp32 master weights (see SetupContext.masterWeights). */
+  masterWeights?: boolean;
 }
 
 export class Model {
@@ -123,8 +125,14 @@ export class Model {
     this.labelsAt = plan.reserve("labels", "input", null, batch);
     let shape: number[] = this.inputShape;
     let storage: number[] = this.inputShape;
+    const slots: { name: string; slot: ErrorSlot }[] = [];
+    const errorSlot = (name: string, bytes: number): ErrorSlot => {
+      const slot = { at: 0, bytes };
+      slots.push({ name, slot });
+      return slot;
+    };
     this.layers.forEach((layer, index) => {
-      shape = layer.setup(shape, { ...options, engine, index, needInputError: index > 0, seed: options.seed, inputStorage: storage });
+      shape = layer.setup(shape, { ...options, engine, index, needInputError: index > 0, seed: options.seed, inputStorage: storage, errorSlot });
       // Flatten changes the description, not the storage.
       if (!(layer instanceof Flatten)) storage = shape;
     });
@@ -132,7 +140,18 @@ export class Model {
     if (last.length !== 2 || last[1] !== definition.classes) {
       throw new RangeError(`${definition.name}: the last layer gives [${last.join(", ")}], expected [${batch}, ${definition.classes}] logits`);
     }
-    this.logitsErrAt = plan.reserve("logits error", "errors", null, packedByteLength(batch, definition.classes, options.errBits));
+    const logits = errorSlot("logits", packedByteLength(batch, definition.classes, options.errBits));
+    // Backward produces the errors in reverse order, each consumed by the next producer: two
+    // buffers taken in turn hold them all.
+    const order = slots.slice().reverse();
+    for (const parity of [0, 1]) {
+      const mine = order.filter((_, i) => i % 2 === parity);
+      if (mine.length === 0) continue;
+      const bytes = Math.max(...mine.map((m) => m.slot.bytes));
+      const at = plan.reserve(`errors ${parity === 0 ? "A" : "B"} (${mine.map((m) => m.name).join(", ")})`, "errors", null, bytes);
+      for (const m of mine) m.slot.at = at;
+    }
+    this.logitsErrAt = logits.at;
     engine.finishPlan();
     for (const layer of this.layers) if (layer instanceof LinearLayer) layer.initialize();
   }

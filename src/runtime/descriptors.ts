@@ -103,8 +103,9 @@ export interface Stage {
   stream?: number;
   /** Packed 1 x N bias row and its width; biasScale converts its codes to accumulator units. */
   bias?: { at: number; bits: number; scale: number };
-  /** STORE: f64 output offset. */
+  /** STORE: output offset (f64 exact, or f32 scaled by `scale` when storeF32). */
   c?: number;
+  storeF32?: boolean;
   /** REQUANT: accumulator -> output code scale; UPDATE: accumulator -> update-in-codes scale. */
   scale?: number;
 }
@@ -132,6 +133,7 @@ export function writeStage(memory: ArrayBuffer, at: number, s: Stage): void {
   i[5] = (s.stream ?? 0) >>> 0;
   i[6] = s.bias?.at ?? 0;
   i[7] = s.bias?.bits ?? 0;
+  i[8] = s.storeF32 ? 32 : 0;
   i[9] = s.c ?? 0;
   d[0] = s.bias?.scale ?? 0;
   d[1] = s.scale ?? 1;

@@ -20,6 +20,8 @@ export interface IntegerLearnerOptions {
   errBits?: number;
   rounding?: Rounding;
   scaling?: Scaling;
+  /** qat8: an fp32 master copy takes the updates. */
+  masterWeights?: boolean;
 }
 
 export class IntegerLearner implements Learner {
@@ -32,7 +34,7 @@ export class IntegerLearner implements Learner {
     engine.scaling = o.scaling ?? "exact";
     const model = new Model(def, engine, {
       batch: o.batch, seed: o.seed, actBits: o.actBits ?? 8, errBits: o.errBits ?? 8,
-      weightBits: o.weightBits, maxWeightBits: o.maxWeightBits,
+      weightBits: o.weightBits, maxWeightBits: o.maxWeightBits, masterWeights: o.masterWeights,
     });
     return new IntegerLearner(engine, model);
   }

@@ -74,6 +74,12 @@ export async function createLearner(o: TrainOptions, batch: number, seed: number
       actBits: o.actBits, errBits: o.errBits, rounding: p.rounding, scaling: o.scaling,
     });
   }
+  if (p.kind === "qat8") {
+    return IntegerLearner.create(o.model, {
+      batch, seed, isa, weightBits: 8, maxWeightBits: 8, actBits: 8, errBits: 8,
+      rounding: "nearest", scaling: o.scaling, masterWeights: true,
+    });
+  }
   if (!o.learnerFactory) throw new RangeError(`policy ${p.kind} needs a learnerFactory (see src/train/index.ts)`);
   return o.learnerFactory({ model: o.model, batch, seed, isa, policy: p });
 }

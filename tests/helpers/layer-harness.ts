@@ -100,12 +100,19 @@ export class LayerRig {
       weightBits: o.weightBits ?? DEFAULT_WIDTHS.weightBits,
       maxWeightBits: o.maxWeightBits ?? Math.max(DEFAULT_WIDTHS.maxWeightBits, o.weightBits ?? 0),
     };
+    const slots: ErrorSlot[] = [];
     const ctx: SetupContext = {
       ...widths, engine, batch: inputShape[0], index: o.index ?? 0,
       needInputError: o.needInputError ?? true, seed: o.seed ?? 1, inputStorage,
+      errorSlot: (_name, bytes) => {
+        const slot = { at: 0, bytes };
+        slots.push(slot);
+        return slot;
+      },
     };
     const outputShape = layer.setup(inputShape, ctx);
     const plan = engine.plan;
+    for (const slot of slots) slot.at = plan.reserve("test input error", "errors", null, slot.bytes);
     const xAt = plan.reserve("test input", "input", null, byteLength(inputStorage, widths.actBits));
     const dyAt = plan.reserve("test output error", "errors", null, byteLength(outputShape, widths.errBits));
     let storeBytes = 8;

@@ -6,8 +6,8 @@
 import { packedByteLength, rowStrideBytes } from "../../format.js";
 import type { PlainView, View } from "../../runtime/descriptors.js";
 import { PURPOSE, STREAMS, type Engine } from "../engine.js";
-import { heUniformCodes, writePacked } from "../init.js";
-import type { Layer, SetupContext, UpdateStats, WeightTensor } from "../layer.js";
+import { heUniform, heUniformCodes, layerSeed, writePacked } from "../init.js";
+import type { ErrorSlot, Layer, SetupContext, UpdateStats, WeightTensor } from "../layer.js";
 import { storageCols, storageRows, type QTensor } from "../quant.js";
 
 export const BIAS_BITS = 16;
@@ -27,13 +27,16 @@ export abstract class LinearLayer implements Layer {
   outputShape: number[] = [];
   protected needInputError = true;
   private outAt = 0;
-  private errAt = 0;
+  private err: ErrorSlot = { at: 0, bytes: 0 };
   private biasAt = 0;
   private saved: QTensor | null = null;
   private lastExp: number | undefined;
   private lastErrExp: number | undefined;
   private stats: UpdateStats | null = null;
   protected weight!: WeightTensor;
+  private biasExp = BIAS_EXP;
+  /** qat8 only: fp32 master weights and bias, and their f32 gradients. */
+  private master: { weights: number; bias: number; gradW: number; gradB: number } | null = null;
 
   constructor(readonly name: string, readonly relu: boolean) {}
 
@@ -69,12 +72,22 @@ export abstract class LinearLayer implements Layer {
     this.outAt = plan.reserve(`${this.name} output`, "activations", this.name,
       packedByteLength(storageRows(this.outputShape), storageCols(this.outputShape), ctx.actBits));
     if (ctx.needInputError) {
-      this.errAt = plan.reserve(`${this.name} input error`, "errors", this.name,
+      this.err = ctx.errorSlot(this.name,
         packedByteLength(storageRows(ctx.inputStorage), storageCols(ctx.inputStorage), ctx.errBits));
     }
-    const init = heUniformCodes(rows * cols, cols, ctx.weightBits, ctx.seed ^ (0x9e3779b9 * (ctx.index + 1)));
+    const seed = layerSeed(ctx.seed, ctx.index);
+    const init = heUniformCodes(rows * cols, cols, ctx.weightBits, seed);
     this.weight = { layer: this.name, at: weightAt, rows, cols, bits: ctx.weightBits, exp: init.exp, maxBits: ctx.maxWeightBits };
     this.initialCodes = init.codes;
+    if (ctx.masterWeights) {
+      this.master = {
+        weights: plan.reserve(`${this.name} fp32 master weights`, "master", this.name, rows * cols * 4),
+        bias: plan.reserve(`${this.name} fp32 master bias`, "master", this.name, rows * 4),
+        gradW: plan.reserve(`${this.name} weight gradient (f32)`, "master", this.name, rows * cols * 4),
+        gradB: plan.reserve(`${this.name} bias gradient (f32)`, "master", this.name, rows * 4),
+      };
+      this.initialMaster = heUniform(rows * cols, cols, seed);
+    }
     // Size the shared workspace for this layer's three products at the widest weights.
     const P = this.positions();
     const x0: QTensor = { at: 0, shape: ctx.inputStorage, bits: ctx.actBits, exp: 0 };
@@ -84,11 +97,13 @@ export abstract class LinearLayer implements Layer {
     if (ctx.needInputError) ctx.engine.declareProduct(this.errorPatches(dy0), widest(this.weightsForError()));
     ctx.engine.declareProduct(this.outputView(0, ctx.errBits, true), this.patches(x0));
     ctx.engine.declareProduct({ kind: "plain", at: 0, bits: 2, rows: 1, cols: P }, this.outputView(0, ctx.errBits));
+    if (ctx.weightBits > ctx.maxWeightBits) throw new RangeError(`${this.name}: weightBits ${ctx.weightBits} exceeds maxWeightBits ${ctx.maxWeightBits}`);
     ctx.engine.declareOnes(P);
     return this.outputShape;
   }
 
   private initialCodes: Int32Array | null = null;
+  private initialMaster: Float64Array | null = null;
 
   /** Writes the initial weights; called once memory has been grown to the plan. */
   initialize(): void {
@@ -96,7 +111,47 @@ export abstract class LinearLayer implements Layer {
     const { rows, cols } = this.weightShape();
     writePacked(this.engine.memory, this.weight.at, this.initialCodes, rows, cols, this.weight.bits);
     new Uint8Array(this.engine.memory, this.biasAt, packedByteLength(1, rows, BIAS_BITS)).fill(0);
+    if (this.master && this.initialMaster) {
+      new Float32Array(this.engine.memory, this.master.weights, rows * cols).set(this.initialMaster);
+      new Float32Array(this.engine.memory, this.master.bias, rows).fill(0);
+    }
     this.initialCodes = null;
+    this.initialMaster = null;
+  }
+
+  /** qat8: the fp32 master quantized to the layer's width (weights) and 16 bits (bias). */
+  private quantizeMaster(): void {
+    const m = this.master!;
+    const w = this.weight;
+    const e = this.engine;
+    const expAt = e.statsAt + 32;
+    // Round to nearest: the usual QAT fake-quantization.
+    e.check(e.abi.quantize_f32(m.weights, w.rows, w.cols, w.bits, 1, e.seed, e.step, 0, w.at, expAt), `${this.name} master quantization`);
+    w.exp = new Int32Array(e.memory, expAt, 1)[0];
+    e.check(e.abi.quantize_f32(m.bias, 1, w.rows, BIAS_BITS, 1, e.seed, e.step, 0, this.biasAt, expAt), `${this.name} master bias quantization`);
+    this.biasExp = new Int32Array(e.memory, expAt, 1)[0];
+  }
+
+  /** qat8: master -= lr * gradient, the gradient stored whole in f32 as QAT keeps it. */
+  private updateMaster(dy: QTensor, x: QTensor, lr: number): void {
+    const m = this.master!;
+    const w = this.weight;
+    const mem = () => this.engine.memory;
+    this.engine.fused(this.outputView(dy.at, dy.bits, true), this.patches(x), null,
+      { mode: "store", c: m.gradW, storeF32: true, scale: 2 ** (dy.exp + x.exp) }, `${this.name} weight gradient`);
+    this.engine.fused(this.engine.ones(this.positions()), this.outputView(dy.at, dy.bits), null,
+      { mode: "store", c: m.gradB, storeF32: true, scale: 2 ** dy.exp }, `${this.name} bias gradient`);
+    const W = new Float32Array(mem(), m.weights, w.rows * w.cols), G = new Float32Array(mem(), m.gradW, w.rows * w.cols);
+    let sumAbs = 0;
+    const step = 2 ** w.exp;
+    for (let i = 0; i < W.length; i++) {
+      const d = lr * G[i];
+      sumAbs += Math.abs(d) / step;
+      W[i] -= d;
+    }
+    const B = new Float32Array(mem(), m.bias, w.rows), GB = new Float32Array(mem(), m.gradB, w.rows);
+    for (let i = 0; i < B.length; i++) B[i] -= lr * GB[i];
+    this.stats = { sumAbs, count: W.length, changed: 0, saturated: 0 };
   }
 
   protected weightView(trans: boolean): PlainView {
@@ -110,9 +165,10 @@ export abstract class LinearLayer implements Layer {
 
   forward(x: QTensor): QTensor {
     this.saved = x;
+    if (this.master) this.quantizeMaster();
     const w = this.weight;
     const exp = this.engine.product(this.patches(x), this.weightView(true), this.outputView(this.outAt, this.actBits), x.exp + w.exp, {
-      bias: { at: this.biasAt, bits: BIAS_BITS, exp: BIAS_EXP },
+      bias: { at: this.biasAt, bits: BIAS_BITS, exp: this.biasExp },
       relu: this.relu,
       stream: this.stream(PURPOSE.forward),
       previousExp: this.lastExp,
@@ -128,21 +184,23 @@ export abstract class LinearLayer implements Layer {
     const w = this.weight;
     let dx: QTensor | null = null;
     if (this.needInputError) {
-      const exp = this.engine.product(this.errorPatches(dy), this.weightsForError(), this.inputErrorView(this.errAt), dy.exp + w.exp, {
+      const exp = this.engine.product(this.errorPatches(dy), this.weightsForError(), this.inputErrorView(this.err.at), dy.exp + w.exp, {
         stream: this.stream(PURPOSE.backward),
         previousExp: this.lastErrExp,
         what: `${this.name} input error`,
       });
       this.lastErrExp = exp;
-      dx = { at: this.errAt, shape: this.inputStorage, bits: this.errBits, exp };
+      dx = { at: this.err.at, shape: this.inputStorage, bits: this.errBits, exp };
     }
-    if (lr > 0) {
+    if (lr > 0 && this.master) {
+      this.updateMaster(dy, x, lr);
+    } else if (lr > 0) {
       const r = this.engine.update(this.outputView(dy.at, dy.bits, true), this.patches(x), this.weightView(false),
         -lr * 2 ** (dy.exp + x.exp - w.exp), this.stream(PURPOSE.update), `${this.name} weight update`);
       this.stats = { sumAbs: r.sumAbs, count: r.count, changed: r.changed, saturated: r.saturated };
       const P = this.positions();
       this.engine.update(this.engine.ones(P), this.outputView(dy.at, dy.bits), this.biasView(),
-        -lr * 2 ** (dy.exp - BIAS_EXP), this.stream(PURPOSE.biasUpdate), `${this.name} bias update`);
+        -lr * 2 ** (dy.exp - this.biasExp), this.stream(PURPOSE.biasUpdate), `${this.name} bias update`);
     }
     return dx;
   }

@@ -1,7 +1,7 @@
 // Layers that move or mask codes without arithmetic on weights: ReLU, pooling, flatten.
 import { packedByteLength } from "../../format.js";
 import { PURPOSE, STREAMS, type Engine } from "../engine.js";
-import type { Layer, SetupContext, UpdateStats, WeightTensor } from "../layer.js";
+import type { ErrorSlot, Layer, SetupContext, UpdateStats, WeightTensor } from "../layer.js";
 import { featuresOf, storageCols, storageRows, type QTensor } from "../quant.js";
 
 abstract class ParameterFree implements Layer {
@@ -71,7 +71,7 @@ export class Pool2d extends ParameterFree {
   readonly sh: number;
   readonly sw: number;
   private outAt = 0;
-  private errAt = 0;
+  private err: ErrorSlot = { at: 0, bytes: 0 };
   private saved: QTensor | null = null;
 
   constructor(kind: "maxPool" | "avgPool", o: PoolOptions, name: string) {
@@ -95,7 +95,7 @@ export class Pool2d extends ParameterFree {
     this.outAt = plan.reserve(`${this.name} output`, "activations", this.name,
       packedByteLength(storageRows(this.outputShape), storageCols(this.outputShape), ctx.actBits));
     if (ctx.needInputError) {
-      this.errAt = plan.reserve(`${this.name} input error`, "errors", this.name, packedByteLength(n * h, w * c, ctx.errBits));
+      this.err = ctx.errorSlot(this.name, packedByteLength(n * h, w * c, ctx.errBits));
     }
     return this.outputShape;
   }
@@ -118,11 +118,11 @@ export class Pool2d extends ParameterFree {
     const [n, h, w, c] = this.inputShape;
     const e = this.engine;
     const status = this.kind === "maxPool"
-      ? e.abi.max_pool_backward(x.at, n, h, w, c, x.bits, this.kh, this.kw, this.sh, this.sw, dy.at, dy.bits, this.errAt, e.statsAt)
+      ? e.abi.max_pool_backward(x.at, n, h, w, c, x.bits, this.kh, this.kw, this.sh, this.sw, dy.at, dy.bits, this.err.at, e.statsAt)
       : e.abi.avg_pool_backward(dy.at, n, h, w, c, dy.bits, this.kh, this.kw, this.sh, this.sw,
-        e.roundingCode(), e.seed, e.step, this.index * STREAMS + PURPOSE.backward, this.errAt);
+        e.roundingCode(), e.seed, e.step, this.index * STREAMS + PURPOSE.backward, this.err.at);
     e.check(status, `${this.name} backward`);
-    return { at: this.errAt, shape: this.inputShape, bits: dy.bits, exp: dy.exp };
+    return { at: this.err.at, shape: this.inputShape, bits: dy.bits, exp: dy.exp };
   }
 }
 

@@ -1,0 +1,563 @@
+// Question: where does one LeNet-5 training step (28x28 input, batch 32, 8-bit weights, activations
+// and errors) spend its time, layer by layer and GEMM by GEMM, in the SIMD and scalar builds; and
+// inside the GEMMs, how much goes to the micro-kernel, to packing (operand views, panel interleave)
+// and to the fused output stages?
+//
+//   node --import tsx bench/layers.bench.ts [--quick] [--json FILE] [--lr X] [--warmup N]
+//
+// Method (bench/README.md has the long form):
+// - Both builds train the same model on the same bundled digits (`--warmup` steps, lr 0.05 like the
+//   trainer's default), then one more step is *recorded*: every layer's forward input and backward
+//   error, every engine.fused call (views and stage), the loss call. Timing then replays those
+//   calls directly: layer.forward(x), layer.backward(dy, lr), engine.fused(...), on the tensors the
+//   real step produced, so the data (and so the update stage's branch pattern) is realistic.
+// - Replays update the weights. Before every sample the weight and bias buffers are restored from
+//   a snapshot taken after the recorded step (outside the timed window), so a task never drifts
+//   away from the state it was recorded in, whatever lr it runs at.
+// - The GEMM decomposition is a model, not a measurement (the micro-kernel cannot be switched off
+//   from outside): kernel~ = MACs of the padded 4x8 tiles at the micro-kernel's streaming rate
+//   (a plain 256^3 GEMM of the same build); stage = call - its maxabs twin (the same product with
+//   the cheap MAXABS stage: for a requant call its own first pass, for an update a twin call);
+//   pack+ovh = twin - kernel~. Each call is also compared with a plain GEMM of the same M, N, K and
+//   widths on dense packed operands (prepareGemm: row decode only, B panel packed once per block,
+//   f64 C).
+// - Everything is one process, many short interleaved tinybench rounds (order reversed on odd
+//   rounds), samples pooled over rounds, medians of the pool; ratios against same-run figures.
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { Bench, type Fn } from "tinybench";
+import { gather, type Dataset } from "../src/data/dataset.js";
+import { digits } from "../src/data/digits.js";
+import { createKernels, type Kernels, type PreparedGemm } from "../src/kernels.js";
+import { maxCode, packedByteLength, type PackedMatrix } from "../src/format.js";
+import { Engine } from "../src/nn/engine.js";
+import type { Layer } from "../src/nn/layer.js";
+import { LinearLayer } from "../src/nn/layers/linear.js";
+import { lenet5, Model } from "../src/nn/model.js";
+import type { QTensor } from "../src/nn/quant.js";
+import { viewCols, viewRows, type Stage, type StageResult, type View } from "../src/runtime/descriptors.js";
+import type { Isa } from "../src/runtime/wasm.js";
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+interface Args { quick: boolean; json?: string; lr: number; warmup: number }
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { quick: false, lr: 0.05, warmup: 20 };
+  const value = (i: number, flag: string): string => {
+    const v = argv[i];
+    if (v === undefined || v.startsWith("--")) throw new RangeError(`${flag} needs a value`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--quick") args.quick = true;
+    else if (a === "--json") args.json = value(++i, "--json");
+    else if (a === "--lr") args.lr = Number(value(++i, "--lr"));
+    else if (a === "--warmup") args.warmup = Number(value(++i, "--warmup"));
+    else throw new RangeError(`unknown argument ${JSON.stringify(a)}; usage: layers.bench.ts [--quick] [--json FILE] [--lr X] [--warmup N]`);
+  }
+  if (!(args.lr > 0) || !Number.isFinite(args.lr)) throw new RangeError(`--lr must be a positive number, got ${args.lr}`);
+  if (!Number.isInteger(args.warmup) || args.warmup < 0) throw new RangeError(`--warmup must be a non-negative integer, got ${args.warmup}`);
+  return args;
+}
+
+const args = parseArgs(process.argv.slice(2));
+const BATCH = 32;
+const WIDTHS = { actBits: 8, errBits: 8, weightBits: 8, maxWeightBits: 8 } as const;
+// See gemm.bench.ts: the machine is shared, so every task of both builds is in each round.
+const ROUNDS = args.quick ? 3 : 10;
+const OPTIONS = args.quick
+  ? { time: 15, iterations: 1, warmupTime: 10, warmupIterations: 1 }
+  : { time: 30, iterations: 1, warmupTime: 20, warmupIterations: 1 };
+const MIN_SAMPLE_MS = 0.05;
+const CUBE = 256;
+
+const log = (s: string) => process.stderr.write(s + "\n");
+
+// ---------------------------------------------------------------------------------------------
+// One build: a trained model, its recorded step, and the replays
+
+type Purpose = "fwd maxabs" | "fwd requant" | "dX maxabs" | "dX requant" | "dW update" | "db update";
+
+/** One product of a layer (forward, input error, weight or bias update): one or two fused calls. */
+type Product = "fwd" | "dX" | "dW" | "db";
+
+interface FusedCall {
+  layer: string;
+  purpose: Purpose;
+  product: Product;
+  a: View; b: View; out: View | null; stage: Stage; what: string;
+  M: number; N: number; K: number; aBits: number; bBits: number;
+  /** Memory as it was when the call was made (its inputs intact). */
+  memory: Uint8Array;
+}
+
+interface Recording {
+  x: (QTensor | null)[];
+  dy: (QTensor | null)[];
+  /** Memory just before each layer's forward / backward call. */
+  beforeForward: (Uint8Array | null)[];
+  beforeBackward: (Uint8Array | null)[];
+  calls: FusedCall[];
+  loss: { args: Parameters<Engine["softmaxCrossEntropy"]>; value: number; memory: Uint8Array };
+}
+
+interface Side {
+  isa: Isa;
+  engine: Engine;
+  model: Model;
+  kernels: Kernels;
+  rec: Recording;
+  restore: () => void;
+  images: Float32Array;
+  labels: Uint8Array;
+  weightHash: string;
+  /** Where the dense twins' operands go: above everything the plan placed. */
+  denseAt: number;
+}
+
+function purposeOf(what: string, mode: Stage["mode"]): { layer: string; purpose: Purpose; product: Product } {
+  const m = /^(.*) (forward|input error|weight update|bias update)$/.exec(what);
+  if (!m) throw new Error(`unrecognised fused call ${JSON.stringify(what)}`);
+  const [, layer, kind] = m;
+  if (kind === "forward" && (mode === "maxabs" || mode === "requant")) return { layer, purpose: `fwd ${mode}`, product: "fwd" };
+  if (kind === "input error" && (mode === "maxabs" || mode === "requant")) return { layer, purpose: `dX ${mode}`, product: "dX" };
+  if (kind === "weight update" && mode === "update") return { layer, purpose: "dW update", product: "dW" };
+  if (kind === "bias update" && mode === "update") return { layer, purpose: "db update", product: "db" };
+  throw new Error(`unexpected ${mode} call ${JSON.stringify(what)}`);
+}
+
+function productShape(a: View, b: View) {
+  return {
+    M: a.trans ? viewCols(a) : viewRows(a),
+    K: a.trans ? viewRows(a) : viewCols(a),
+    N: b.trans ? viewRows(b) : viewCols(b),
+  };
+}
+
+function batchOf(ds: Dataset, index: number, images: Float32Array, labels: Uint8Array): void {
+  const idx = Array.from({ length: BATCH }, (_, i) => (index * BATCH + i) % ds.count);
+  gather(ds, idx, images, labels);
+}
+
+async function prepareSide(isa: Isa, train: Dataset): Promise<Side> {
+  const engine = await Engine.create(isa);
+  if (engine.isa !== isa) throw new Error(`asked for the ${isa} build, got ${engine.isa}`);
+  engine.seed = 1;
+  const model = new Model(lenet5(), engine, { batch: BATCH, seed: 1, ...WIDTHS });
+  const size = 28 * 28;
+  const images = new Float32Array(BATCH * size), labels = new Uint8Array(BATCH);
+  for (let s = 0; s < args.warmup; s++) {
+    batchOf(train, s, images, labels);
+    model.trainStep(images, labels, args.lr);
+  }
+  batchOf(train, args.warmup, images, labels);
+
+  // Record one real step: instance properties shadow the prototype methods, then are deleted.
+  // Buffers are shared (the model alternates two error buffers, so a layer's input error
+  // overwrites the error the layer after it consumed), hence a copy of the planned memory before
+  // every recorded call: a replay first puts back the memory its call saw.
+  const layers = model.layers;
+  const peak = engine.plan.peakBytes;
+  const copy = () => new Uint8Array(engine.memory, 0, peak).slice();
+  const rec: Recording = {
+    x: layers.map(() => null), dy: layers.map(() => null),
+    beforeForward: layers.map(() => null), beforeBackward: layers.map(() => null), calls: [], loss: null!,
+  };
+  layers.forEach((l, i) => {
+    const fwd = l.forward.bind(l), bwd = l.backward.bind(l);
+    Object.assign(l, {
+      forward: (x: QTensor) => { rec.x[i] = x; rec.beforeForward[i] = copy(); return fwd(x); },
+      backward: (dy: QTensor, lr: number) => { rec.dy[i] = dy; rec.beforeBackward[i] = copy(); return bwd(dy, lr); },
+    });
+  });
+  const fused = engine.fused.bind(engine), sce = engine.softmaxCrossEntropy.bind(engine);
+  Object.assign(engine, {
+    fused: (a: View, b: View, out: View | null, stage: Stage, what: string): StageResult => {
+      rec.calls.push({ ...purposeOf(what, stage.mode), a, b, out, stage, what, ...productShape(a, b), aBits: a.bits, bBits: b.bits, memory: copy() });
+      return fused(a, b, out, stage, what);
+    },
+    softmaxCrossEntropy: (...p: Parameters<Engine["softmaxCrossEntropy"]>) => {
+      const memory = copy();
+      const r = sce(...p);
+      rec.loss = { args: p, value: r.loss, memory };
+      return r;
+    },
+  });
+  model.trainStep(images, labels, args.lr);
+  for (const l of layers) { delete (l as Partial<Layer>).forward; delete (l as Partial<Layer>).backward; }
+  delete (engine as Partial<Engine>).fused;
+  delete (engine as Partial<Engine>).softmaxCrossEntropy;
+
+  // Weights and biases as they were after the recorded step; restored before every sample.
+  const regions = engine.plan.reservations.filter((r) => r.category === "weights" || r.category === "biases" || r.category === "master");
+  const saved = regions.map((r) => new Uint8Array(engine.memory, r.offset, r.bytes).slice());
+  const restore = () => {
+    const mem = engine.memory;
+    for (let i = 0; i < regions.length; i++) new Uint8Array(mem, regions[i].offset, regions[i].bytes).set(saved[i]);
+  };
+  const hash = createHash("sha256");
+  for (const s of saved) hash.update(s);
+  // Room above the plan for the dense operands of the "dense" twins (written by their beforeAll).
+  const denseAt = Math.ceil(peak / 64) * 64;
+  let denseBytes = 0;
+  for (const c of rec.calls) denseBytes = Math.max(denseBytes, packedByteLength(c.M, c.K, c.aBits) + 64 + packedByteLength(c.K, c.N, c.bBits));
+  engine.ensureMemory(denseAt + denseBytes);
+  return {
+    isa, engine, model, kernels: await createKernels({ isa }), rec, restore, images, labels,
+    weightHash: hash.digest("hex").slice(0, 12), denseAt,
+  };
+}
+
+/** Puts back the planned memory as a recorded call saw it (untimed: beforeAll of a task). */
+function restoreMemory(engine: Engine, snapshot: Uint8Array): void {
+  new Uint8Array(engine.memory, 0, snapshot.length).set(snapshot);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tasks
+
+interface Task {
+  name: string;
+  isa: Isa;
+  call: () => void;
+  beforeAll?: () => void;
+  restore: () => void;
+  latencyMs: number;
+}
+
+/** Per-call latency in ms (restoring state first, as the timed samples do). */
+function estimateLatency(call: () => void, restore: () => void, beforeAll?: () => void): number {
+  beforeAll?.();
+  restore(); call();
+  let n = 0, dt = 0;
+  const t0 = performance.now();
+  do { restore(); const t = performance.now(); call(); dt += performance.now() - t; n++; } while (performance.now() - t0 < 5 && n < 1000);
+  return dt / n;
+}
+
+/** A tinybench task: restore (untimed), then `batch` calls timed; reports the per-call time. */
+function sampled(bench: Bench, t: Task): Fn {
+  const batch = Math.max(1, Math.ceil(MIN_SAMPLE_MS / t.latencyMs));
+  return () => {
+    const r0 = bench.now();
+    t.restore();
+    const t0 = bench.now();
+    for (let i = 0; i < batch; i++) t.call();
+    const t1 = bench.now();
+    return { overriddenDuration: (t1 - t0) / batch, overriddenIterationCost: t1 - r0 };
+  };
+}
+
+function randomCodes(n: number, bits: number, seed: number): Int32Array {
+  let s = seed >>> 0;
+  const m = maxCode(bits), out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * (2 * m + 1)) - m;
+  }
+  return out;
+}
+
+/** A plain GEMM task (A M x K, B K x N, dense packed codes) on a build's Kernels object.
+ *  prepareGemm reuses the Kernels' memory, so operands are placed in beforeAll (untimed). */
+function plainTask(side: Side, name: string, M: number, N: number, K: number, aBits: number, bBits: number): Task {
+  const a: PackedMatrix = side.kernels.pack(randomCodes(M * K, aBits, M * 7 + K), M, K, aBits);
+  const b: PackedMatrix = side.kernels.pack(randomCodes(K * N, bBits, N * 13 + K), K, N, bBits);
+  let g: PreparedGemm | null = null;
+  const beforeAll = () => { g = side.kernels.prepareGemm(a, b); };
+  const call = () => g!.run();
+  const noop = () => {};
+  return { name, isa: side.isa, call, beforeAll, restore: noop, latencyMs: estimateLatency(call, noop, beforeAll) };
+}
+
+const callKey = (c: { layer: string; purpose: string }) => `${c.layer} ${c.purpose}`;
+
+function tasksOf(side: Side): Task[] {
+  const { engine, model, rec, restore, isa } = side;
+  const tasks: Task[] = [];
+  const add = (name: string, call: () => void, beforeAll?: () => void) => {
+    tasks.push({ name: `${isa}|${name}`, isa, call, beforeAll, restore, latencyMs: estimateLatency(call, restore, beforeAll) });
+  };
+  add("step", () => model.trainStep(side.images, side.labels, args.lr));
+  add("step delayed", () => {
+    engine.scaling = "delayed";
+    try { model.trainStep(side.images, side.labels, args.lr); } finally { engine.scaling = "exact"; }
+  });
+  // Private on Model; reached here only to attribute the host's quantize-and-pack of the input.
+  const loadBatch = (model as unknown as { loadBatch(i: Float32Array, l: Uint8Array, n: number): void }).loadBatch.bind(model);
+  add("input", () => loadBatch(side.images, side.labels, BATCH));
+  add("loss", () => engine.softmaxCrossEntropy(...rec.loss.args));
+  model.layers.forEach((l, i) => {
+    const x = rec.x[i], dy = rec.dy[i];
+    if (!x) throw new Error(`${l.name}: no forward input recorded`);
+    add(`${l.name}|fwd`, () => l.forward(x));
+    if (l instanceof LinearLayer) {
+      add(`${l.name}|fwd delayed`, () => {
+        engine.scaling = "delayed";
+        try { l.forward(x); } finally { engine.scaling = "exact"; }
+      });
+    }
+    if (dy) add(`${l.name}|bwd`, () => l.backward(dy, args.lr));
+  });
+  for (const c of rec.calls) {
+    add(`gemm|${callKey(c)}`, () => engine.fused(c.a, c.b, c.out, c.stage, c.what));
+    if (c.purpose === "dW update" || c.purpose === "db update") {
+      const twin: Stage = { mode: "maxabs", stream: c.stage.stream };
+      add(`twin|${callKey(c)}`, () => engine.fused(c.a, c.b, null, twin, c.what));
+    }
+    tasks.push(plainTask(side, `${isa}|plain|${callKey(c)}`, c.M, c.N, c.K, c.aBits, c.bBits));
+  }
+  tasks.push(plainTask(side, `${isa}|cube`, CUBE, CUBE, CUBE, 8, 8));
+  return tasks;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement
+
+interface Measure { medianMs: number; minMs: number; madMs: number; samples: number; batch: number }
+
+function quantile(sorted: ArrayLike<number>, q: number): number {
+  const pos = (sorted.length - 1) * q, lo = Math.floor(pos), hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+async function measure(tasks: Task[]): Promise<Map<string, Measure>> {
+  const pools = new Map<string, number[]>(tasks.map((t) => [t.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const t0 = performance.now();
+    const bench = new Bench({ name: `round ${round + 1}`, throws: true, retainSamples: true, ...OPTIONS, warmup: round === 0 });
+    for (const t of round % 2 === 0 ? tasks : [...tasks].reverse()) {
+      bench.add(t.name, sampled(bench, t), t.beforeAll ? { beforeAll: t.beforeAll } : {});
+    }
+    await bench.run();
+    for (const task of bench.tasks) {
+      const r = task.result;
+      if (r.state !== "completed" || !r.latency.samples) throw new Error(`bench task ${task.name} did not complete (${r.state})`);
+      pools.get(task.name)!.push(...r.latency.samples);
+    }
+    log(`  round ${round + 1}/${ROUNDS}: ${((performance.now() - t0) / 1e3).toFixed(1)} s, load ${loadavg()[0].toFixed(2)}`);
+  }
+  const out = new Map<string, Measure>();
+  for (const t of tasks) {
+    const sorted = Float64Array.from(pools.get(t.name)!).sort();
+    const median = quantile(sorted, 0.5);
+    const dev = sorted.map((x) => Math.abs(x - median)).sort();
+    out.set(t.name, {
+      medianMs: median, minMs: sorted[0], madMs: quantile(dev, 0.5), samples: sorted.length,
+      batch: Math.max(1, Math.ceil(MIN_SAMPLE_MS / t.latencyMs)),
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
+const us = (ms: number) => {
+  const u = ms * 1000;
+  return Math.abs(u) >= 100 ? u.toFixed(0) : Math.abs(u) >= 10 ? u.toFixed(1) : u.toFixed(2);
+};
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const ratio = (r: number) => `${r >= 10 ? r.toFixed(1) : r.toFixed(2)}x`;
+const rate = (g: number) => (g >= 10 ? g.toFixed(1) : g.toFixed(2));
+
+function render(head: string[], rows: (string[] | null)[], leftCols = 2): string {
+  const body = rows.filter((r): r is string[] => r !== null);
+  const widths = head.map((h, c) => Math.max(h.length, ...body.map((b) => b[c].length)));
+  const line = (cells: string[]) => cells.map((x, c) => (c < leftCols ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join("  ").trimEnd();
+  return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map((r) => (r ? line(r) : ""))].join("\n");
+}
+
+interface GemmRow {
+  layer: string; purpose: Purpose; shape: string; M: number; N: number; K: number; bits: string;
+  ms: number; share: number; gmacs: number; plainMs: number; overPlain: number;
+  kernelMs: number; stageMs: number | null; packMs: number; scalarMs: number; simdOverScalar: number;
+}
+
+function gemmRows(side: Side, m: Map<string, Measure>, other: Side | null): GemmRow[] {
+  const isa = side.isa;
+  const med = (name: string) => {
+    const x = m.get(`${isa}|${name}`);
+    if (!x) throw new Error(`no measurement ${isa}|${name}`);
+    return x.medianMs;
+  };
+  const step = med("step");
+  const peak = (CUBE ** 3) / med("cube"); // MACs per ms on a 256^3 plain GEMM: the streaming rate
+  return side.rec.calls.map((c) => {
+    const key = callKey(c);
+    const ms = med(`gemm|${key}`);
+    const twin = c.purpose.endsWith("requant") ? med(`gemm|${c.layer} ${c.purpose.replace("requant", "maxabs")}`)
+      : c.purpose.endsWith("update") ? med(`twin|${key}`) : ms;
+    const padded = roundUp(c.M, 4) * roundUp(c.N, 8) * roundUp(c.K, 2);
+    const kernelMs = padded / peak;
+    const plainMs = med(`plain|${key}`);
+    const scalarMs = other ? m.get(`${other.isa}|gemm|${key}`)!.medianMs : NaN;
+    return {
+      layer: c.layer, purpose: c.purpose, shape: `${c.M}x${c.N}x${c.K}`, M: c.M, N: c.N, K: c.K, bits: `${c.aBits}x${c.bBits}`,
+      ms, share: ms / step, gmacs: (c.M * c.N * c.K) / ms / 1e6, plainMs, overPlain: ms / plainMs,
+      kernelMs, stageMs: c.purpose.endsWith("maxabs") ? null : ms - twin, packMs: twin - kernelMs,
+      scalarMs, simdOverScalar: scalarMs / ms,
+    };
+  });
+}
+
+function gemmTable(rows: GemmRow[], withScalar: boolean): string {
+  const head = ["layer", "purpose", "M x N x K", "median us", "share", "GMAC/s", "plain us", "vs plain",
+    "kernel~ us", "stage us", "pack+ovh us"];
+  if (withScalar) head.push("scalar us", "SIMD/scalar");
+  const body = rows.map((r, i) => {
+    const cells = [
+      i === 0 || rows[i - 1].layer !== r.layer ? r.layer : "", r.purpose, r.shape,
+      us(r.ms), pct(r.share), rate(r.gmacs), us(r.plainMs), ratio(r.overPlain),
+      us(r.kernelMs), r.stageMs === null ? "-" : us(r.stageMs), us(r.packMs),
+    ];
+    if (withScalar) cells.push(us(r.scalarMs), ratio(r.simdOverScalar));
+    return cells;
+  });
+  const sum = (f: (r: GemmRow) => number) => rows.reduce((s, r) => s + f(r), 0);
+  const total = sum((r) => r.ms);
+  const macs = sum((r) => r.M * r.N * r.K);
+  const totals = ["all GEMMs", "", `${(macs / 1e6).toFixed(1)} MMAC`, us(total), pct(sum((r) => r.share)),
+    rate(macs / total / 1e6), us(sum((r) => r.plainMs)), ratio(total / sum((r) => r.plainMs)),
+    us(sum((r) => r.kernelMs)), us(sum((r) => r.stageMs ?? 0)), us(sum((r) => r.packMs))];
+  if (withScalar) totals.push(us(sum((r) => r.scalarMs)), ratio(sum((r) => r.scalarMs) / total));
+  return render(head, [...body, totals]);
+}
+
+function purposeTable(simd: GemmRow[], scalar: GemmRow[]): string {
+  const purposes: Purpose[] = ["fwd maxabs", "fwd requant", "dX maxabs", "dX requant", "dW update", "db update"];
+  const rows = purposes.map((p) => {
+    const s = simd.filter((r) => r.purpose === p), c = scalar.filter((r) => r.purpose === p);
+    const sum = (rs: GemmRow[], f: (r: GemmRow) => number) => rs.reduce((t, r) => t + f(r), 0);
+    const sMs = sum(s, (r) => r.ms), cMs = sum(c, (r) => r.ms);
+    return [p, us(sMs), pct(sum(s, (r) => r.share)), us(sum(s, (r) => r.kernelMs)), us(sum(s, (r) => r.stageMs ?? 0)),
+      us(sum(s, (r) => r.packMs)), us(cMs), pct(sum(c, (r) => r.share)), us(sum(c, (r) => r.kernelMs)),
+      us(sum(c, (r) => r.stageMs ?? 0)), us(sum(c, (r) => r.packMs)), ratio(cMs / sMs)];
+  });
+  return render(["purpose (all layers)", "SIMD us", "share", "kernel~", "stage", "pack+ovh",
+    "scalar us", "share", "kernel~", "stage", "pack+ovh", "SIMD/scalar"], rows, 1);
+}
+
+function layerTable(sides: Side[], m: Map<string, Measure>): string {
+  const [simd, scalar] = sides;
+  const med = (isa: Isa, name: string) => m.get(`${isa}|${name}`)?.medianMs ?? 0;
+  const stepS = med("simd", "step"), stepC = med("scalar", "step");
+  const rows: (string[] | null)[] = [];
+  let sumS = 0, sumC = 0;
+  const push = (name: string, kind: string, fs: number, bs: number, fc: number, bc: number) => {
+    sumS += fs + bs; sumC += fc + bc;
+    rows.push([name, kind, us(fs), us(bs), pct((fs + bs) / stepS), us(fc), us(bc), pct((fc + bc) / stepC),
+      fs + bs > 0 ? ratio((fc + bc) / (fs + bs)) : "-"]);
+  };
+  push("input", "host quantize+pack", med("simd", "input"), 0, med("scalar", "input"), 0);
+  simd.model.layers.forEach((l) => {
+    const f = (isa: Isa) => med(isa, `${l.name}|fwd`), b = (isa: Isa) => med(isa, `${l.name}|bwd`);
+    push(l.name, l.kind, f("simd"), b("simd"), f("scalar"), b("scalar"));
+  });
+  push("loss", "softmax x-entropy", med("simd", "loss"), 0, med("scalar", "loss"), 0);
+  rows.push(null);
+  rows.push(["sum of parts", "", "", "", pct(sumS / stepS), "", "", pct(sumC / stepC), ratio(sumC / sumS)]);
+  rows.push(["step", "Model.trainStep", "", us(stepS), "100.0%", "", us(stepC), "100.0%", ratio(stepC / stepS)]);
+  const dS = med("simd", "step delayed"), dC = med("scalar", "step delayed");
+  rows.push(["step delayed", "one-pass scaling", "", us(dS), pct(dS / stepS), "", us(dC), pct(dC / stepC), ratio(dC / dS)]);
+  void scalar;
+  return render(["layer", "kind", "SIMD fwd us", "bwd us", "share", "scalar fwd us", "bwd us", "share", "SIMD/scalar"], rows);
+}
+
+function scalingTable(sides: Side[], m: Map<string, Measure>): string {
+  const rows: string[][] = [];
+  for (const l of sides[0].model.layers) {
+    if (!(l instanceof LinearLayer)) continue;
+    const cells = [l.name];
+    for (const isa of ["simd", "scalar"] as const) {
+      const e = m.get(`${isa}|${l.name}|fwd`)!.medianMs, d = m.get(`${isa}|${l.name}|fwd delayed`)!.medianMs;
+      cells.push(us(e), us(d), ratio(e / d));
+    }
+    rows.push(cells);
+  }
+  return render(["layer", "SIMD exact us", "delayed us", "exact/delayed", "scalar exact us", "delayed us", "exact/delayed"], rows, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+const started = performance.now();
+const cpu = cpus();
+const fingerprint = (isa: string) => {
+  const bytes = readFileSync(new URL(`../build/aptkit.${isa}.wasm`, import.meta.url));
+  return `${createHash("sha256").update(bytes).digest("hex").slice(0, 12)} (${bytes.length} B)`;
+};
+const env = {
+  wasm: { simd: fingerprint("simd"), scalar: fingerprint("scalar") },
+  node: process.version, cpu: cpu[0]?.model ?? "unknown", cores: cpu.length,
+  loadavgAtStart: loadavg().map((x) => +x.toFixed(2)),
+};
+log(`layers bench${args.quick ? " (--quick)" : ""}: node ${env.node}, ${env.cores} x ${env.cpu}, load ${env.loadavgAtStart.join(" ")}`);
+log(`wasm builds: simd ${env.wasm.simd}, scalar ${env.wasm.scalar}`);
+
+const { train } = await digits();
+const sides: Side[] = [];
+for (const isa of ["simd", "scalar"] as const) sides.push(await prepareSide(isa, train));
+const [simd, scalar] = sides;
+// The builds must agree bit for bit (DESIGN 2); a mismatch means the two builds are from
+// different sources, and the SIMD/scalar ratios would compare different programs.
+if (simd.weightHash !== scalar.weightHash || simd.rec.loss.value !== scalar.rec.loss.value) {
+  log(`WARNING: SIMD and scalar disagree after ${args.warmup + 1} steps (weights ${simd.weightHash} vs ${scalar.weightHash}, `
+    + `loss ${simd.rec.loss.value} vs ${scalar.rec.loss.value}): are build/*.wasm from the same source?`);
+} else {
+  log(`recorded step ${args.warmup + 1}: loss ${simd.rec.loss.value.toFixed(4)}, SIMD == scalar (weights ${simd.weightHash})`);
+}
+const tasks = [...tasksOf(simd), ...tasksOf(scalar)];
+log(`${tasks.length} tasks, ${ROUNDS} interleaved rounds; per task and round: time ${OPTIONS.time} ms, >= ${OPTIONS.iterations} sample`);
+const m = await measure(tasks);
+
+const simdRows = gemmRows(simd, m, scalar), scalarRows = gemmRows(scalar, m, null);
+const step = (isa: Isa) => m.get(`${isa}|step`)!.medianMs;
+const seconds = (performance.now() - started) / 1e3;
+const peak = (isa: Isa) => (CUBE ** 3) / m.get(`${isa}|cube`)!.medianMs / 1e6;
+
+console.log("");
+console.log(`LeNet-5 training step, 28x28x1 input, batch ${BATCH}, 8-bit weights/activations/errors, exact (two-pass) scaling, lr ${args.lr}, recorded at step ${args.warmup + 1} on digits`);
+console.log(`medians of tinybench samples pooled over ${ROUNDS} interleaved rounds; us = microseconds; share = of the same build's Model.trainStep median`);
+console.log("");
+console.log("Per layer (layer.forward / layer.backward replayed on the recorded step's tensors; backward includes the weight and bias updates)");
+console.log("");
+console.log(layerTable(sides, m));
+console.log("");
+console.log(`step: SIMD ${us(step("simd"))} us, scalar ${us(step("scalar"))} us, SIMD/scalar ${ratio(step("scalar") / step("simd"))}`);
+console.log("");
+console.log("Forward with exact (two-pass) vs delayed (one-pass) scaling");
+console.log("");
+console.log(scalingTable(sides, m));
+console.log("");
+console.log(`GEMM calls, SIMD build (engine.fused replayed; GMAC/s = M*N*K / median). plain = same M,N,K,widths on dense packed operands (prepareGemm, f64 C).`);
+console.log(`kernel~ = padded 4x8-tile MACs at ${rate(peak("simd"))} GMAC/s (plain ${CUBE}^3, this build); stage = call - maxabs twin; pack+ovh = twin - kernel~`);
+console.log("");
+console.log(gemmTable(simdRows, true));
+console.log("");
+console.log(`GEMM calls, scalar build (kernel~ at ${rate(peak("scalar"))} GMAC/s, plain ${CUBE}^3 of this build)`);
+console.log("");
+console.log(gemmTable(scalarRows, false));
+console.log("");
+console.log("GEMM time by purpose, summed over layers");
+console.log("");
+console.log(purposeTable(simdRows, scalarRows));
+console.log("");
+console.log(`wasm simd ${env.wasm.simd}, scalar ${env.wasm.scalar}; node ${env.node}, ${env.cores} x ${env.cpu}, load at start ${env.loadavgAtStart.join(" ")}, at end ${loadavg().map((x) => x.toFixed(2)).join(" ")}; total ${seconds.toFixed(1)} s`);
+
+if (args.json) {
+  writeFileSync(args.json, JSON.stringify({
+    bench: "layers", quick: args.quick, date: new Date().toISOString(), seconds: +seconds.toFixed(1),
+    env: { ...env, loadavgAtEnd: loadavg().map((x) => +x.toFixed(2)) }, lr: args.lr, warmup: args.warmup,
+    tinybench: { rounds: ROUNDS, ...OPTIONS }, minSampleMs: MIN_SAMPLE_MS,
+    measures: Object.fromEntries(m), gemm: { simd: simdRows, scalar: scalarRows },
+  }, null, 2) + "\n");
+  log(`wrote ${args.json}`);
+}

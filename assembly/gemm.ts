@@ -22,10 +22,10 @@
 
 import { maxCode, readCode, writeCode, MIN_BITS, MAX_BITS, decodeRow } from "./packed";
 import {
-  viewDecode, viewPrepare, viewLocate, viewWritable, field, VIEW_FIELDS,
-  V_KIND, V_BASE, V_BITS, V_ROWS, V_COLS, V_TRANS, KIND_PLAIN, KIND_IM2COL,
+  viewDecodeRect, viewPrepare, viewWritable, viewCacheBytes, viewCacheBind, field, VIEW_FIELDS,
+  V_KIND, V_BASE, V_BITS, V_ROWS, V_COLS, V_TRANS, V_STRIDE, V_H, V_W, V_C, V_KH, V_KW, KIND_PLAIN, KIND_IM2COL,
 } from "./views";
-import { randomKey, randomUnit } from "./random";
+import { randomKey } from "./random";
 
 export const MR: u32 = 4;
 export const NR: u32 = 8;
@@ -51,7 +51,14 @@ let kcLimit: u32 = 0;
 let MC: u32 = 0, NC: u32 = 0, KC: u32 = 0;
 let withBlockAcc: bool = false;
 let panelA: usize = 0, panelA2: usize = 0, panelB: usize = 0, panelB2: usize = 0, blockAcc: usize = 0;
-let scratchN0: usize = 0, scratchN1: usize = 0, scratchK: usize = 0, scratchM: usize = 0, tile: usize = 0;
+let tile: usize = 0;
+// Scratch: [scratch, rectEnd) decodes operand rectangles while packing (and the bias row in the
+// output stage); at least the 2*NC + KC + MC i16 the blocking reserved. What the caller's
+// workspace has beyond the blocking's need goes, from its end down, to the line cache of an
+// IM2COL operand and to B panels for every K block (packed once per N block instead of once per
+// (M block, K block) when K spans several blocks).
+let scratch: usize = 0, rectEnd: usize = 0, workEnd: usize = 0;
+let bAllPanels: usize = 0, bAllPanels2: usize = 0, bBlockBytes: usize = 0;
 
 @inline function roundUp(x: u32, m: u32): u32 { return (x + m - 1) / m * m; }
 @inline function align16(x: usize): usize { return (x + 15) & ~(<usize>15); }
@@ -79,6 +86,8 @@ function workspaceNeed(mc: u32, nc: u32, kc: u32): usize {
 }
 
 // Largest blocks that fit the workspace: K block first (fewest passes over C), then N, then M.
+// (NC also fixes the order in which the output stage visits elements, and so the f64 sum of
+// SF_SUM_ABS: keep this choice as it is.)
 function chooseBlocking(M: u32, N: u32, K: u32, workBytes: usize): bool {
   KC = min(roundUp(K, 2), kcLimit);
   NC = min(roundUp(N, NR), NC_CACHE);
@@ -92,7 +101,7 @@ function chooseBlocking(M: u32, N: u32, K: u32, workBytes: usize): bool {
   return true;
 }
 
-function layoutWorkspace(work: usize): void {
+function layoutWorkspace(work: usize, end: usize): void {
   let p = align16(work);
   const mcp = roundUp(MC, MR), ncp = roundUp(NC, NR), kcp = roundUp(KC, 2);
   const aBytes = align16(<usize>mcp * kcp * 2), bBytes = align16(<usize>ncp * kcp * 2);
@@ -101,11 +110,13 @@ function layoutWorkspace(work: usize): void {
   panelB = p; p += bBytes;
   panelB2 = p; if (splitB) p += bBytes;
   blockAcc = p; if (withBlockAcc) p += <usize>mcp * ncp * 8;
-  scratchN0 = p; p += align16(<usize>ncp * 2);
-  scratchN1 = p; p += align16(<usize>ncp * 2);
-  scratchK = p; p += align16(<usize>kcp * 2);
-  scratchM = p; p += align16(<usize>mcp * 2);
-  tile = p;
+  tile = p; p += MR * NR * 4;
+  scratch = p;
+  workEnd = end;
+  rectEnd = end;
+  bAllPanels = 0;
+  bAllPanels2 = 0;
+  viewCacheBind(0, 0, 0, 0);
 }
 
 /** Bytes of workspace a call uses when not constrained (the default blocking). */
@@ -117,88 +128,137 @@ export function gemmWorkspaceBytes(M: u32, N: u32, K: u32, aBits: u32, bBits: u3
   return workspaceNeed(MC, NC, KC);
 }
 
-@inline function storeSplit(v: i32, hi: usize, lo: usize): void {
-  store<i16>(hi, <i16>(v >> 8));
-  store<i16>(lo, <i16>(v & 255));
+// The minimum scratch the blocking reserved (see workspaceNeed).
+function scratchNeed(): usize {
+  const mcp = roundUp(MC, MR), ncp = roundUp(NC, NR), kcp = roundUp(KC, 2);
+  return 2 * align16(<usize>ncp * 2) + align16(<usize>kcp * 2) + align16(<usize>mcp * 2);
 }
 
-// A panel rows [0, mcp) x k [0, kcp) from op(A) rows [ic, ic+mc) x k [pc, pc+kc).
-function packA(ic: u32, mc: u32, pc: u32, kc: u32): void {
-  const mcp = roundUp(mc, MR), kcp = roundUp(kc, 2);
-  const rowBytes = <usize>kcp * 2;
-  memory.fill(panelA, 0, <usize>mcp * rowBytes);
-  if (splitA) memory.fill(panelA2, 0, <usize>mcp * rowBytes);
-  if (!aTransG) {
-    for (let r: u32 = 0; r < mc; r++) {
-      const dst = panelA + <usize>r * rowBytes;
-      if (!splitA) {
-        viewDecode(viewA, ic + r, pc, kc, dst);
-      } else {
-        viewDecode(viewA, ic + r, pc, kc, scratchK);
-        const dst2 = panelA2 + <usize>r * rowBytes;
-        for (let k: u32 = 0; k < kc; k++) {
-          storeSplit(load<i16>(scratchK + (<usize>k << 1)), dst + (<usize>k << 1), dst2 + (<usize>k << 1));
-        }
+@inline function nextPow2(x: u32): u32 { return x <= 1 ? 1 : <u32>1 << (32 - clz(x - 1)); }
+
+// Hands the workspace beyond the blocking's need to the line cache and the all-K B panels.
+function planExtras(M: u32, K: u32, cacheB: bool): void {
+  const floor = scratch + scratchNeed();
+  // Line cache for the operand decoded non-transposed through a general IM2COL view: A's rows, or
+  // (weight gradient) B's rows. Slots: a power of two >= KH, so the KH lines of one patch row never
+  // evict each other; more keep lines across rows and blocks.
+  let cv: usize = 0;
+  if (!aTransG && viewCacheBytes(viewA, 1) != 0) cv = viewA;
+  else if (!bTransG && viewCacheBytes(viewB, 1) != 0) cv = viewB;
+  if (cv != 0) {
+    const minSlots = nextPow2(<u32>field(cv, V_KH));
+    let slots = max<u32>(minSlots, 32);
+    while (slots >= minSlots) {
+      const bytes = viewCacheBytes(cv, slots);
+      if (bytes != 0 && floor + bytes <= rectEnd) {
+        rectEnd -= bytes;
+        viewCacheBind(cv, rectEnd, slots, bytes);
+        break;
       }
+      slots >>>= 1;
     }
-  } else {
-    // A is stored K x M: stored row k gives column k of the panel.
-    for (let k: u32 = 0; k < kc; k++) {
-      viewDecode(viewA, pc + k, ic, mc, scratchM);
-      const col = <usize>k << 1;
-      for (let r: u32 = 0; r < mc; r++) {
-        const v = load<i16>(scratchM + (<usize>r << 1));
-        const off = <usize>r * rowBytes + col;
-        if (!splitA) store<i16>(panelA + off, v);
-        else storeSplit(v, panelA + off, panelA2 + off);
-      }
+  }
+  // B for all K blocks, when there are several K blocks and several M blocks to share it.
+  if (cacheB && K > KC && M > MC) {
+    const ncp = roundUp(NC, NR);
+    bBlockBytes = align16(<usize>ncp * KC * 2);
+    const blocks = <usize>((K + KC - 1) / KC);
+    const planes: usize = splitB ? 2 : 1;
+    const bytes = blocks * bBlockBytes * planes;
+    if (floor + bytes <= rectEnd && bytes < rectEnd) {
+      rectEnd -= bytes;
+      bAllPanels = rectEnd;
+      if (splitB) bAllPanels2 = rectEnd + blocks * bBlockBytes;
     }
   }
 }
 
-// B panel for op(B) k [pc, pc+kc) x columns [jc, jc+nc).
-function packB(jc: u32, nc: u32, pc: u32, kc: u32): void {
+// v = 256*hi + lo elementwise: hi = v >> 8 stays at p, lo = v & 255 goes to p2 (count % 8 == 0).
+function splitPanel(p: usize, p2: usize, count: usize): void {
+  if (ASC_FEATURE_SIMD) {
+    const low8 = i16x8.splat(255);
+    for (let o: usize = 0; o < count << 1; o += 16) {
+      const v = v128.load(p + o);
+      v128.store(p2 + o, v128.and(v, low8));
+      v128.store(p + o, i16x8.shr_s(v, 8));
+    }
+  } else {
+    for (let o: usize = 0; o < count << 1; o += 2) {
+      const v = <i32>load<i16>(p + o);
+      store<i16>(p2 + o, <i16>(v & 255));
+      store<i16>(p + o, <i16>(v >> 8));
+    }
+  }
+}
+
+// A panel rows [0, mcp) x k [0, kcp) from op(A) rows [ic, ic+mc) x k [pc, pc+kc). Only what the
+// micro-kernel reads is written: rows >= mc and the odd k column are zeroed, nothing else is cleared.
+function packA(ic: u32, mc: u32, pc: u32, kc: u32): void {
+  const mcp = roundUp(mc, MR), kcp = roundUp(kc, 2);
+  const rowBytes = <usize>kcp * 2;
+  if (!aTransG) {
+    viewDecodeRect(viewA, ic, mc, pc, kc, panelA, kcp);
+  } else {
+    // A is stored K x M: decode stored rows [pc, pc+kc), columns [ic, ic+mc) a chunk at a time and
+    // transpose them into the panel.
+    const chunk = max<u32>(1, <u32>((rectEnd - scratch) / (<usize>mc << 1)));
+    const ldBytes = <usize>mc << 1;
+    for (let k0: u32 = 0; k0 < kc; k0 += chunk) {
+      const cnt = min(chunk, kc - k0);
+      viewDecodeRect(viewA, pc + k0, cnt, ic, mc, scratch, mc);
+      for (let r: u32 = 0; r < mc; r++) {
+        const dst = panelA + <usize>r * rowBytes + (<usize>k0 << 1);
+        let src = scratch + (<usize>r << 1);
+        for (let k: u32 = 0; k < cnt; k++) {
+          store<i16>(dst + (<usize>k << 1), load<i16>(src));
+          src += ldBytes;
+        }
+      }
+    }
+  }
+  if (kc & 1) {
+    for (let r: u32 = 0; r < mc; r++) store<i16>(panelA + <usize>r * rowBytes + (<usize>kc << 1), 0);
+  }
+  if (mc < mcp) memory.fill(panelA + <usize>mc * rowBytes, 0, <usize>(mcp - mc) * rowBytes);
+  if (splitA) splitPanel(panelA, panelA2, <usize>mcp * kcp);
+}
+
+// B panel (at pb, pb2) for op(B) k [pc, pc+kc) x columns [jc, jc+nc). Every byte of the panel is
+// written (padding columns and the odd k row as zeros).
+function packB(pb: usize, pb2: usize, jc: u32, nc: u32, pc: u32, kc: u32): void {
   const ncp = roundUp(nc, NR), kcp = roundUp(kc, 2);
   const pairs = kcp >>> 1;
   const groupBytes = <usize>pairs * 32;
-  memory.fill(panelB, 0, <usize>(ncp >>> 3) * groupBytes);
-  if (splitB) memory.fill(panelB2, 0, <usize>(ncp >>> 3) * groupBytes);
+  const groups = ncp >>> 3;
   if (!bTransG) {
-    // B is stored K x N: interleave stored rows 2p and 2p+1.
-    memory.fill(scratchN0, 0, <usize>ncp * 2);
-    memory.fill(scratchN1, 0, <usize>ncp * 2);
-    for (let p: u32 = 0; p < pairs; p++) {
-      const k0 = pc + p * 2;
-      viewDecode(viewB, k0, jc, nc, scratchN0);
-      if (p * 2 + 1 < kc) viewDecode(viewB, k0 + 1, jc, nc, scratchN1);
-      else memory.fill(scratchN1, 0, <usize>ncp * 2);
-      for (let g: u32 = 0; g < (ncp >>> 3); g++) {
-        const dstOff = <usize>g * groupBytes + (<usize>p << 5);
-        const s0 = scratchN0 + (<usize>g << 4), s1 = scratchN1 + (<usize>g << 4);
-        if (ASC_FEATURE_SIMD) {
-          const v0 = v128.load(s0), v1 = v128.load(s1);
-          const lo = i16x8.shuffle(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11);
-          const hi = i16x8.shuffle(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15);
-          if (!splitB) {
-            v128.store(panelB + dstOff, lo);
-            v128.store(panelB + dstOff, hi, 16);
+    // B is stored K x N: decode a chunk of stored rows (ld = ncp, zero-padded), then interleave
+    // rows 2p and 2p+1.
+    const ldBytes = <usize>ncp << 1;
+    const chunk = max<u32>(2, <u32>((rectEnd - scratch) / ldBytes) & ~1);
+    for (let k0: u32 = 0; k0 < kc; k0 += chunk) {
+      const cnt = min(chunk, kc - k0);
+      viewDecodeRect(viewB, pc + k0, cnt, jc, nc, scratch, ncp);
+      if (nc < ncp) {
+        for (let k: u32 = 0; k < cnt; k++) memory.fill(scratch + <usize>k * ldBytes + (<usize>nc << 1), 0, <usize>(ncp - nc) << 1);
+      }
+      if (cnt & 1) memory.fill(scratch + <usize>cnt * ldBytes, 0, ldBytes);
+      const chunkPairs = (cnt + 1) >>> 1;
+      for (let q: u32 = 0; q < chunkPairs; q++) {
+        const p = (k0 >>> 1) + q;
+        const s0row = scratch + <usize>(2 * q) * ldBytes;
+        const s1row = s0row + ldBytes;
+        for (let g: u32 = 0; g < groups; g++) {
+          const dstOff = <usize>g * groupBytes + (<usize>p << 5);
+          const s0 = s0row + (<usize>g << 4), s1 = s1row + (<usize>g << 4);
+          if (ASC_FEATURE_SIMD) {
+            const v0 = v128.load(s0), v1 = v128.load(s1);
+            v128.store(pb + dstOff, i16x8.shuffle(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
+            v128.store(pb + dstOff, i16x8.shuffle(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
           } else {
-            const low8 = i16x8.splat(255);
-            v128.store(panelB + dstOff, i16x8.shr_s(lo, 8));
-            v128.store(panelB + dstOff, i16x8.shr_s(hi, 8), 16);
-            v128.store(panelB2 + dstOff, v128.and(lo, low8));
-            v128.store(panelB2 + dstOff, v128.and(hi, low8), 16);
-          }
-        } else {
-          for (let t: u32 = 0; t < 8; t++) {
-            const x0 = <i32>load<i16>(s0 + (<usize>t << 1)), x1 = <i32>load<i16>(s1 + (<usize>t << 1));
-            const o = dstOff + (<usize>t << 2);
-            if (!splitB) {
-              store<i16>(panelB + o, <i16>x0);
-              store<i16>(panelB + o, <i16>x1, 2);
-            } else {
-              storeSplit(x0, panelB + o, panelB2 + o);
-              storeSplit(x1, panelB + o + 2, panelB2 + o + 2);
+            for (let t: u32 = 0; t < 8; t++) {
+              const o = pb + dstOff + (<usize>t << 2);
+              store<i16>(o, load<i16>(s0 + (<usize>t << 1)));
+              store<i16>(o, load<i16>(s1 + (<usize>t << 1)), 2);
             }
           }
         }
@@ -206,22 +266,27 @@ function packB(jc: u32, nc: u32, pc: u32, kc: u32): void {
     }
   } else {
     // B is stored N x K: stored row j is column j of op(B), k contiguous; scatter its pairs.
-    store<u32>(scratchK + (<usize>kcp << 1) - 4, 0);
-    for (let j: u32 = 0; j < nc; j++) {
-      viewDecode(viewB, jc + j, pc, kc, scratchK);
-      if (kc & 1) store<i16>(scratchK + (<usize>kc << 1), 0);
-      const colOff = <usize>(j >>> 3) * groupBytes + (<usize>(j & 7) << 2);
-      for (let p: u32 = 0; p < pairs; p++) {
-        const o = colOff + (<usize>p << 5);
-        if (!splitB) {
-          store<u32>(panelB + o, load<u32>(scratchK + (<usize>p << 2)));
-        } else {
-          storeSplit(<i32>load<i16>(scratchK + (<usize>p << 2)), panelB + o, panelB2 + o);
-          storeSplit(<i32>load<i16>(scratchK + (<usize>p << 2), 2), panelB + o + 2, panelB2 + o + 2);
+    const ldBytes = <usize>kcp << 1;
+    const chunk = max<u32>(1, <u32>((rectEnd - scratch) / ldBytes));
+    for (let j0: u32 = 0; j0 < nc; j0 += chunk) {
+      const cnt = min(chunk, nc - j0);
+      viewDecodeRect(viewB, jc + j0, cnt, pc, kc, scratch, kcp);
+      for (let jj: u32 = 0; jj < cnt; jj++) {
+        const j = j0 + jj;
+        const src = scratch + <usize>jj * ldBytes;
+        if (kc & 1) store<i16>(src + (<usize>kc << 1), 0);
+        const colOff = pb + <usize>(j >>> 3) * groupBytes + (<usize>(j & 7) << 2);
+        for (let p: u32 = 0; p < pairs; p++) {
+          store<u32>(colOff + (<usize>p << 5), load<u32>(src + (<usize>p << 2)));
         }
       }
     }
+    for (let j = nc; j < ncp; j++) {
+      const colOff = pb + <usize>(j >>> 3) * groupBytes + (<usize>(j & 7) << 2);
+      for (let p: u32 = 0; p < pairs; p++) store<u32>(colOff + (<usize>p << 5), 0);
+    }
   }
+  if (splitB) splitPanel(pb, pb2, <usize>ncp * kcp);
 }
 
 // C[0..mr, 0..nr] += scale * (A panel rows x B panel group), exactly.
@@ -260,17 +325,31 @@ function microkernel(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: 
     v128.store(tile, c20, 64); v128.store(tile, c21, 80);
     v128.store(tile, c30, 96); v128.store(tile, c31, 112);
   } else {
-    for (let r: u32 = 0; r < MR; r++) {
-      const ar = a + <usize>r * lda;
-      for (let j: u32 = 0; j < NR; j++) {
+    // 2 x 4 register blocks: 8 i32 accumulators, 12 loads per 16 multiply-adds.
+    for (let r: u32 = 0; r < MR; r += 2) {
+      const ar0 = a + <usize>r * lda, ar1 = ar0 + lda;
+      for (let j: u32 = 0; j < NR; j += 4) {
         let bp = b + (<usize>j << 2);
-        let acc: i32 = 0;
+        let s00: i32 = 0, s01: i32 = 0, s02: i32 = 0, s03: i32 = 0;
+        let s10: i32 = 0, s11: i32 = 0, s12: i32 = 0, s13: i32 = 0;
+        let ap0 = ar0, ap1 = ar1;
         for (let p: u32 = 0; p < pairs; p++) {
-          const ap = ar + (<usize>p << 2);
-          acc += <i32>load<i16>(ap) * <i32>load<i16>(bp) + <i32>load<i16>(ap, 2) * <i32>load<i16>(bp, 2);
+          const x0 = <i32>load<i16>(ap0), x1 = <i32>load<i16>(ap0, 2);
+          const y0 = <i32>load<i16>(ap1), y1 = <i32>load<i16>(ap1, 2);
+          let u = <i32>load<i16>(bp), w = <i32>load<i16>(bp, 2);
+          s00 += x0 * u + x1 * w; s10 += y0 * u + y1 * w;
+          u = <i32>load<i16>(bp, 4); w = <i32>load<i16>(bp, 6);
+          s01 += x0 * u + x1 * w; s11 += y0 * u + y1 * w;
+          u = <i32>load<i16>(bp, 8); w = <i32>load<i16>(bp, 10);
+          s02 += x0 * u + x1 * w; s12 += y0 * u + y1 * w;
+          u = <i32>load<i16>(bp, 12); w = <i32>load<i16>(bp, 14);
+          s03 += x0 * u + x1 * w; s13 += y0 * u + y1 * w;
+          ap0 += 4; ap1 += 4;
           bp += 32;
         }
-        store<i32>(tile + (<usize>(r * NR + j) << 2), acc);
+        const t0 = tile + (<usize>(r * NR + j) << 2), t1 = t0 + (NR << 2);
+        store<i32>(t0, s00); store<i32>(t0, s01, 4); store<i32>(t0, s02, 8); store<i32>(t0, s03, 12);
+        store<i32>(t1, s10); store<i32>(t1, s11, 4); store<i32>(t1, s12, 8); store<i32>(t1, s13, 12);
       }
     }
   }
@@ -292,7 +371,7 @@ function microkernel(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: 
 }
 
 // All micro-tiles of one (mc x nc) block for K block kc, accumulated into c (leading dim ldc).
-function multiplyBlock(mc: u32, nc: u32, kc: u32, c: usize, ldc: usize, fullTiles: bool): void {
+function multiplyBlock(pb: usize, pb2: usize, mc: u32, nc: u32, kc: u32, c: usize, ldc: usize, fullTiles: bool): void {
   const kcp = roundUp(kc, 2);
   const lda = <usize>kcp << 1;
   const groupBytes = <usize>kcp << 4;
@@ -304,9 +383,9 @@ function multiplyBlock(mc: u32, nc: u32, kc: u32, c: usize, ldc: usize, fullTile
       const mr = fullTiles ? MR : min(MR, mc - ir);
       const aOff = <usize>ir * lda;
       const cp = c + <usize>ir * ldc + (<usize>jr << 3);
-      microkernel(panelA + aOff, lda, panelB + bOff, kcp >>> 1, cp, ldc, mr, nr, aScaleHi * bScaleHi);
-      if (splitA) microkernel(panelA2 + aOff, lda, panelB + bOff, kcp >>> 1, cp, ldc, mr, nr, bScaleHi);
-      if (splitB) microkernel(panelA + aOff, lda, panelB2 + bOff, kcp >>> 1, cp, ldc, mr, nr, aScaleHi);
+      microkernel(panelA + aOff, lda, pb + bOff, kcp >>> 1, cp, ldc, mr, nr, aScaleHi * bScaleHi);
+      if (splitA) microkernel(panelA2 + aOff, lda, pb + bOff, kcp >>> 1, cp, ldc, mr, nr, bScaleHi);
+      if (splitB) microkernel(panelA + aOff, lda, pb2 + bOff, kcp >>> 1, cp, ldc, mr, nr, aScaleHi);
     }
   }
 }
@@ -336,7 +415,7 @@ function bindWorkspace(work: usize, workBytes: usize): i32 {
   if (aligned - work >= workBytes) return GEMM_ERR_WORKSPACE;
   // workspaceNeed already counts 16 bytes of alignment slack; only the actual gap is spent.
   if (!chooseBlocking(gM, gN, gK, workBytes + 16 - (aligned - work))) return GEMM_ERR_WORKSPACE;
-  layoutWorkspace(aligned);
+  layoutWorkspace(aligned, work + workBytes);
   return GEMM_OK;
 }
 
@@ -356,18 +435,20 @@ export function gemmViews(a: usize, b: usize, c: usize, work: usize, workBytes: 
   }
   memory.fill(c, 0, <usize>M * ldc);
   if (M == 0 || N == 0 || K == 0) return GEMM_OK;
+  planExtras(M, K, false);
   for (let jc: u32 = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
     for (let pc: u32 = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
-      packB(jc, nc, pc, kc);
+      packB(panelB, panelB2, jc, nc, pc, kc);
       for (let ic: u32 = 0; ic < M; ic += MC) {
         const mc = min(MC, M - ic);
         packA(ic, mc, pc, kc);
-        multiplyBlock(mc, nc, kc, c + <usize>ic * ldc + (<usize>jc << 3), ldc, false);
+        multiplyBlock(panelB, panelB2, mc, nc, kc, c + <usize>ic * ldc + (<usize>jc << 3), ldc, false);
       }
     }
   }
+  viewCacheBind(0, 0, 0, 0);
   return GEMM_OK;
 }
 
@@ -402,17 +483,58 @@ export const ROUND_NEAREST: i32 = 1;
 @inline function setSf64(s: usize, f: u32, x: f64): void { store<f64>(s + 48 + (<usize>f << 3), x); }
 
 let outView: usize = 0;
-let rowPtrSlot: usize = memory.data(8, 8);
 
-@inline function roundCode(x: f64, stochastic: bool, key: u64, index: u64): f64 {
-  return stochastic ? Math.floor(x + randomUnit(key, index)) : nearest<f64>(x);
+const GOLDEN: u64 = 0x9e3779b97f4a7c15;
+
+// randomUnit(key, index) of random.ts for z = key + (index + 1) * GOLDEN, which the stage steps by
+// GOLDEN along a row instead of recomputing. The 53-bit integer converts exactly either way, and the
+// signed conversion is the cheaper instruction.
+@inline function unitAt(z: u64): f64 {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+  z ^= z >> 31;
+  return <f64>(<i64>(z >> 11)) * 1.1102230246251565e-16; // 2^-53
+}
+
+// Where a run of output columns lives. An output row's columns [jc, jc+nc) are consecutive codes
+// of one packed line for PLAIN and 1x1 views; for the whole-image view they run on into the next
+// line every W*C codes (outWrap).
+let outRow: usize = 0, outCol: u32 = 0, outWrap: u32 = 0, outStride: usize = 0;
+
+function locateOut(row: u32, col: u32): void {
+  const v = outView;
+  const base = <usize>field(v, V_BASE);
+  outStride = <usize>field(v, V_STRIDE);
+  if (field(v, V_KIND) == KIND_PLAIN) {
+    outRow = base + <usize>row * outStride;
+    outCol = col;
+    outWrap = 0xffffffff;
+    return;
+  }
+  const c = <u32>field(v, V_C), w = <u32>field(v, V_W);
+  if (isPointwise(v)) {
+    outRow = base + <usize>(row / w) * outStride;
+    outCol = (row % w) * c + col;
+    outWrap = 0xffffffff;
+    return;
+  }
+  const lineLen = w * c, h = <u32>field(v, V_H);
+  outRow = base + <usize>(row * h + col / lineLen) * outStride;
+  outCol = col % lineLen;
+  outWrap = lineLen;
+}
+
+// viewWritable allows two IM2COL shapes; the 1x1 one is recognised as viewLocate does.
+@inline function isPointwise(v: usize): bool {
+  return field(v, V_KH) == 1 && field(v, V_KW) == 1;
 }
 
 function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize): void {
   const mode = sfield(stage, S_MODE);
   const biasAt = <usize>sfield(stage, S_BIAS);
   const biasScale = sf64(stage, SF_BIAS_SCALE);
-  if (biasAt != 0) decodeRow(biasAt, jc, nc, <u32>sfield(stage, S_BIAS_BITS), scratchN0);
+  const bias = scratch;
+  if (biasAt != 0) decodeRow(biasAt, jc, nc, <u32>sfield(stage, S_BIAS_BITS), bias);
   const N = gN;
   if (mode == STAGE_STORE) {
     // S_OUT_BITS 32 stores f32 (a float master's gradient, as QAT keeps it); otherwise exact f64.
@@ -422,7 +544,7 @@ function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize
     for (let r: u32 = 0; r < mc; r++) {
       for (let j: u32 = 0; j < nc; j++) {
         let v = load<f64>(blockAcc + <usize>r * ld + (<usize>j << 3));
-        if (biasAt != 0) v += biasScale * <f64>load<i16>(scratchN0 + (<usize>j << 1));
+        if (biasAt != 0) v += biasScale * <f64>load<i16>(bias + (<usize>j << 1));
         const at = <usize>(ic + r) * N + jc + j;
         if (asF32) store<f32>(c + (at << 2), <f32>(v * scale));
         else store<f64>(c + (at << 3), v);
@@ -434,11 +556,21 @@ function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize
   if (mode == STAGE_MAXABS) {
     // With a fused ReLU only the positive side survives, so only it sets the scale.
     let m = sf64(stage, SF_MAX_ABS);
-    for (let r: u32 = 0; r < mc; r++) {
-      for (let j: u32 = 0; j < nc; j++) {
-        let v = load<f64>(blockAcc + <usize>r * ld + (<usize>j << 3));
-        if (biasAt != 0) v += biasScale * <f64>load<i16>(scratchN0 + (<usize>j << 1));
-        m = max(m, relu ? v : abs(v));
+    if (biasAt != 0) {
+      for (let r: u32 = 0; r < mc; r++) {
+        const accRow = blockAcc + <usize>r * ld;
+        for (let j: u32 = 0; j < nc; j++) {
+          const v = load<f64>(accRow + (<usize>j << 3)) + biasScale * <f64>load<i16>(bias + (<usize>j << 1));
+          m = max(m, relu ? v : abs(v));
+        }
+      }
+    } else {
+      for (let r: u32 = 0; r < mc; r++) {
+        const accRow = blockAcc + <usize>r * ld;
+        for (let j: u32 = 0; j < nc; j++) {
+          const v = load<f64>(accRow + (<usize>j << 3));
+          m = max(m, relu ? v : abs(v));
+        }
       }
     }
     setSf64(stage, SF_MAX_ABS, m);
@@ -448,39 +580,90 @@ function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize
   const key = randomKey(<u32>sfield(stage, S_SEED), <u32>sfield(stage, S_STEP), <u32>sfield(stage, S_STREAM));
   const scale = sf64(stage, SF_SCALE);
   const outBits = <u32>field(outView, V_BITS);
+  if (mode == STAGE_REQUANT) {
+    let saturated = sf64(stage, SF_SATURATED);
+    for (let r: u32 = 0; r < mc; r++) {
+      const row = ic + r;
+      locateOut(row, jc);
+      const z0 = key + (<u64>row * N + jc + 1) * GOLDEN;
+      const accRow = blockAcc + <usize>r * ld;
+      if (outBits == 8 && outWrap == 0xffffffff) {
+        saturated = requantRun8(accRow, nc, bias, biasAt != 0, biasScale, scale, stochastic, z0, relu, outRow + outCol, saturated);
+      } else {
+        saturated = requantRun(accRow, nc, bias, biasAt != 0, biasScale, scale, stochastic, z0, relu, outBits, saturated);
+      }
+    }
+    setSf64(stage, SF_SATURATED, saturated);
+    return;
+  }
+  // STAGE_UPDATE
   const limit = <f64>maxCode(outBits);
   let saturated = sf64(stage, SF_SATURATED), changed = sf64(stage, SF_CHANGED), sumAbs = sf64(stage, SF_SUM_ABS);
   for (let r: u32 = 0; r < mc; r++) {
     const row = ic + r;
+    locateOut(row, jc);
+    let z = key + (<u64>row * N + jc + 1) * GOLDEN;
+    const accRow = blockAcc + <usize>r * ld;
+    let rowPtr = outRow, at = outCol;
     for (let j: u32 = 0; j < nc; j++) {
-      const col = jc + j;
-      const index = <u64>row * N + col;
-      const acc = load<f64>(blockAcc + <usize>r * ld + (<usize>j << 3));
-      const at = viewLocate(outView, row, col, rowPtrSlot);
-      const rowPtr = load<usize>(rowPtrSlot);
-      if (mode == STAGE_REQUANT) {
-        let v = acc;
-        if (biasAt != 0) v += biasScale * <f64>load<i16>(scratchN0 + (<usize>j << 1));
-        let q = roundCode(v * scale, stochastic, key, index);
+      if (at == outWrap) { rowPtr += outStride; at = 0; }
+      const d = load<f64>(accRow + (<usize>j << 3)) * scale;
+      sumAbs += abs(d);
+      const dq = stochastic ? Math.floor(d + unitAt(z)) : nearest<f64>(d);
+      z += GOLDEN;
+      if (dq != 0) {
+        const old = <f64>readCode(rowPtr, at, outBits);
+        let q = old + dq;
         if (q > limit) { q = limit; saturated += 1; } else if (q < -limit) { q = -limit; saturated += 1; }
-        if (relu && q < 0) q = 0;
-        writeCode(rowPtr, at, outBits, <i32>q);
-      } else {
-        const d = acc * scale;
-        sumAbs += abs(d);
-        const dq = roundCode(d, stochastic, key, index);
-        if (dq != 0) {
-          const old = <f64>readCode(rowPtr, at, outBits);
-          let q = old + dq;
-          if (q > limit) { q = limit; saturated += 1; } else if (q < -limit) { q = -limit; saturated += 1; }
-          if (q != old) { changed += 1; writeCode(rowPtr, at, outBits, <i32>q); }
-        }
+        if (q != old) { changed += 1; writeCode(rowPtr, at, outBits, <i32>q); }
       }
+      at++;
     }
   }
   setSf64(stage, SF_SATURATED, saturated);
   setSf64(stage, SF_CHANGED, changed);
   setSf64(stage, SF_SUM_ABS, sumAbs);
+}
+
+// One output row's run of REQUANT codes at 8 bits, written as bytes at dst.
+@inline function requantRun8(
+  acc: usize, nc: u32, bias: usize, hasBias: bool, biasScale: f64, scale: f64,
+  stochastic: bool, z: u64, relu: bool, dst: usize, saturated: f64,
+): f64 {
+  const limit: f64 = 127;
+  for (let j: u32 = 0; j < nc; j++) {
+    let v = load<f64>(acc + (<usize>j << 3));
+    if (hasBias) v += biasScale * <f64>load<i16>(bias + (<usize>j << 1));
+    const x = v * scale;
+    let q = stochastic ? Math.floor(x + unitAt(z)) : nearest<f64>(x);
+    z += GOLDEN;
+    if (q > limit) { q = limit; saturated += 1; } else if (q < -limit) { q = -limit; saturated += 1; }
+    if (relu && q < 0) q = 0;
+    store<i8>(dst + j, <i8><i32>q);
+  }
+  return saturated;
+}
+
+// The general run: any width, following the whole-image view's line wrap.
+function requantRun(
+  acc: usize, nc: u32, bias: usize, hasBias: bool, biasScale: f64, scale: f64,
+  stochastic: bool, z: u64, relu: bool, outBits: u32, saturated: f64,
+): f64 {
+  const limit = <f64>maxCode(outBits);
+  let rowPtr = outRow, at = outCol;
+  for (let j: u32 = 0; j < nc; j++) {
+    if (at == outWrap) { rowPtr += outStride; at = 0; }
+    let v = load<f64>(acc + (<usize>j << 3));
+    if (hasBias) v += biasScale * <f64>load<i16>(bias + (<usize>j << 1));
+    const x = v * scale;
+    let q = stochastic ? Math.floor(x + unitAt(z)) : nearest<f64>(x);
+    z += GOLDEN;
+    if (q > limit) { q = limit; saturated += 1; } else if (q < -limit) { q = -limit; saturated += 1; }
+    if (relu && q < 0) q = 0;
+    writeCode(rowPtr, at, outBits, <i32>q);
+    at++;
+  }
+  return saturated;
 }
 
 /**
@@ -511,21 +694,42 @@ export function gemmFused(a: usize, b: usize, out: usize, stage: usize, work: us
   withBlockAcc = true;
   status = bindWorkspace(work, workBytes);
   if (status != GEMM_OK) return status;
+  planExtras(M, K, true);
   const ld = <usize>roundUp(NC, NR) << 3;
+  const kBlocks: u32 = K == 0 ? 0 : (K + KC - 1) / KC;
+  // B for every K block is packed once per N block when it stays put across the M blocks: one K
+  // block (the panel is not touched by packA) or room for all of them.
+  const bOnce = kBlocks <= 1 || bAllPanels != 0;
   for (let jc: u32 = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
+    if (bOnce) {
+      for (let pc: u32 = 0; pc < K; pc += KC) {
+        const kc = min(KC, K - pc);
+        const blk = <usize>(pc / KC) * bBlockBytes;
+        if (kBlocks == 1) packB(panelB, panelB2, jc, nc, pc, kc);
+        else packB(bAllPanels + blk, bAllPanels2 + blk, jc, nc, pc, kc);
+      }
+    }
     for (let ic: u32 = 0; ic < M; ic += MC) {
       const mc = min(MC, M - ic);
       memory.fill(blockAcc, 0, <usize>roundUp(mc, MR) * ld);
       for (let pc: u32 = 0; pc < K; pc += KC) {
         const kc = min(KC, K - pc);
-        packB(jc, nc, pc, kc);
+        let pb = panelB, pb2 = panelB2;
+        if (!bOnce) {
+          packB(panelB, panelB2, jc, nc, pc, kc);
+        } else if (kBlocks > 1) {
+          const blk = <usize>(pc / KC) * bBlockBytes;
+          pb = bAllPanels + blk;
+          pb2 = bAllPanels2 + blk;
+        }
         packA(ic, mc, pc, kc);
-        multiplyBlock(mc, nc, kc, blockAcc, ld, true);
+        multiplyBlock(pb, pb2, mc, nc, kc, blockAcc, ld, true);
       }
       outputStage(stage, ic, mc, jc, nc, ld);
     }
   }
+  viewCacheBind(0, 0, 0, 0);
   return GEMM_OK;
 }
 

@@ -178,3 +178,218 @@ export function viewWritable(v: usize): bool {
   store<usize>(rowOut, base + <usize>(r * h + col / lineLen) * stride);
   return col % lineLen;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rectangle decoding: many virtual rows at once, for the GEMM's packing step. A packing block reads
+// tens to hundreds of consecutive virtual rows; decoding them one viewDecode at a time pays the
+// view's index arithmetic (divisions) per row and a decodeRow call per kernel row of each patch
+// (5 codes for a 5x5 single-channel conv). Here consecutive rows are walked incrementally, runs that
+// are contiguous in the packed tensor are decoded in one call, and IM2COL patches are assembled
+// from a small cache of decoded, zero-padded input lines, so each input line is decoded once per
+// block instead of once per (patch, kernel row).
+
+// Copies n i16 (non-overlapping ranges); touches only [dst, dst + 2n) and [src, src + 2n).
+@inline export function copyI16(dst: usize, src: usize, n: u32): void {
+  const bytes = <usize>n << 1;
+  if (bytes >= 16) {
+    if (ASC_FEATURE_SIMD) {
+      let o: usize = 0;
+      for (; o + 16 <= bytes; o += 16) v128.store(dst + o, v128.load(src + o));
+      if (o < bytes) v128.store(dst + bytes - 16, v128.load(src + bytes - 16));
+    } else {
+      let o: usize = 0;
+      for (; o + 8 <= bytes; o += 8) store<u64>(dst + o, load<u64>(src + o));
+      if (o < bytes) store<u64>(dst + bytes - 8, load<u64>(src + bytes - 8));
+    }
+  } else if (bytes >= 8) {
+    const x = load<u64>(src), y = load<u64>(src + bytes - 8);
+    store<u64>(dst, x);
+    store<u64>(dst + bytes - 8, y);
+  } else if (bytes >= 4) {
+    const x = load<u32>(src), y = load<u32>(src + bytes - 4);
+    store<u32>(dst, x);
+    store<u32>(dst + bytes - 4, y);
+  } else if (bytes == 2) {
+    store<u16>(dst, load<u16>(src));
+  }
+}
+
+// The line cache of one IM2COL view (at most one per GEMM call). A cached line is one input line
+// (n, iy) as seen by the patches: Lx = (OW-1)*SW + KW virtual x positions, C codes each, with the
+// zero padding and the input dilation already applied, so kernel row ky of patch (n, oy, ox) is the
+// contiguous run [ox*SW*C, ox*SW*C + KW*C) of line (n, oy*SH + ky - PH). Lines are direct-mapped by
+// g = n*Hv + oy*SH + ky into a power-of-two number of slots, tagged with g.
+let lcView: usize = 0;
+let lcData: usize = 0, lcTags: usize = 0, lcZero: usize = 0;
+let lcMask: u32 = 0, lcLineBytes: usize = 0, lcHv: u32 = 0, lcLx: u32 = 0;
+
+/** Whether an IM2COL view reads its patches contiguously from its tensor without a line cache:
+ *  the 1x1 tensor view and the whole-image view (no padding, dilation or stride effects). */
+function im2colSimpleKind(v: usize): i32 {
+  if (field(v, V_SH) != 1 || field(v, V_SW) != 1 || field(v, V_PH) != 0 || field(v, V_PW) != 0 ||
+      field(v, V_DH) != 1 || field(v, V_DW) != 1) return 0;
+  if (field(v, V_KH) == 1 && field(v, V_KW) == 1 && field(v, V_OH) == field(v, V_H) && field(v, V_OW) == field(v, V_W)) return 1;
+  if (field(v, V_KH) == field(v, V_H) && field(v, V_KW) == field(v, V_W) && field(v, V_OH) == 1 && field(v, V_OW) == 1) return 2;
+  return 0;
+}
+
+/** Bytes a line cache for prepared view v needs with `slots` slots (0 when v needs none). */
+export function viewCacheBytes(v: usize, slots: u32): usize {
+  if (field(v, V_KIND) != KIND_IM2COL || im2colSimpleKind(v) != 0) return 0;
+  if (field(v, V_OW) <= 0 || field(v, V_OH) <= 0) return 0;
+  const lx = <u64>(field(v, V_OW) - 1) * <u64>field(v, V_SW) + <u64>field(v, V_KW);
+  const lineBytes = (lx * <u64>field(v, V_C) * 2 + 15) & ~(<u64>15);
+  // Tags are u32 line numbers n*Hv + t below the 0xffffffff that marks an empty slot.
+  const hv = <u64>(field(v, V_OH) - 1) * <u64>field(v, V_SH) + <u64>field(v, V_KH);
+  if (lineBytes > 0x10000000 || <u64>field(v, V_N) * hv >= 0xffffffff) return 0;
+  return <usize>((<u64>slots + 1) * lineBytes + <u64>slots * 4 + 16);
+}
+
+/** Binds a line cache for v in [at, at + bytes) (bytes from viewCacheBytes); 0 bytes unbinds. */
+export function viewCacheBind(v: usize, at: usize, slots: u32, bytes: usize): void {
+  if (bytes == 0 || slots == 0) { lcView = 0; return; }
+  lcView = v;
+  lcLx = <u32>((field(v, V_OW) - 1) * field(v, V_SW) + field(v, V_KW));
+  lcLineBytes = (<usize>lcLx * <usize>field(v, V_C) * 2 + 15) & ~(<usize>15);
+  lcHv = <u32>((field(v, V_OH) - 1) * field(v, V_SH) + field(v, V_KH));
+  lcMask = slots - 1;
+  lcZero = (at + 15) & ~(<usize>15);
+  lcData = lcZero + lcLineBytes;
+  lcTags = lcData + <usize>slots * lcLineBytes;
+  memory.fill(lcZero, 0, lcLineBytes);
+  memory.fill(lcTags, 0xff, <usize>slots * 4);
+}
+
+/** The decoded line for virtual input row t = oy*SH + ky (0 <= t < Hv) of image n. */
+function cachedLine(v: usize, n: u32, t: u32): usize {
+  const ph = field(v, V_PH), dh = field(v, V_DH), h = field(v, V_H);
+  const vy = <i32>t - ph;
+  if (vy < 0 || vy % dh != 0 || vy / dh >= h) return lcZero;
+  const g = n * lcHv + t;
+  const slot = g & lcMask;
+  const ptr = lcData + <usize>slot * lcLineBytes;
+  if (load<u32>(lcTags + (<usize>slot << 2)) == g) return ptr;
+  store<u32>(lcTags + (<usize>slot << 2), g);
+  const c = field(v, V_C), w = field(v, V_W), pw = field(v, V_PW), dw = field(v, V_DW);
+  const bits = <u32>field(v, V_BITS);
+  const line = <usize>field(v, V_BASE) + <usize>(n * <u32>h + <u32>(vy / dh)) * <usize>field(v, V_STRIDE);
+  const lx = <i32>lcLx;
+  if (dw == 1) {
+    // Input x = t' - PW for cache position t' in [PW, PW + W).
+    const lo = max(0, pw), hi = min(lx, pw + w);
+    if (hi <= lo) {
+      memory.fill(ptr, 0, <usize>lx * c * 2);
+    } else {
+      if (lo > 0) memory.fill(ptr, 0, <usize>(lo * c) << 1);
+      decodeRow(line, <u32>((lo - pw) * c), <u32>((hi - lo) * c), bits, ptr + (<usize>(lo * c) << 1));
+      if (hi < lx) memory.fill(ptr + (<usize>(hi * c) << 1), 0, <usize>((lx - hi) * c) << 1);
+    }
+  } else {
+    memory.fill(ptr, 0, <usize>lx * c * 2);
+    // Virtual x = t' - PW holds input x = vx / DW when DW divides it.
+    let vx = max(0, -pw);
+    const r = vx % dw;
+    if (r != 0) vx += dw - r;
+    for (; vx / dw < w && vx + pw < lx; vx += dw) {
+      decodeRow(line, <u32>((vx / dw) * c), <u32>c, bits, ptr + (<usize>((vx + pw) * c) << 1));
+    }
+  }
+  return ptr;
+}
+
+/**
+ * Decodes virtual rows [r0, r0+nr) x columns [c0, c0+nc) of prepared view v into i16, row i at
+ * dst + 2*i*ld. Same values as viewDecode row by row.
+ */
+export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst: usize, ld: u32): void {
+  if (nr == 0 || nc == 0) return;
+  const kind = field(v, V_KIND);
+  const base = <usize>field(v, V_BASE), bits = <u32>field(v, V_BITS), stride = <usize>field(v, V_STRIDE);
+  const ldBytes = <usize>ld << 1;
+  if (kind == KIND_PLAIN) {
+    let src = base + <usize>r0 * stride;
+    for (let i: u32 = 0; i < nr; i++) {
+      decodeRow(src, c0, nc, bits, dst + <usize>i * ldBytes);
+      src += stride;
+    }
+    return;
+  }
+  if (kind == KIND_WFLIP) {
+    const ci = <u32>field(v, V_C), kh = <u32>field(v, V_KH), kw = <u32>field(v, V_KW), co = <u32>field(v, V_N);
+    let tap = r0 / co, out = r0 % co;
+    for (let i: u32 = 0; i < nr; i++) {
+      const ky = tap / kw, kx = tap % kw;
+      const flipped = (kh - 1 - ky) * kw + (kw - 1 - kx);
+      decodeRow(base + <usize>out * stride, flipped * ci + c0, nc, bits, dst + <usize>i * ldBytes);
+      if (++out == co) { out = 0; tap++; }
+    }
+    return;
+  }
+  const simple = im2colSimpleKind(v);
+  const c = <u32>field(v, V_C), w = <u32>field(v, V_W);
+  if (simple == 1) {
+    // Row (n, y, x) is line r / W at column x*C: rows of one line are one contiguous run.
+    let lineIdx = r0 / w, x = r0 % w;
+    let i: u32 = 0;
+    while (i < nr) {
+      const run = min(nr - i, w - x);
+      const line = base + <usize>lineIdx * stride;
+      const out = dst + <usize>i * ldBytes;
+      if (nc == c && ld == c) {
+        decodeRow(line, x * c, run * c, bits, out);
+      } else {
+        for (let j: u32 = 0; j < run; j++) decodeRow(line, (x + j) * c + c0, nc, bits, out + <usize>j * ldBytes);
+      }
+      i += run;
+      x = 0;
+      lineIdx++;
+    }
+    return;
+  }
+  if (simple == 2) {
+    // Row n is lines n*H .. n*H + H - 1 end to end.
+    const lineLen = w * c, h = <u32>field(v, V_H);
+    for (let i: u32 = 0; i < nr; i++) {
+      const out = dst + <usize>i * ldBytes;
+      let col = c0;
+      const end = c0 + nc;
+      let lineIdx = (r0 + i) * h + col / lineLen;
+      let inLine = col % lineLen;
+      while (col < end) {
+        const run = min(end - col, lineLen - inLine);
+        decodeRow(base + <usize>lineIdx * stride, inLine, run, bits, out + (<usize>(col - c0) << 1));
+        col += run;
+        inLine = 0;
+        lineIdx++;
+      }
+    }
+    return;
+  }
+  if (lcView != v) {
+    for (let i: u32 = 0; i < nr; i++) viewDecode(v, r0 + i, c0, nc, dst + <usize>i * ldBytes);
+    return;
+  }
+  const sh = <u32>field(v, V_SH), sw = <u32>field(v, V_SW), kw = <u32>field(v, V_KW);
+  const oh = <u32>field(v, V_OH), ow = <u32>field(v, V_OW);
+  const seg = kw * c;
+  const plane = oh * ow;
+  let n = r0 / plane;
+  const rem = r0 % plane;
+  let oy = rem / ow, ox = rem % ow;
+  const end = c0 + nc;
+  const ky0 = c0 / seg, ky1 = (end - 1) / seg;
+  for (let i: u32 = 0; i < nr; i++) {
+    const out = dst + <usize>i * ldBytes;
+    const xOff = <usize>(ox * sw * c) << 1;
+    for (let ky = ky0; ky <= ky1; ky++) {
+      const segLo = ky * seg;
+      const lo = max(c0, segLo), hi = min(end, segLo + seg);
+      const src = cachedLine(v, n, oy * sh + ky) + xOff + (<usize>(lo - segLo) << 1);
+      copyI16(out + (<usize>(lo - c0) << 1), src, hi - lo);
+    }
+    if (++ox == ow) {
+      ox = 0;
+      if (++oy == oh) { oy = 0; n++; }
+    }
+  }
+}

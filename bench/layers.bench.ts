@@ -8,19 +8,19 @@
 // Method (bench/README.md has the long form):
 // - Both builds train the same model on the same bundled digits (`--warmup` steps, lr 0.05 like the
 //   trainer's default), then one more step is *recorded*: every layer's forward input and backward
-//   error, every engine.fused call (views and stage), the loss call. Timing then replays those
-//   calls directly: layer.forward(x), layer.backward(dy, lr), engine.fused(...), on the tensors the
-//   real step produced, so the data (and so the update stage's branch pattern) is realistic.
-// - Replays update the weights. Before every sample the weight and bias buffers are restored from
-//   a snapshot taken after the recorded step (outside the timed window), so a task never drifts
-//   away from the state it was recorded in, whatever lr it runs at.
-// - The GEMM decomposition is a model, not a measurement (the micro-kernel cannot be switched off
-//   from outside): kernel~ = MACs of the padded 4x8 tiles at the micro-kernel's streaming rate
-//   (a plain 256^3 GEMM of the same build); stage = call - its maxabs twin (the same product with
-//   the cheap MAXABS stage: for a requant call its own first pass, for an update a twin call);
-//   pack+ovh = twin - kernel~. Each call is also compared with a plain GEMM of the same M, N, K and
-//   widths on dense packed operands (prepareGemm: row decode only, B panel packed once per block,
-//   f64 C).
+//   error, every engine.fused call (views and stage), the loss call, and a copy of the planned
+//   memory before each. Timing then replays those calls directly: layer.forward(x),
+//   layer.backward(dy, lr), engine.fused(...), on the tensors the real step produced, so the data
+//   (and with it the update stage's branch pattern) is realistic.
+// - A task first puts back the memory its call saw (buffers are shared: the two error buffers
+//   alternate), and before every sample the weights and biases as they were after the recorded
+//   step, so repeated updates never drift the state, at any lr. Neither copy is timed.
+// - The GEMM split is a model, not a measurement (the micro-kernel cannot be switched off from
+//   outside). Per call: kernel~ = MACs of the padded 4x8 tiles at the rate of a plain 256x256xK'
+//   GEMM of the same build; pack = dense twin (the same fused call on dense row-major operands,
+//   MAXABS stage) - kernel~; views = maxabs twin (the call's own views, MAXABS stage) - dense twin;
+//   stage = call - maxabs twin. They add up to the call. Each call is also compared with a plain
+//   gemm() of the same M, N, K and widths on dense packed operands (prepareGemm, f64 C).
 // - Everything is one process, many short interleaved tinybench rounds (order reversed on odd
 //   rounds), samples pooled over rounds, medians of the pool; ratios against same-run figures.
 import { createHash } from "node:crypto";
@@ -68,12 +68,11 @@ const args = parseArgs(process.argv.slice(2));
 const BATCH = 32;
 const WIDTHS = { actBits: 8, errBits: 8, weightBits: 8, maxWeightBits: 8 } as const;
 // See gemm.bench.ts: the machine is shared, so every task of both builds is in each round.
-const ROUNDS = args.quick ? 3 : 10;
+const ROUNDS = args.quick ? 3 : 12;
 const OPTIONS = args.quick
   ? { time: 15, iterations: 1, warmupTime: 10, warmupIterations: 1 }
   : { time: 30, iterations: 1, warmupTime: 20, warmupIterations: 1 };
 const MIN_SAMPLE_MS = 0.05;
-const CUBE = 256;
 
 const log = (s: string) => process.stderr.write(s + "\n");
 
@@ -92,18 +91,21 @@ interface FusedCall {
   a: View; b: View; out: View | null; stage: Stage; what: string;
   M: number; N: number; K: number; aBits: number; bBits: number;
   /** Memory as it was when the call was made (its inputs intact). */
-  memory: Uint8Array;
+  memory: Snapshot;
 }
 
 interface Recording {
   x: (QTensor | null)[];
   dy: (QTensor | null)[];
   /** Memory just before each layer's forward / backward call. */
-  beforeForward: (Uint8Array | null)[];
-  beforeBackward: (Uint8Array | null)[];
+  beforeForward: (Snapshot | null)[];
+  beforeBackward: (Snapshot | null)[];
   calls: FusedCall[];
-  loss: { args: Parameters<Engine["softmaxCrossEntropy"]>; value: number; memory: Uint8Array };
+  loss: { args: Parameters<Engine["softmaxCrossEntropy"]>; value: number; memory: Snapshot };
 }
+
+/** A copy of the planned part of wasm memory. */
+interface Snapshot { at: number; bytes: Uint8Array }
 
 interface Side {
   isa: Isa;
@@ -161,8 +163,10 @@ async function prepareSide(isa: Isa, train: Dataset): Promise<Side> {
   // overwrites the error the layer after it consumed), hence a copy of the planned memory before
   // every recorded call: a replay first puts back the memory its call saw.
   const layers = model.layers;
+  // Everything the plan placed (not the module's own data and stack below it).
   const peak = engine.plan.peakBytes;
-  const copy = () => new Uint8Array(engine.memory, 0, peak).slice();
+  const base = engine.plan.reservations.find((r) => r.category !== "module")!.offset;
+  const copy = (): Snapshot => ({ at: base, bytes: new Uint8Array(engine.memory, base, peak - base).slice() });
   const rec: Recording = {
     x: layers.map(() => null), dy: layers.map(() => null),
     beforeForward: layers.map(() => null), beforeBackward: layers.map(() => null), calls: [], loss: null!,
@@ -213,8 +217,8 @@ async function prepareSide(isa: Isa, train: Dataset): Promise<Side> {
 }
 
 /** Puts back the planned memory as a recorded call saw it (untimed: beforeAll of a task). */
-function restoreMemory(engine: Engine, snapshot: Uint8Array): void {
-  new Uint8Array(engine.memory, 0, snapshot.length).set(snapshot);
+function restoreMemory(engine: Engine, s: Snapshot): void {
+  new Uint8Array(engine.memory, s.at, s.bytes.length).set(s.bytes);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,12 +281,21 @@ function plainTask(side: Side, name: string, M: number, N: number, K: number, aB
 }
 
 const callKey = (c: { layer: string; purpose: string }) => `${c.layer} ${c.purpose}`;
+const productKey = (c: { layer: string; product: string }) => `${c.layer} ${c.product}`;
+const PROBE = 256;
+/** The K of the micro-kernel probe that stands for a call: its padded K, capped at two K blocks
+ *  (beyond that the blocking repeats). */
+const probeK = (K: number) => Math.min(Math.ceil(K / 2) * 2, 512);
 
 function tasksOf(side: Side): Task[] {
   const { engine, model, rec, restore, isa } = side;
   const tasks: Task[] = [];
   const add = (name: string, call: () => void, beforeAll?: () => void) => {
     tasks.push({ name: `${isa}|${name}`, isa, call, beforeAll, restore, latencyMs: estimateLatency(call, restore, beforeAll) });
+  };
+  const at = (snapshot: Snapshot | null) => {
+    if (!snapshot) throw new Error("unreachable: a replayed call without its recorded memory");
+    return () => restoreMemory(engine, snapshot);
   };
   add("step", () => model.trainStep(side.images, side.labels, args.lr));
   add("step delayed", () => {
@@ -292,28 +305,45 @@ function tasksOf(side: Side): Task[] {
   // Private on Model; reached here only to attribute the host's quantize-and-pack of the input.
   const loadBatch = (model as unknown as { loadBatch(i: Float32Array, l: Uint8Array, n: number): void }).loadBatch.bind(model);
   add("input", () => loadBatch(side.images, side.labels, BATCH));
-  add("loss", () => engine.softmaxCrossEntropy(...rec.loss.args));
+  add("loss", () => engine.softmaxCrossEntropy(...rec.loss.args), at(rec.loss.memory));
   model.layers.forEach((l, i) => {
     const x = rec.x[i], dy = rec.dy[i];
     if (!x) throw new Error(`${l.name}: no forward input recorded`);
-    add(`${l.name}|fwd`, () => l.forward(x));
+    add(`${l.name}|fwd`, () => l.forward(x), at(rec.beforeForward[i]));
     if (l instanceof LinearLayer) {
       add(`${l.name}|fwd delayed`, () => {
         engine.scaling = "delayed";
         try { l.forward(x); } finally { engine.scaling = "exact"; }
-      });
+      }, at(rec.beforeForward[i]));
     }
-    if (dy) add(`${l.name}|bwd`, () => l.backward(dy, args.lr));
+    if (dy) add(`${l.name}|bwd`, () => l.backward(dy, args.lr), at(rec.beforeBackward[i]));
   });
+  const seen = new Set<string>(), probes = new Set<number>();
   for (const c of rec.calls) {
-    add(`gemm|${callKey(c)}`, () => engine.fused(c.a, c.b, c.out, c.stage, c.what));
-    if (c.purpose === "dW update" || c.purpose === "db update") {
+    add(`gemm|${callKey(c)}`, () => engine.fused(c.a, c.b, c.out, c.stage, c.what), at(c.memory));
+    if (c.purpose.endsWith("update")) {
+      // The same product with the MAXABS stage: packing and micro-kernel identical, stage cheap.
       const twin: Stage = { mode: "maxabs", stream: c.stage.stream };
-      add(`twin|${callKey(c)}`, () => engine.fused(c.a, c.b, null, twin, c.what));
+      add(`twin|${callKey(c)}`, () => engine.fused(c.a, c.b, null, twin, c.what), at(c.memory));
     }
-    tasks.push(plainTask(side, `${isa}|plain|${callKey(c)}`, c.M, c.N, c.K, c.aBits, c.bBits));
+    if (seen.has(productKey(c))) continue;
+    seen.add(productKey(c));
+    // The same product on dense row-major operands (A M x K, B K x N, plain views, random codes:
+    // the MAXABS pass does not branch on values) through the same fused driver.
+    const a = side.kernels.pack(randomCodes(c.M * c.K, c.aBits, c.M * 7 + c.K), c.M, c.K, c.aBits);
+    const b = side.kernels.pack(randomCodes(c.K * c.N, c.bBits, c.N * 13 + c.K), c.K, c.N, c.bBits);
+    const bAt = side.denseAt + Math.ceil(a.bytes.length / 64) * 64;
+    const va: View = { kind: "plain", at: side.denseAt, bits: c.aBits, rows: c.M, cols: c.K };
+    const vb: View = { kind: "plain", at: bAt, bits: c.bBits, rows: c.K, cols: c.N };
+    add(`dense|${productKey(c)}`, () => engine.fused(va, vb, null, { mode: "maxabs" }, `${c.layer} dense twin`), () => {
+      new Uint8Array(engine.memory, side.denseAt, a.bytes.length).set(a.bytes);
+      new Uint8Array(engine.memory, bAt, b.bytes.length).set(b.bytes);
+    });
+    tasks.push(plainTask(side, `${isa}|plain|${productKey(c)}`, c.M, c.N, c.K, c.aBits, c.bBits));
+    probes.add(probeK(c.K));
   }
-  tasks.push(plainTask(side, `${isa}|cube`, CUBE, CUBE, CUBE, 8, 8));
+  probes.add(256);
+  for (const k of [...probes].sort((x, y) => x - y)) tasks.push(plainTask(side, `${isa}|probe|${k}`, PROBE, PROBE, k, 8, 8));
   return tasks;
 }
 
@@ -327,19 +357,31 @@ function quantile(sorted: ArrayLike<number>, q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
+/** The round's order: every task once, and the whole-step tasks (the denominator of every share,
+ *  and slow: one sample per visit) also in the middle and at the end, so they get three samples a
+ *  round spread over it. Names in one Bench must differ: `#k` tells the visits apart. */
+function roundOrder(tasks: Task[]): { key: string; task: Task }[] {
+  const steps = tasks.filter((t) => /\|step( delayed)?$/.test(t.name));
+  const order = tasks.map((task) => ({ key: task.name, task }));
+  const visit = (k: number) => steps.map((task) => ({ key: `${task.name}#${k}`, task }));
+  const mid = Math.floor(order.length / 2);
+  return [...order.slice(0, mid), ...visit(1), ...order.slice(mid), ...visit(2)];
+}
+
 async function measure(tasks: Task[]): Promise<Map<string, Measure>> {
   const pools = new Map<string, number[]>(tasks.map((t) => [t.name, []]));
+  const order = roundOrder(tasks);
   for (let round = 0; round < ROUNDS; round++) {
     const t0 = performance.now();
     const bench = new Bench({ name: `round ${round + 1}`, throws: true, retainSamples: true, ...OPTIONS, warmup: round === 0 });
-    for (const t of round % 2 === 0 ? tasks : [...tasks].reverse()) {
-      bench.add(t.name, sampled(bench, t), t.beforeAll ? { beforeAll: t.beforeAll } : {});
+    for (const { key, task } of round % 2 === 0 ? order : [...order].reverse()) {
+      bench.add(key, sampled(bench, task), task.beforeAll ? { beforeAll: task.beforeAll } : {});
     }
     await bench.run();
     for (const task of bench.tasks) {
       const r = task.result;
       if (r.state !== "completed" || !r.latency.samples) throw new Error(`bench task ${task.name} did not complete (${r.state})`);
-      pools.get(task.name)!.push(...r.latency.samples);
+      pools.get(task.name.replace(/#\d+$/, ""))!.push(...r.latency.samples);
     }
     log(`  round ${round + 1}/${ROUNDS}: ${((performance.now() - t0) / 1e3).toFixed(1)} s, load ${loadavg()[0].toFixed(2)}`);
   }
@@ -378,8 +420,13 @@ function render(head: string[], rows: (string[] | null)[], leftCols = 2): string
 interface GemmRow {
   layer: string; purpose: Purpose; shape: string; M: number; N: number; K: number; bits: string;
   ms: number; share: number; gmacs: number; plainMs: number; overPlain: number;
-  kernelMs: number; stageMs: number | null; packMs: number; scalarMs: number; simdOverScalar: number;
+  /** The model: ms = kernelMs + packMs + viewsMs + (stageMs ?? 0). */
+  kernelMs: number; packMs: number; viewsMs: number; stageMs: number | null;
+  scalarMs: number; simdOverScalar: number;
 }
+
+const COMPONENTS = ["kernel~", "pack", "views", "stage"] as const;
+const parts = (r: GemmRow) => [r.kernelMs, r.packMs, r.viewsMs, r.stageMs ?? 0];
 
 function gemmRows(side: Side, m: Map<string, Measure>, other: Side | null): GemmRow[] {
   const isa = side.isa;
@@ -389,20 +436,21 @@ function gemmRows(side: Side, m: Map<string, Measure>, other: Side | null): Gemm
     return x.medianMs;
   };
   const step = med("step");
-  const peak = (CUBE ** 3) / med("cube"); // MACs per ms on a 256^3 plain GEMM: the streaming rate
   return side.rec.calls.map((c) => {
     const key = callKey(c);
     const ms = med(`gemm|${key}`);
     const twin = c.purpose.endsWith("requant") ? med(`gemm|${c.layer} ${c.purpose.replace("requant", "maxabs")}`)
       : c.purpose.endsWith("update") ? med(`twin|${key}`) : ms;
-    const padded = roundUp(c.M, 4) * roundUp(c.N, 8) * roundUp(c.K, 2);
-    const kernelMs = padded / peak;
-    const plainMs = med(`plain|${key}`);
+    const dense = med(`dense|${productKey(c)}`);
+    const kp = probeK(c.K);
+    const probeRate = (PROBE * PROBE * kp) / med(`probe|${kp}`); // padded MACs per ms
+    const kernelMs = (roundUp(c.M, 4) * roundUp(c.N, 8) * roundUp(c.K, 2)) / probeRate;
+    const plainMs = med(`plain|${productKey(c)}`);
     const scalarMs = other ? m.get(`${other.isa}|gemm|${key}`)!.medianMs : NaN;
     return {
       layer: c.layer, purpose: c.purpose, shape: `${c.M}x${c.N}x${c.K}`, M: c.M, N: c.N, K: c.K, bits: `${c.aBits}x${c.bBits}`,
       ms, share: ms / step, gmacs: (c.M * c.N * c.K) / ms / 1e6, plainMs, overPlain: ms / plainMs,
-      kernelMs, stageMs: c.purpose.endsWith("maxabs") ? null : ms - twin, packMs: twin - kernelMs,
+      kernelMs, packMs: dense - kernelMs, viewsMs: twin - dense, stageMs: c.purpose.endsWith("maxabs") ? null : ms - twin,
       scalarMs, simdOverScalar: scalarMs / ms,
     };
   });
@@ -410,13 +458,13 @@ function gemmRows(side: Side, m: Map<string, Measure>, other: Side | null): Gemm
 
 function gemmTable(rows: GemmRow[], withScalar: boolean): string {
   const head = ["layer", "purpose", "M x N x K", "median us", "share", "GMAC/s", "plain us", "vs plain",
-    "kernel~ us", "stage us", "pack+ovh us"];
+    "kernel~", "pack", "views", "stage"];
   if (withScalar) head.push("scalar us", "SIMD/scalar");
   const body = rows.map((r, i) => {
     const cells = [
       i === 0 || rows[i - 1].layer !== r.layer ? r.layer : "", r.purpose, r.shape,
       us(r.ms), pct(r.share), rate(r.gmacs), us(r.plainMs), ratio(r.overPlain),
-      us(r.kernelMs), r.stageMs === null ? "-" : us(r.stageMs), us(r.packMs),
+      us(r.kernelMs), us(r.packMs), us(r.viewsMs), r.stageMs === null ? "-" : us(r.stageMs),
     ];
     if (withScalar) cells.push(us(r.scalarMs), ratio(r.simdOverScalar));
     return cells;
@@ -426,48 +474,53 @@ function gemmTable(rows: GemmRow[], withScalar: boolean): string {
   const macs = sum((r) => r.M * r.N * r.K);
   const totals = ["all GEMMs", "", `${(macs / 1e6).toFixed(1)} MMAC`, us(total), pct(sum((r) => r.share)),
     rate(macs / total / 1e6), us(sum((r) => r.plainMs)), ratio(total / sum((r) => r.plainMs)),
-    us(sum((r) => r.kernelMs)), us(sum((r) => r.stageMs ?? 0)), us(sum((r) => r.packMs))];
+    ...COMPONENTS.map((_, k) => us(sum((r) => parts(r)[k])))];
   if (withScalar) totals.push(us(sum((r) => r.scalarMs)), ratio(sum((r) => r.scalarMs) / total));
-  return render(head, [...body, totals]);
+  const shares = ["  share of GEMM time", "", "", "", "", "", "", "", ...COMPONENTS.map((_, k) => pct(sum((r) => parts(r)[k]) / total))];
+  if (withScalar) shares.push("", "");
+  return render(head, [...body, null, totals, shares]);
 }
 
 function purposeTable(simd: GemmRow[], scalar: GemmRow[]): string {
   const purposes: Purpose[] = ["fwd maxabs", "fwd requant", "dX maxabs", "dX requant", "dW update", "db update"];
-  const rows = purposes.map((p) => {
-    const s = simd.filter((r) => r.purpose === p), c = scalar.filter((r) => r.purpose === p);
-    const sum = (rs: GemmRow[], f: (r: GemmRow) => number) => rs.reduce((t, r) => t + f(r), 0);
+  const sum = (rs: GemmRow[], f: (r: GemmRow) => number) => rs.reduce((t, r) => t + f(r), 0);
+  const row = (name: string, s: GemmRow[], c: GemmRow[]) => {
     const sMs = sum(s, (r) => r.ms), cMs = sum(c, (r) => r.ms);
-    return [p, us(sMs), pct(sum(s, (r) => r.share)), us(sum(s, (r) => r.kernelMs)), us(sum(s, (r) => r.stageMs ?? 0)),
-      us(sum(s, (r) => r.packMs)), us(cMs), pct(sum(c, (r) => r.share)), us(sum(c, (r) => r.kernelMs)),
-      us(sum(c, (r) => r.stageMs ?? 0)), us(sum(c, (r) => r.packMs)), ratio(cMs / sMs)];
-  });
-  return render(["purpose (all layers)", "SIMD us", "share", "kernel~", "stage", "pack+ovh",
-    "scalar us", "share", "kernel~", "stage", "pack+ovh", "SIMD/scalar"], rows, 1);
+    return [name,
+      us(sMs), pct(sum(s, (r) => r.share)), ...COMPONENTS.map((_, k) => us(sum(s, (r) => parts(r)[k]))),
+      us(cMs), pct(sum(c, (r) => r.share)), ...COMPONENTS.map((_, k) => us(sum(c, (r) => parts(r)[k]))),
+      ratio(cMs / sMs)];
+  };
+  const rows: (string[] | null)[] = purposes.map((p) => row(p, simd.filter((r) => r.purpose === p), scalar.filter((r) => r.purpose === p)));
+  rows.push(null, row("all", simd, scalar));
+  return render(["purpose (all layers)", "SIMD us", "share", ...COMPONENTS, "scalar us", "share", ...COMPONENTS, "SIMD/scalar"], rows, 1);
 }
 
 function layerTable(sides: Side[], m: Map<string, Measure>): string {
-  const [simd, scalar] = sides;
+  const [simd] = sides;
   const med = (isa: Isa, name: string) => m.get(`${isa}|${name}`)?.medianMs ?? 0;
   const stepS = med("simd", "step"), stepC = med("scalar", "step");
   const rows: (string[] | null)[] = [];
   let sumS = 0, sumC = 0;
-  const push = (name: string, kind: string, fs: number, bs: number, fc: number, bc: number) => {
-    sumS += fs + bs; sumC += fc + bc;
-    rows.push([name, kind, us(fs), us(bs), pct((fs + bs) / stepS), us(fc), us(bc), pct((fc + bc) / stepC),
-      fs + bs > 0 ? ratio((fc + bc) / (fs + bs)) : "-"]);
+  let fS = 0, bS = 0, fC = 0, bC = 0;
+  const opt = (x: number | null) => (x === null ? "-" : us(x));
+  const push = (name: string, kind: string, fs: number, bs: number | null, fc: number, bc: number | null) => {
+    fS += fs; bS += bs ?? 0; fC += fc; bC += bc ?? 0;
+    const s = fs + (bs ?? 0), c = fc + (bc ?? 0);
+    rows.push([name, kind, us(fs), opt(bs), pct(s / stepS), us(fc), opt(bc), pct(c / stepC), ratio(c / s)]);
   };
-  push("input", "host quantize+pack", med("simd", "input"), 0, med("scalar", "input"), 0);
+  push("input", "host quantize+pack", med("simd", "input"), null, med("scalar", "input"), null);
   simd.model.layers.forEach((l) => {
-    const f = (isa: Isa) => med(isa, `${l.name}|fwd`), b = (isa: Isa) => med(isa, `${l.name}|bwd`);
+    const f = (isa: Isa) => med(isa, `${l.name}|fwd`);
+    const b = (isa: Isa) => (m.has(`${isa}|${l.name}|bwd`) ? med(isa, `${l.name}|bwd`) : null);
     push(l.name, l.kind, f("simd"), b("simd"), f("scalar"), b("scalar"));
   });
-  push("loss", "softmax x-entropy", med("simd", "loss"), 0, med("scalar", "loss"), 0);
+  push("loss", "softmax x-entropy", med("simd", "loss"), null, med("scalar", "loss"), null);
   rows.push(null);
-  rows.push(["sum of parts", "", "", "", pct(sumS / stepS), "", "", pct(sumC / stepC), ratio(sumC / sumS)]);
+  rows.push(["sum of parts", "", us(fS), us(bS), pct((fS + bS) / stepS), us(fC), us(bC), pct((fC + bC) / stepC), ratio((fC + bC) / (fS + bS))]);
   rows.push(["step", "Model.trainStep", "", us(stepS), "100.0%", "", us(stepC), "100.0%", ratio(stepC / stepS)]);
   const dS = med("simd", "step delayed"), dC = med("scalar", "step delayed");
   rows.push(["step delayed", "one-pass scaling", "", us(dS), pct(dS / stepS), "", us(dC), pct(dC / stepC), ratio(dC / dS)]);
-  void scalar;
   return render(["layer", "kind", "SIMD fwd us", "bwd us", "share", "scalar fwd us", "bwd us", "share", "SIMD/scalar"], rows);
 }
 
@@ -521,7 +574,8 @@ const m = await measure(tasks);
 const simdRows = gemmRows(simd, m, scalar), scalarRows = gemmRows(scalar, m, null);
 const step = (isa: Isa) => m.get(`${isa}|step`)!.medianMs;
 const seconds = (performance.now() - started) / 1e3;
-const peak = (isa: Isa) => (CUBE ** 3) / m.get(`${isa}|cube`)!.medianMs / 1e6;
+const probeRates = (isa: Isa) => [...m.keys()].filter((k) => k.startsWith(`${isa}|probe|`))
+  .map((k) => { const kp = Number(k.split("|")[2]); return `K=${kp}: ${rate((PROBE * PROBE * kp) / m.get(k)!.medianMs / 1e6)}`; }).join(", ");
 
 console.log("");
 console.log(`LeNet-5 training step, 28x28x1 input, batch ${BATCH}, 8-bit weights/activations/errors, exact (two-pass) scaling, lr ${args.lr}, recorded at step ${args.warmup + 1} on digits`);
@@ -531,18 +585,30 @@ console.log("Per layer (layer.forward / layer.backward replayed on the recorded 
 console.log("");
 console.log(layerTable(sides, m));
 console.log("");
-console.log(`step: SIMD ${us(step("simd"))} us, scalar ${us(step("scalar"))} us, SIMD/scalar ${ratio(step("scalar") / step("simd"))}`);
+const mad = (isa: Isa) => pct(m.get(`${isa}|step`)!.madMs / step(isa));
+console.log(`step: SIMD ${us(step("simd"))} us (MAD ${mad("simd")}), scalar ${us(step("scalar"))} us (MAD ${mad("scalar")}), SIMD/scalar ${ratio(step("scalar") / step("simd"))}`);
+// Foreign load inflates long calls more than short ones, so under load the shares of medians need
+// not add up; the fastest samples are barely touched by it and should.
+const minParts = (isa: Isa) => [...m].filter(([k]) => k.startsWith(`${isa}|`) && /^[^|]+\|([^|]+\|(fwd|bwd)|input|loss)$/.test(k))
+  .reduce((t, [, v]) => t + v.minMs, 0);
+const minStep = (isa: Isa) => m.get(`${isa}|step`)!.minMs;
+console.log(`cross-check with the fastest samples: sum of parts / step = SIMD ${us(minParts("simd"))} / ${us(minStep("simd"))} us (${pct(minParts("simd") / minStep("simd"))}), `
+  + `scalar ${us(minParts("scalar"))} / ${us(minStep("scalar"))} us (${pct(minParts("scalar") / minStep("scalar"))}); SIMD/scalar of step minima ${ratio(minStep("scalar") / minStep("simd"))}`);
 console.log("");
 console.log("Forward with exact (two-pass) vs delayed (one-pass) scaling");
 console.log("");
 console.log(scalingTable(sides, m));
 console.log("");
-console.log(`GEMM calls, SIMD build (engine.fused replayed; GMAC/s = M*N*K / median). plain = same M,N,K,widths on dense packed operands (prepareGemm, f64 C).`);
-console.log(`kernel~ = padded 4x8-tile MACs at ${rate(peak("simd"))} GMAC/s (plain ${CUBE}^3, this build); stage = call - maxabs twin; pack+ovh = twin - kernel~`);
+console.log("GEMM calls, SIMD build (engine.fused replayed on the recorded memory; GMAC/s = M*N*K / median; us = median microseconds)");
+console.log("plain = gemm() on dense packed operands of the same M, N, K and widths (prepareGemm, A M x K, B K x N, f64 C); vs plain = call / plain");
+console.log("model, per call (the four add up to the median): kernel~ = padded 4x8-tile MACs at the rate of a plain 256x256xK' GEMM of the same build");
+console.log("(K' = the call's even K, at most 512); pack = dense twin (same fused call on dense row-major operands, MAXABS stage) - kernel~;");
+console.log("views = maxabs twin (the call's own views, MAXABS stage) - dense twin; stage = call - maxabs twin (requant / update beyond a max scan)");
+console.log(`micro-kernel probe rates, GMAC/s of padded MACs: SIMD ${probeRates("simd")}; scalar ${probeRates("scalar")}`);
 console.log("");
 console.log(gemmTable(simdRows, true));
 console.log("");
-console.log(`GEMM calls, scalar build (kernel~ at ${rate(peak("scalar"))} GMAC/s, plain ${CUBE}^3 of this build)`);
+console.log("GEMM calls, scalar build (same columns)");
 console.log("");
 console.log(gemmTable(scalarRows, false));
 console.log("");

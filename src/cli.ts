@@ -9,10 +9,19 @@ import { apt, fixed, fp32, qat8, type PolicySpec } from "./train/policy.js";
 import { train, type Progress } from "./train/trainer.js";
 import { renderReport } from "./report/html.js";
 import { learnerFactory } from "./train/factory.js";
+import { parseBudget, groupDigits, type Budget } from "./budget/budget.js";
+import { BudgetError } from "./budget/errors.js";
+import { formatPlan } from "./budget/table.js";
+import { baselineMemory, buildWithinBudget } from "./budget/account.js";
+import { Engine } from "./nn/engine.js";
+import { initialBits, policyName, widestBits } from "./train/policy.js";
 
 const USAGE = `usage: aptkit train [--model lenet5|mlp] [--data digits|fashion-mnist|idx:DIR]
                     [--policy apt|fixed:N|qat8|fp32] [--tmin X] [--tmax X] [--bmin N] [--bmax N]
-                    [--epochs N] [--batch N] [--lr X] [--seed N] [--isa auto|simd|scalar] [--out DIR]`;
+                    [--interval N] [--rounding stochastic|nearest] [--budget B]
+                    [--epochs N] [--batch N] [--lr X] [--seed N] [--isa auto|simd|scalar] [--out DIR]
+       aptkit plan  [--model lenet5|mlp] [--batch N] [--budget B] [--policy P] [--bmin N] [--bmax N]
+  B: bytes (262144), a binary size (256KiB, 1MiB) or a device profile (cortex-m4, rp2040, ...)`;
 
 export class UsageError extends Error {}
 
@@ -44,6 +53,7 @@ export function parseTrainArgs(argv: string[]) {
         epochs: { type: "string" }, batch: { type: "string" }, lr: { type: "string" }, seed: { type: "string" },
         isa: { type: "string", default: "auto" },
         out: { type: "string", default: "runs/latest" },
+        budget: { type: "string" },
       },
     });
   } catch (e) {
@@ -94,7 +104,16 @@ export function parseTrainArgs(argv: string[]) {
     const flag = /tMin|tMax/.test((e as Error).message) ? "--tmin/--tmax" : /bMin|bMax|bits/.test((e as Error).message) ? "--bmin/--bmax" : "--policy";
     throw new UsageError(`${flag}: ${(e as Error).message}`);
   }
+  let budget: Budget | undefined;
+  if (v.budget !== undefined) {
+    try {
+      budget = parseBudget(v.budget);
+    } catch (e) {
+      throw new UsageError(`--budget: ${(e as Error).message}`);
+    }
+  }
   return {
+    budget,
     model: model(),
     data: v.data!,
     policy,
@@ -117,9 +136,41 @@ function progressLine(p: Progress, tty: boolean): string {
   return `\r[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${(100 * done).toFixed(0).padStart(3)}% ${stats}\x1b[K`;
 }
 
+/** `aptkit plan`: the run's memory plan as a table, and what the float baselines would need. */
+async function plan(o: ReturnType<typeof parseTrainArgs>): Promise<number> {
+  const p = o.policy;
+  if (p.kind === "fp32") {
+    const { Fp32Learner } = await import("./train/fp32.js");
+    const f = await Fp32Learner.create(o.model, { batch: o.batch, seed: o.seed, isa: o.isa });
+    console.log(formatPlan(f.plan, o.budget?.bytes));
+    return o.budget && f.plan.peakBytes > o.budget.usableBytes ? 1 : 0;
+  }
+  const engine = await Engine.create(o.isa, { budgetBytes: o.budget?.bytes });
+  const options = {
+    batch: o.batch, seed: o.seed, actBits: 8, errBits: 8,
+    weightBits: initialBits(p), maxWeightBits: widestBits(p), masterWeights: p.kind === "qat8",
+  };
+  try {
+    buildWithinBudget(engine, o.model, options, p.kind === "apt" ? p.bMin : options.weightBits);
+  } catch (e) {
+    if (e instanceof BudgetError) {
+      console.error(`aptkit: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  console.log(formatPlan(engine.plan, o.budget?.bytes));
+  const base = await baselineMemory(o.model, o.batch, o.seed, o.isa, engine);
+  const peak = engine.plan.peakBytes;
+  const pct = (x: number) => `${((100 * (1 - peak / x))).toFixed(1)}% less`;
+  console.log(`\n${o.model.name} at batch ${o.batch}, ${policyName(p)}: ${groupDigits(peak)} bytes; ` +
+    `fp32() would need ${groupDigits(base.fp32Bytes)} (${pct(base.fp32Bytes)}), qat8() ${groupDigits(base.qat8Bytes)} (${pct(base.qat8Bytes)})`);
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command !== "train") {
+  if (command !== "train" && command !== "plan") {
     console.error(command === undefined ? USAGE : `unknown command ${JSON.stringify(command)}\n${USAGE}`);
     return 2;
   }
@@ -133,6 +184,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
+  if (command === "plan") return plan(o);
   let data;
   try {
     data = await loadDataset(o.data);
@@ -142,8 +194,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   const tty = process.stdout.isTTY === true;
   let lastPrint = 0;
-  const { report } = await train({
+  let result;
+  try {
+    result = await train({
     model: o.model, data, policy: o.policy, epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, isa: o.isa,
+    budgetBytes: o.budget?.bytes,
     learnerFactory,
     logEvery: 10,
     onProgress: (p) => {
@@ -155,6 +210,14 @@ export async function main(argv: string[]): Promise<number> {
       }
     },
   });
+  } catch (e) {
+    if (e instanceof BudgetError) {
+      console.error(`aptkit: --budget ${o.budget?.source}: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  const { report } = result;
   if (tty) process.stdout.write("\n");
   await mkdir(o.out, { recursive: true });
   await writeFile(join(o.out, "report.json"), JSON.stringify(report, null, 2));
@@ -162,6 +225,13 @@ export async function main(argv: string[]): Promise<number> {
   console.log(`test accuracy ${(100 * report.accuracy).toFixed(2)}%, average weight width ${report.averageWeightBits.toFixed(2)} bits, ` +
     `${report.steps} steps, ${report.timings.msPerStep.toFixed(1)} ms/step (${report.isa})`);
   console.log(`final bits: ${Object.entries(report.finalBits).map(([l, b]) => `${l}=${b}`).join(" ")}`);
+  if (report.memory) {
+    const m = report.memory;
+    const pct = (x: number) => `${(100 * (1 - m.plannedPeakBytes / x)).toFixed(1)}% less`;
+    console.log(`memory: planned peak ${groupDigits(m.plannedPeakBytes)} bytes, measured ${groupDigits(m.measuredPeakBytes)}` +
+      (m.budgetBytes !== null ? ` (budget ${groupDigits(m.budgetBytes)})` : "") +
+      `; fp32() would need ${groupDigits(m.fp32Bytes)} (${pct(m.fp32Bytes)}), qat8() ${groupDigits(m.qat8Bytes)} (${pct(m.qat8Bytes)})`);
+  }
   console.log(`report: ${join(o.out, "report.json")} and ${join(o.out, "report.html")}`);
   return 0;
 }

@@ -95,6 +95,8 @@ test("ambiguous short units are refused with both readings", () => {
   refused("1MB", /"MB" is ambiguous.*1MiB \(1,048,576 bytes\) or 1000000/);
   refused("2GB", /"GB" is ambiguous.*2GiB/);
   refused("1M", /"M" is ambiguous/);
+  refused("1.1kB", /write 1100 \(bytes\)$|write 1100 \(bytes\)\./); // 1126.4 bytes binary: not offered
+  refused("0.0001KB", /write a whole number of bytes/);
 });
 
 test("negative, zero, NaN, infinite and fractional budgets are refused", () => {

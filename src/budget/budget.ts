@@ -58,6 +58,11 @@ export function formatSize(bytes: number): string {
   return `${bytes < 0 ? "-" : ""}${text} ${units[u]}`;
 }
 
+/** "1 page", "4 pages". */
+export function pageCount(pages: number): string {
+  return `${groupDigits(pages)} ${pages === 1 ? "page" : "pages"}`;
+}
+
 /** Pages a plan of `bytes` occupies (the memory grows in whole pages). */
 export function pagesFor(bytes: number): number {
   return Math.ceil(bytes / PAGE_BYTES);
@@ -111,13 +116,15 @@ export function parseBudget(input: string | number): Budget {
     if (iec) throw refuse(input, `unknown unit "${unit}": did you mean ${whole}${frac ? `.${frac}` : ""}${iec}?`);
     const power = AMBIGUOUS_POWER[unit.replace(/b$/i, "").toLowerCase()];
     if (power !== undefined && /^[kmg]b?$/i.test(unit)) {
-      const amount = Number(`${whole}.${frac || "0"}`);
-      const binary = amount * 1024 ** power, decimal = amount * 1000 ** power;
-      const iecUnit = ["KiB", "MiB", "GiB"][power - 1];
-      const alternatives = [`${whole}${frac ? `.${frac}` : ""}${iecUnit} (${groupDigits(binary)} bytes)`];
-      if (Number.isInteger(decimal)) alternatives.push(`${decimal} (bytes)`);
+      const digits = BigInt(whole + frac), scale = 10n ** BigInt(frac.length);
+      const binary = digits * 1024n ** BigInt(power), decimal = digits * 1000n ** BigInt(power);
+      const alternatives: string[] = [];
+      if (binary % scale === 0n) {
+        alternatives.push(`${whole}${frac ? `.${frac}` : ""}${["KiB", "MiB", "GiB"][power - 1]} (${groupDigits(binary / scale)} bytes)`);
+      }
+      if (decimal % scale === 0n) alternatives.push(`${decimal / scale} (bytes)`);
       throw refuse(input, `"${unit}" is ambiguous (datasheets mean ${groupDigits(1024 ** power)} bytes, SI means ` +
-        `${groupDigits(1000 ** power)}): write ${alternatives.join(" or ")}`);
+        `${groupDigits(1000 ** power)}): write ${alternatives.length > 0 ? alternatives.join(" or ") : "a whole number of bytes"}`);
     }
     throw refuse(input, `unknown unit "${unit}"`);
   }

@@ -1,5 +1,5 @@
 // Refusing a budget before training (DESIGN 5): what needs how much, and what would fit.
-import { PAGE_BYTES, formatSize, groupDigits, pagesFor, usableBytes } from "./budget.js";
+import { PAGE_BYTES, formatSize, groupDigits, pageCount, pagesFor, usableBytes } from "./budget.js";
 import type { Reservation } from "./plan.js";
 
 export interface PlanItem {
@@ -85,8 +85,8 @@ function budgetMessage(d: BudgetErrorDetails): string {
   const usable = pages * PAGE_BYTES;
   const given = usable === d.budgetBytes ? "" : `, the whole pages of the ${groupDigits(d.budgetBytes)} bytes given`;
   const lines = [
-    `budget: the plan needs ${groupDigits(d.plannedBytes)} bytes (${pagesFor(d.plannedBytes)} pages of 64 KiB) ` +
-    `but the budget holds ${groupDigits(usable)} bytes (${pages} ${pages === 1 ? "page" : "pages"}${given}, ` +
+    `budget: the plan needs ${groupDigits(d.plannedBytes)} bytes (${pageCount(pagesFor(d.plannedBytes))} of 64 KiB) ` +
+    `but the budget holds ${groupDigits(usable)} bytes (${pageCount(pages)}${given}, ` +
     `${formatSize(usable)}): ${groupDigits(d.plannedBytes - usable)} bytes over`,
   ];
   if (d.largest.length > 0) {
@@ -117,8 +117,8 @@ export interface FitQuery {
   maxBits: number;
   /** The narrowest widest-width worth suggesting (APT's bMin); maxBits (no width search) when absent. */
   minBits?: number;
-  /** How the width is named in the phrases (default "bMax"). */
-  bitsLabel?: string;
+  /** How a width is named in the phrases: "bMax 6" by default; (b) => `fixed:${b}` for the fixed policy. */
+  bitsLabel?: string | ((bits: number) => string);
 }
 
 export interface Fit {
@@ -134,7 +134,7 @@ export interface FitResult {
   batch: Fit | null;
   /** The largest width in minBits..maxBits that fits at the batch asked for. */
   bits: Fit | null;
-  /** The largest batch at minBits, when it is larger than `batch`'s. */
+  /** When no width fits the batch asked for: the largest batch at minBits, if larger than `batch`'s. */
   both: Fit | null;
   /** The smallest plan tried (batch 1 at minBits), when nothing fits. */
   smallest: Fit | null;
@@ -163,13 +163,13 @@ function largestTrue(lo: number, hi: number, ok: (x: number) => boolean): number
  * Searches for the largest batch (binary search over 1..batch) and the largest widest-width
  * (minBits..maxBits) whose plans fit the budget, and phrases them:
  *   "batch 8 fits (241,664 bytes)", "bMax 6 fits at batch 32 (255,104 bytes)".
- * and the largest batch at minBits when narrower weights buy a larger batch:
+ * and, when no width fits the batch asked for, the larger batch that minBits buys:
  *   "batch 16 with bMax 4 fits (456,544 bytes)".
  * About 2 log2(batch) + log2(maxBits - minBits + 1) + 2 calls to planFor.
  */
 export function fitSuggestions(planFor: PlanFor, q: FitQuery): FitResult {
   const minBits = q.minBits ?? q.maxBits;
-  const label = q.bitsLabel ?? "bMax";
+  const label = typeof q.bitsLabel === "function" ? q.bitsLabel : (b: number) => `${q.bitsLabel ?? "bMax"} ${b}`;
   for (const [k, v] of Object.entries({ batch: q.batch, maxBits: q.maxBits, minBits })) {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`fitSuggestions: ${k} must be a positive integer, got ${v}`);
   }
@@ -204,21 +204,22 @@ export function fitSuggestions(planFor: PlanFor, q: FitQuery): FitResult {
   const w = largestTrue(minBits, q.maxBits - 1, (x) => ok(q.batch, x));
   if (w >= minBits) {
     result.bits = fit(q.batch, w);
-    result.suggestions.push(`${label} ${w} fits at batch ${q.batch} (${say(result.bits)})`);
+    result.suggestions.push(`${label(w)} fits at batch ${q.batch} (${say(result.bits)})`);
   }
-  if (minBits < q.maxBits) {
-    // Narrower weights may buy a larger batch than the batch search alone found.
+  if (minBits < q.maxBits && !result.bits) {
+    // No width fits the whole batch, but narrower weights may buy a larger batch than the batch
+    // search alone found.
     const bb = largestTrue(1, q.batch - 1, (x) => ok(x, minBits));
     if (bb > (result.batch?.batch ?? 0)) {
       result.both = fit(bb, minBits);
-      result.suggestions.push(`batch ${bb} with ${label} ${minBits} fits (${say(result.both)})`);
+      result.suggestions.push(`batch ${bb} with ${label(minBits)} fits (${say(result.both)})`);
     }
   }
   if (!result.batch && !result.bits && !result.both) {
     result.smallest = fit(1, minBits);
-    result.suggestions.push(`nothing smaller fits: even batch 1 at ${label} ${minBits} needs ${say(result.smallest)}`);
+    result.suggestions.push(`nothing smaller fits: even batch 1 at ${label(minBits)} needs ${say(result.smallest)}`);
   }
-  result.suggestions.push(`a budget of ${result.neededPages} pages (${groupDigits(result.neededPages * PAGE_BYTES)} bytes, ` +
+  result.suggestions.push(`a budget of ${pageCount(result.neededPages)} (${groupDigits(result.neededPages * PAGE_BYTES)} bytes, ` +
     `${formatSize(result.neededPages * PAGE_BYTES)}) holds the plan as asked`);
   return result;
 }

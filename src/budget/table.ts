@@ -1,7 +1,7 @@
 // The plan as text (`aptkit plan`) and as numbers (report.json's memory section). Totals include
 // the alignment gaps between reservations as "padding", so each breakdown sums to the peak: the
 // figures are the allocator's offsets, not an estimate.
-import { PAGE_BYTES, formatSize, groupDigits, pagesFor, usableBytes } from "./budget.js";
+import { PAGE_BYTES, formatSize, groupDigits, pageCount, pagesFor, usableBytes } from "./budget.js";
 import type { PlanLike } from "./errors.js";
 
 /** byLayer's key for reservations that belong to no layer (module, control, workspace, input). */
@@ -70,15 +70,15 @@ export function formatPlan(plan: PlanLike, budgetBytes?: number): string {
     ...totals("category", byCategory, peak),
     ...totals("layer", byLayer, peak),
     "",
-    `peak      ${groupDigits(peak)} bytes (${formatSize(peak)}): memory of ${pagesFor(peak)} ` +
-      `${pagesFor(peak) === 1 ? "page" : "pages"} (${groupDigits(pagesFor(peak) * PAGE_BYTES)} bytes)`,
+    `peak      ${groupDigits(peak)} bytes (${formatSize(peak)}): memory of ${pageCount(pagesFor(peak))} ` +
+      `(${groupDigits(pagesFor(peak) * PAGE_BYTES)} bytes)`,
   ];
   if (budgetBytes !== undefined) {
     const pages = Math.floor(budgetBytes / PAGE_BYTES);
     const usable = usableBytes(budgetBytes);
     const headroom = usable - peak;
     const given = usable === budgetBytes ? "" : `, the whole pages of the ${groupDigits(budgetBytes)} bytes given`;
-    out.push(`budget    ${groupDigits(usable)} bytes (${pages} ${pages === 1 ? "page" : "pages"}${given})`);
+    out.push(`budget    ${groupDigits(usable)} bytes (${pageCount(pages)}${given})`);
     out.push(headroom >= 0
       ? `headroom  ${groupDigits(headroom)} bytes (${((100 * headroom) / Math.max(usable, 1)).toFixed(1)}% of the budget): fits`
       : `headroom  ${groupDigits(headroom)} bytes: does not fit, ${groupDigits(-headroom)} bytes over`);

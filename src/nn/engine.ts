@@ -8,9 +8,28 @@ import {
   type Rounding, type Stage, type StageResult, type View,
 } from "../runtime/descriptors.js";
 import { instantiateAbi, resolveIsa, type AbiExports, type Isa, type IsaChoice } from "../runtime/wasm.js";
+import { withMemoryLimits } from "../runtime/memory-limits.js";
 import { chooseExponent } from "./quant.js";
 
 const PAGE = 65536;
+/** Painted over all memory above the module's data before anything is placed: the highest byte
+ *  that no longer holds it is the measured high-water mark. */
+const CANARY = 0xa5;
+/** The smallest GEMM workspace the planner hands out: one 4x8 tile's panels, block and scratch
+ *  at any widths fit comfortably, so every product still runs (slower, in smaller blocks). */
+export const MIN_WORKSPACE = 4096;
+
+export interface EngineOptions {
+  /** Cap of the engine's memory in bytes (whole 64 KiB pages are used). */
+  budgetBytes?: number;
+}
+
+/** Raised by finishPlan when the plan needs more than the budget. */
+export class PlanTooLarge extends Error {
+  constructor(readonly plannedBytes: number, readonly budgetBytes: number) {
+    super(`the plan needs ${plannedBytes} bytes, more than the ${budgetBytes}-byte budget`);
+  }
+}
 const ROUNDING_CODE: Record<Rounding, number> = { stochastic: 0, nearest: 1 };
 
 /** Per-purpose PRNG streams of a layer: stream = layer * STREAMS + purpose. */
@@ -45,15 +64,38 @@ export class Engine {
   /** Codes clamped by delayed scaling since the engine started. */
   saturatedCodes = 0;
 
-  private constructor(readonly isa: Isa, readonly abi: AbiExports) {
+  /** The cap on memory, in bytes (a whole number of pages), or null when unbounded. */
+  readonly budgetBytes: number | null;
+
+  /** A planning-only engine: finishPlan lays out the plan but touches no memory. */
+  readonly dryRun: boolean;
+
+  private constructor(readonly isa: Isa, readonly abi: AbiExports, budgetBytes: number | null, dryRun = false) {
+    this.budgetBytes = budgetBytes;
+    this.dryRun = dryRun;
     this.plan = new Planner(abi.heap_base());
     this.ctrl = this.plan.reserve("kernel descriptors", "control", null, 3 * VIEW_BYTES + STAGE_BYTES);
     this.scratch = this.plan.reserve("kernel results", "control", null, 64);
   }
 
-  static async create(isa: IsaChoice = "auto"): Promise<Engine> {
+  static async create(isa: IsaChoice = "auto", options: EngineOptions = {}): Promise<Engine> {
     const resolved = await resolveIsa(isa);
-    return new Engine(resolved.isa, await instantiateAbi(resolved.bytes));
+    let bytes = resolved.bytes;
+    let budget: number | null = null;
+    if (options.budgetBytes !== undefined) {
+      const pages = Math.floor(options.budgetBytes / PAGE);
+      if (!(pages >= 1)) throw new RangeError(`budget ${options.budgetBytes} bytes is below one 64 KiB wasm page`);
+      // The engine enforces the cap: memory.grow past `maximum` fails.
+      bytes = withMemoryLimits(bytes, 1, pages);
+      budget = pages * PAGE;
+    }
+    return new Engine(resolved.isa, await instantiateAbi(bytes), budget);
+  }
+
+  /** A planning-only engine on the same module: for "what would this run need" questions
+   *  (other batches, widths, policies) without instantiating or growing anything. */
+  dry(budgetBytes: number | null = this.budgetBytes): Engine {
+    return new Engine(this.isa, this.abi, budgetBytes === null ? null : Math.floor(budgetBytes / PAGE) * PAGE, true);
   }
 
   get memory(): ArrayBuffer {
@@ -78,13 +120,25 @@ export class Engine {
     this.onesLength = Math.max(this.onesLength, rows);
   }
 
-  /** Ends planning: reserves the workspace and the ones row, and grows memory to the plan. */
+  /**
+   * Ends planning: reserves the ones row and the GEMM workspace (as large as the products want,
+   * or what the budget leaves, at least MIN_WORKSPACE), then grows memory to the plan. Throws
+   * PlanTooLarge before touching memory when the plan exceeds the budget.
+   */
   finishPlan(): void {
-    this.workBytes = this.workNeed;
-    this.work = this.plan.reserve("GEMM workspace", "workspace", null, this.workBytes);
     const onesBytes = Math.ceil((this.onesLength * 2) / 32) * 4;
     this.onesAt = this.plan.reserve("ones row (bias gradients)", "workspace", null, onesBytes);
+    const left = this.budgetBytes === null ? Infinity : this.budgetBytes - Math.ceil(this.plan.peakBytes / 16) * 16;
+    this.workBytes = Math.max(MIN_WORKSPACE, Math.min(this.workNeed, left));
+    this.work = this.plan.reserve("GEMM workspace", "workspace", null, this.workBytes);
+    if (this.budgetBytes !== null && this.plan.peakBytes > this.budgetBytes) {
+      throw new PlanTooLarge(this.plan.peakBytes, this.budgetBytes);
+    }
+    if (this.dryRun) return;
     this.ensureMemory(this.plan.peakBytes);
+    const base = this.abi.heap_base();
+    new Uint8Array(this.memory, base, this.memory.byteLength - base).fill(CANARY);
+    new Uint8Array(this.memory, this.work, this.workBytes).fill(0);
     // Code 1 at 2 bits is 0b01 in every 2-bit field.
     new Uint8Array(this.memory, this.onesAt, onesBytes).fill(0x55);
     const tailBits = (this.onesLength * 2) % 32;
@@ -92,6 +146,24 @@ export class Engine {
       const last = new Uint32Array(this.memory, this.onesAt + onesBytes - 4, 1);
       last[0] &= (2 ** tailBits - 1) >>> 0;
     }
+  }
+
+  /** The GEMM workspace the plan gave (bytes). */
+  get workspaceBytes(): number {
+    return this.workBytes;
+  }
+
+  /** What the products would use with no budget. */
+  get workspaceWanted(): number {
+    return this.workNeed;
+  }
+
+  /** One past the highest byte written since the plan was finished. */
+  measuredPeakBytes(): number {
+    const mem = new Uint8Array(this.memory);
+    let i = mem.length;
+    while (i > 0 && mem[i - 1] === CANARY) i--;
+    return i;
   }
 
   ensureMemory(bytes: number): void {

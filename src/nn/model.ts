@@ -153,7 +153,7 @@ export class Model {
     }
     this.logitsErrAt = logits.at;
     engine.finishPlan();
-    for (const layer of this.layers) if (layer instanceof LinearLayer) layer.initialize();
+    if (!engine.dryRun) for (const layer of this.layers) if (layer instanceof LinearLayer) layer.initialize();
   }
 
   /** Quantizes a float batch (the data edge) into the input buffer; pads a short batch with zeros. */

@@ -10,7 +10,10 @@ import { seededUniform } from "../nn/init.js";
 import type { BatchResult, Learner } from "./learner.js";
 import type { LayerInfo } from "./report.js";
 import { sha256Hex } from "./hash.js";
-import { Fp32Arena, checkStatus, loadMainBuild, type Fp32Exports, type Fp32Loader } from "./fp32/abi.js";
+import { Planner, type Category } from "../budget/plan.js";
+
+type Alloc = (count: number, name: string, category: Category, layer?: string | null) => number;
+import { checkStatus, loadMainBuild, type Fp32Exports, type Fp32Loader } from "./fp32/abi.js";
 
 export interface Fp32LearnerOptions {
   batch: number;
@@ -102,6 +105,8 @@ export class Fp32Learner implements Learner {
   private readonly classes: number;
   /** Bytes of wasm memory the trainer placed (weights, gradients, activations, scratch). */
   readonly placedBytes: number;
+  /** Every buffer of the run, laid out by the same planner as the integer engine's. */
+  readonly plan: Planner;
 
   private constructor(readonly definition: ModelDefinition, isa: string, abi: Fp32Exports, batch: number, seed: number) {
     this.isa = isa;
@@ -109,10 +114,12 @@ export class Fp32Learner implements Learner {
     this.batch = batch;
     this.classes = definition.classes;
     this.perSample = sizeOf(definition.input);
-    const arena = new Fp32Arena(abi);
-    const f32 = (count: number) => arena.alloc(count * 4);
+    // The same planner as the integer engine lays the float run out, so their memory compares.
+    const plan = new Planner(abi.heap_base());
+    this.plan = plan;
+    const f32: Alloc = (count, name, category, layer = null) => plan.reserve(name, category, layer, count * 4);
 
-    this.inputAt = f32(batch * this.perSample);
+    this.inputAt = f32(batch * this.perSample, "input batch (f32)", "input");
     let shape = [...definition.input];
     let x = this.inputAt;
     let maxAct = sizeOf(shape);
@@ -128,15 +135,17 @@ export class Fp32Learner implements Learner {
     if (shape.length !== 1 || shape[0] !== definition.classes) {
       throw new RangeError(`${definition.name}: the last layer gives [${shape.join(", ")}] per sample, expected [${definition.classes}] logits`);
     }
-    this.errA = f32(batch * maxAct);
-    this.errB = f32(batch * maxAct);
+    this.errA = f32(batch * maxAct, "errors A (f32)", "errors");
+    this.errB = f32(batch * maxAct, "errors B (f32)", "errors");
     this.dlogitsAt = this.errA;
-    this.colsAt = f32(batch * maxCols);
-    this.labelsAt = arena.alloc(batch);
-    this.lossAt = arena.alloc(16);
+    this.colsAt = f32(batch * maxCols, "im2col patches (f32)", "workspace");
+    this.labelsAt = plan.reserve("labels", "input", null, batch);
+    this.lossAt = plan.reserve("loss results", "control", null, 16);
     this.workBytes = Math.max(...this.nodes.flatMap((n) => products(n, batch).map(([M, N, K]) => abi.f32_gemm_workspace_bytes(M, N, K))), 128);
-    this.workAt = arena.alloc(this.workBytes);
-    this.placedBytes = arena.end - Math.ceil(abi.heap_base() / 16) * 16;
+    this.workAt = plan.reserve("GEMM workspace (f32)", "workspace", null, this.workBytes);
+    this.placedBytes = plan.peakBytes - Math.ceil(abi.heap_base() / 16) * 16;
+    const have = abi.memory.buffer.byteLength;
+    if (plan.peakBytes > have) abi.memory.grow(Math.ceil((plan.peakBytes - have) / 65536));
 
     // Initial weights: the integer trainer's floats; biases zero.
     for (const node of this.nodes) {
@@ -155,10 +164,13 @@ export class Fp32Learner implements Learner {
     return new Fp32Learner(def, loaded.isa, loaded.exports, batch, seed);
   }
 
-  private compile(spec: LayerSpec, index: number, inShape: number[], x: number, f32: (n: number) => number, batch: number): Node {
+  private compile(spec: LayerSpec, index: number, inShape: number[], x: number, f32: Alloc, batch: number): Node {
     const name = layerName(spec, index);
-    const weighted = (rows: number, cols: number): Weighted =>
-      ({ rows, cols, w: f32(rows * cols), b: f32(rows), dw: f32(rows * cols), db: f32(rows) });
+    const weighted = (rows: number, cols: number): Weighted => ({
+      rows, cols,
+      w: f32(rows * cols, `${name} weights (f32)`, "weights", name), b: f32(rows, `${name} bias (f32)`, "biases", name),
+      dw: f32(rows * cols, `${name} weight gradient (f32)`, "master", name), db: f32(rows, `${name} bias gradient (f32)`, "master", name),
+    });
     switch (spec.type) {
       case "conv2d": {
         if (inShape.length !== 3) throw new RangeError(`${name}: input must be [H, W, C] per sample, got [${inShape.join(", ")}]`);
@@ -170,13 +182,13 @@ export class Fp32Learner implements Learner {
           throw new RangeError(`${name}: kernel ${kh}x${kw} is larger than the padded input ${h + 2 * ph}x${w + 2 * pw}`);
         }
         const outShape = [Math.floor((h + 2 * ph - kh) / sh) + 1, Math.floor((w + 2 * pw - kw) / sw) + 1, spec.filters];
-        return { name, kind: "conv2d", index, inShape, outShape, x, y: f32(batch * sizeOf(outShape)),
+        return { name, kind: "conv2d", index, inShape, outShape, x, y: f32(batch * sizeOf(outShape), `${name} output (f32)`, "activations", name),
           p: weighted(spec.filters, kh * kw * c), relu: spec.relu ?? false, kh, kw, sh, sw, ph, pw };
       }
       case "dense": {
         checkInts(name, { units: spec.units }, 1);
         const outShape = [spec.units];
-        return { name, kind: "dense", index, inShape, outShape, x, y: f32(batch * spec.units),
+        return { name, kind: "dense", index, inShape, outShape, x, y: f32(batch * spec.units, `${name} output (f32)`, "activations", name),
           p: weighted(spec.units, sizeOf(inShape)), relu: spec.relu ?? false };
       }
       case "relu": {
@@ -194,7 +206,7 @@ export class Fp32Learner implements Learner {
         const [h, w, c] = inShape;
         if (kh > h || kw > w) throw new RangeError(`${name}: window ${kh}x${kw} is larger than the input ${h}x${w}`);
         const outShape = [Math.floor((h - kh) / sh) + 1, Math.floor((w - kw) / sw) + 1, c];
-        return { name, kind: spec.type, index, inShape, outShape, x, y: f32(batch * sizeOf(outShape)), kh, kw, sh, sw };
+        return { name, kind: spec.type, index, inShape, outShape, x, y: f32(batch * sizeOf(outShape), `${name} output (f32)`, "activations", name), kh, kw, sh, sw };
       }
       case "flatten":
         return { name, kind: "flatten", index, inShape, outShape: [sizeOf(inShape)], x, y: x };

@@ -7,6 +7,8 @@ import type { WeightTensor } from "../nn/layer.js";
 import { LinearLayer } from "../nn/layers/linear.js";
 import { Model, type ModelDefinition } from "../nn/model.js";
 import type { BatchResult, Learner } from "./learner.js";
+import { buildWithinBudget } from "../budget/account.js";
+import { breakdown, type Breakdown } from "../budget/table.js";
 import type { LayerInfo } from "./report.js";
 import { sha256Hex } from "./hash.js";
 
@@ -22,21 +24,45 @@ export interface IntegerLearnerOptions {
   scaling?: Scaling;
   /** qat8: an fp32 master copy takes the updates. */
   masterWeights?: boolean;
+  /** Memory cap in bytes: the engine's memory cannot grow past it, and a plan that does not fit
+   *  is refused with a BudgetError before training. */
+  budgetBytes?: number;
+  /** The narrowest widest-width worth suggesting when refusing (APT's bMin). */
+  minBits?: number;
+}
+
+export interface MemoryAccount {
+  budgetBytes: number | null;
+  plannedPeakBytes: number;
+  measuredPeakBytes: number;
+  workspaceBytes: number;
+  breakdown: Breakdown;
 }
 
 export class IntegerLearner implements Learner {
   private constructor(readonly engine: Engine, readonly model: Model) {}
 
   static async create(def: ModelDefinition, o: IntegerLearnerOptions): Promise<IntegerLearner> {
-    const engine = await Engine.create(o.isa ?? "auto");
+    const engine = await Engine.create(o.isa ?? "auto", { budgetBytes: o.budgetBytes });
     engine.seed = o.seed >>> 0;
     engine.rounding = o.rounding ?? "stochastic";
     engine.scaling = o.scaling ?? "exact";
-    const model = new Model(def, engine, {
+    const model = buildWithinBudget(engine, def, {
       batch: o.batch, seed: o.seed, actBits: o.actBits ?? 8, errBits: o.errBits ?? 8,
       weightBits: o.weightBits, maxWeightBits: o.maxWeightBits, masterWeights: o.masterWeights,
-    });
+    }, o.minBits);
     return new IntegerLearner(engine, model);
+  }
+
+  memory(): MemoryAccount {
+    const e = this.engine;
+    return {
+      budgetBytes: e.budgetBytes,
+      plannedPeakBytes: e.plan.peakBytes,
+      measuredPeakBytes: e.measuredPeakBytes(),
+      workspaceBytes: e.workspaceBytes,
+      breakdown: breakdown(e.plan),
+    };
   }
 
   get isa(): string {

@@ -58,4 +58,14 @@ export interface TrainReport {
   /** SHA-256 of the final packed weights, exponents and widths (hex). */
   modelSha256: string;
   timings: { totalSeconds: number; trainSeconds: number; evalSeconds: number; msPerStep: number };
+  /** The memory account (integer policies): docs/budget.md. */
+  memory?: {
+    budgetBytes: number | null;
+    plannedPeakBytes: number;
+    measuredPeakBytes: number;
+    workspaceBytes: number;
+    breakdown: { byCategory: Record<string, number>; byLayer: Record<string, number> };
+    fp32Bytes: number;
+    qat8Bytes: number;
+  };
 }

@@ -5,6 +5,8 @@ import type { IsaChoice } from "../runtime/wasm.js";
 import type { Scaling } from "../nn/engine.js";
 import { layerName, type ModelDefinition } from "../nn/model.js";
 import { IntegerLearner } from "./integer.js";
+import { Engine } from "../nn/engine.js";
+import { baselineMemory, plannedPeak } from "../budget/account.js";
 import type { Learner } from "./learner.js";
 import { AptController, initialBits, policyName, widestBits, type PolicySpec } from "./policy.js";
 import type { BitsDecision, CurvePoint, EvalPoint, TrainReport } from "./report.js";
@@ -27,6 +29,8 @@ export interface TrainOptions {
   scaling?: Scaling;
   /** Steps between loss-curve points. */
   logEvery?: number;
+  /** Memory budget in bytes (see src/budget/budget.ts parseBudget): the engine's cap. */
+  budgetBytes?: number;
   /** Creates the learner for policies this module does not build itself (fp32, qat8). */
   learnerFactory?: (o: { model: ModelDefinition; batch: number; seed: number; isa: IsaChoice; policy: PolicySpec }) => Promise<Learner>;
   onProgress?: (p: Progress) => void;
@@ -68,20 +72,43 @@ function checkOptions(o: TrainOptions): Required<Pick<TrainOptions, "epochs" | "
 export async function createLearner(o: TrainOptions, batch: number, seed: number): Promise<Learner> {
   const isa = o.isa ?? "auto";
   const p = o.policy;
+  const budgetBytes = o.budgetBytes;
   if (p.kind === "apt" || p.kind === "fixed") {
-    return IntegerLearner.create(o.model, {
+    const base = {
       batch, seed, isa, weightBits: initialBits(p), maxWeightBits: widestBits(p),
-      actBits: o.actBits, errBits: o.errBits, rounding: p.rounding, scaling: o.scaling,
-    });
+      actBits: o.actBits, errBits: o.errBits, rounding: p.rounding, scaling: o.scaling, budgetBytes,
+      minBits: initialBits(p),
+    };
+    if (p.kind === "apt" && budgetBytes !== undefined) {
+      // Budget-aware APT: reserve the widest weights that fit (the controller then logs "budget"
+      // when it wants more); if not even the initial width fits, the learner refuses with a
+      // BudgetError saying what would.
+      base.maxWeightBits = await widestThatFits(o.model, base, p.initialBits, p.bMax, budgetBytes);
+    }
+    return IntegerLearner.create(o.model, base);
   }
   if (p.kind === "qat8") {
     return IntegerLearner.create(o.model, {
-      batch, seed, isa, weightBits: 8, maxWeightBits: 8, actBits: 8, errBits: 8,
-      rounding: "nearest", scaling: o.scaling, masterWeights: true,
+      batch, seed, isa, weightBits: 8, maxWeightBits: 8, minBits: 8, actBits: 8, errBits: 8,
+      rounding: "nearest", scaling: o.scaling, masterWeights: true, budgetBytes,
     });
   }
   if (!o.learnerFactory) throw new RangeError(`policy ${p.kind} needs a learnerFactory (see src/train/index.ts)`);
   return o.learnerFactory({ model: o.model, batch, seed, isa, policy: p });
+}
+
+async function widestThatFits(
+  def: ModelDefinition, o: { batch: number; seed: number; isa: IsaChoice; actBits?: number; errBits?: number },
+  lo: number, hi: number, budgetBytes: number,
+): Promise<number> {
+  const probe = await Engine.create(o.isa, { budgetBytes });
+  for (let bits = hi; bits > lo; bits--) {
+    const peak = plannedPeak(probe, def, {
+      batch: o.batch, seed: o.seed, actBits: o.actBits ?? 8, errBits: o.errBits ?? 8, weightBits: lo, maxWeightBits: bits,
+    });
+    if (peak <= probe.budgetBytes!) return bits;
+  }
+  return lo;
 }
 
 /** Accuracy and mean loss of a learner on a whole data set, a batch at a time. */
@@ -156,6 +183,12 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
     evaluations.push({ step, epoch, accuracy: e.accuracy, loss: e.loss });
   }
   bitsTimeline.push({ step, bits: learner.weightBits() });
+  let memory: TrainReport["memory"];
+  if (learner instanceof IntegerLearner) {
+    const m = learner.memory();
+    const base = await baselineMemory(o.model, batch, seed, o.isa ?? "auto", learner.engine);
+    memory = { ...m, ...base };
+  }
   const finalBits = learner.weightBits();
   const counts = learner.weightCounts();
   const totalWeights = Object.values(counts).reduce((a, b) => a + b, 0);
@@ -177,6 +210,7 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
     finalBits,
     averageWeightBits,
     modelSha256: await learner.modelSha256(),
+    ...(memory ? { memory } : {}),
     timings: {
       totalSeconds: (performance.now() - started) / 1000,
       trainSeconds: trainMs / 1000,

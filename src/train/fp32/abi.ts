@@ -73,31 +73,6 @@ export const loadMainBuild: Fp32Loader = async (choice) => {
   return instantiateFp32(bytes, isa);
 };
 
-const PAGE = 65536;
-
-/** Bump placement of host-owned buffers above the module's data and stack (heap_base). */
-export class Fp32Arena {
-  private top: number;
-  constructor(private readonly abi: Fp32Exports) {
-    this.top = align16(abi.heap_base());
-  }
-  /** Reserves `bytes` at a 16-byte aligned offset, growing memory when needed. */
-  alloc(bytes: number): number {
-    const at = this.top;
-    this.top = align16(at + Math.max(bytes, 0));
-    const have = this.abi.memory.buffer.byteLength;
-    if (this.top > have) this.abi.memory.grow(Math.ceil((this.top - have) / PAGE));
-    return at;
-  }
-  /** Bytes placed so far (the end of the last buffer). */
-  get end(): number {
-    return this.top;
-  }
-}
-
-export function align16(x: number): number {
-  return Math.ceil(x / 16) * 16;
-}
 
 /** Throws a RangeError naming `what` when a kernel returned a non-zero status. */
 export function checkStatus(status: number, what: string): void {

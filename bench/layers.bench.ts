@@ -501,7 +501,6 @@ function layerTable(sides: Side[], m: Map<string, Measure>): string {
   const med = (isa: Isa, name: string) => m.get(`${isa}|${name}`)?.medianMs ?? 0;
   const stepS = med("simd", "step"), stepC = med("scalar", "step");
   const rows: (string[] | null)[] = [];
-  let sumS = 0, sumC = 0;
   let fS = 0, bS = 0, fC = 0, bC = 0;
   const opt = (x: number | null) => (x === null ? "-" : us(x));
   const push = (name: string, kind: string, fs: number, bs: number | null, fc: number, bc: number | null) => {

@@ -27,6 +27,9 @@ test("unknown flags and bad values are usage errors naming the flag", () => {
   refuses(["--model", "resnet"], /--model: unknown model "resnet"/);
   refuses(["--policy", "fixed:x"], /--policy/);
   refuses(["--isa", "avx"], /--isa/);
+  refuses(["--budget", "256XB"], /--budget: budget "256XB"/);
+  refuses(["--budget", "0"], /--budget: budget "0"/);
+  refuses(["--budget=-5"], /--budget: budget "-5"/);
 });
 
 test("missing data is an error naming --data, with exit code 2", async () => {

@@ -36,6 +36,11 @@ const ROUNDING_CODE: Record<Rounding, number> = { stochastic: 0, nearest: 1 };
 export const STREAMS = 8;
 export const PURPOSE = { forward: 0, backward: 1, update: 2, biasUpdate: 3, precision: 4, pool: 5, loss: 6, input: 7 } as const;
 
+/** One kernel call, as the energy account counts it (src/budget/energy.ts). */
+export type OpRecord =
+  | { kind: "gemm"; what: string; mode: string; M: number; N: number; K: number; aBits: number; bBits: number; outBits: number }
+  | { kind: "elementwise"; what: string; op: "compare" | "add" | "mask" | "requant" | "exp"; elements: number; bits: number; reads: number; writes: number };
+
 export interface GemmShape {
   M: number;
   N: number;
@@ -63,6 +68,13 @@ export class Engine {
   scaling: Scaling = "exact";
   /** Codes clamped by delayed scaling since the engine started. */
   saturatedCodes = 0;
+  /** Called for every kernel call (the energy account listens here). */
+  onOp: ((op: OpRecord) => void) | null = null;
+
+  /** Reports an elementwise kernel call to onOp. */
+  count(op: Omit<Extract<OpRecord, { kind: "elementwise" }>, "kind">): void {
+    this.onOp?.({ kind: "elementwise", ...op });
+  }
 
   /** The cap on memory, in bytes (a whole number of pages), or null when unbounded. */
   readonly budgetBytes: number | null;
@@ -179,6 +191,12 @@ export class Engine {
 
   /** One fused GEMM call. */
   fused(a: View, b: View, out: View | null, stage: Stage, what: string): StageResult {
+    if (this.onOp) {
+      const M = a.trans ? viewCols(a) : viewRows(a);
+      const K = a.trans ? viewRows(a) : viewCols(a);
+      const N = b.trans ? viewRows(b) : viewCols(b);
+      this.onOp({ kind: "gemm", what, mode: stage.mode, M, N, K, aBits: a.bits, bBits: b.bits, outBits: out?.bits ?? 0 });
+    }
     const mem = this.memory;
     const va = this.ctrl, vb = va + VIEW_BYTES, vo = vb + VIEW_BYTES, st = vo + VIEW_BYTES;
     writeView(mem, va, a);
@@ -235,6 +253,7 @@ export class Engine {
 
   /** Precision change in place; returns the number of codes clamped. */
   changePrecision(at: number, rows: number, cols: number, from: number, to: number, stream: number, what: string): number {
+    this.count({ what, op: "requant", elements: rows * cols, bits: Math.max(from, to), reads: rows * cols, writes: rows * cols });
     const status = this.abi.change_precision(at, rows, cols, from, to, this.roundingCode(), this.seed, this.step, stream, this.scratch);
     this.check(status, what);
     return new Int32Array(this.memory, this.scratch, 2)[1];
@@ -245,6 +264,8 @@ export class Engine {
     labelsAt: number, errAt: number, errBits: number, stream: number,
   ): { loss: number; correct: number; errExp: number } {
     const s = this.scratch;
+    const n = logits.n * logits.classes;
+    this.count({ what: "loss", op: "exp", elements: n, bits: logits.bits, reads: n, writes: n });
     const status = this.abi.softmax_cross_entropy(
       logits.at, logits.n, logits.classes, logits.bits, logits.exp, labelsAt, 1, errBits,
       this.roundingCode(), this.seed, this.step, stream, errAt, s, s + 8, s + 12,

@@ -43,6 +43,8 @@ export class ReLU extends ParameterFree {
 
   forward(x: QTensor): QTensor {
     if (!this.fusedIntoPrevious) {
+      const n = storageRows(x.shape) * storageCols(x.shape);
+      this.engine.count({ what: `${this.name} forward`, op: "compare", elements: n, bits: x.bits, reads: n, writes: n });
       this.engine.check(this.engine.abi.relu_forward(x.at, storageRows(x.shape), storageCols(x.shape), x.bits), `${this.name} forward`);
     }
     this.saved = x;
@@ -52,6 +54,7 @@ export class ReLU extends ParameterFree {
   backward(dy: QTensor): QTensor | null {
     const y = this.saved!;
     const rows = storageRows(dy.shape), cols = storageCols(dy.shape);
+    this.engine.count({ what: `${this.name} backward`, op: "mask", elements: rows * cols, bits: dy.bits, reads: 2 * rows * cols, writes: rows * cols });
     // In place on dY: the error buffer belongs to the layer after us and is not read again.
     this.engine.check(this.engine.abi.relu_backward(y.at, y.bits, dy.at, dy.bits, rows, cols, dy.at), `${this.name} backward`);
     return dy;
@@ -104,6 +107,9 @@ export class Pool2d extends ParameterFree {
     this.saved = x;
     const [n, h, w, c] = this.inputShape;
     const e = this.engine;
+    const outN = this.outputShape.reduce((a, b) => a * b, 1);
+    e.count({ what: `${this.name} forward`, op: this.kind === "maxPool" ? "compare" : "add",
+      elements: outN * this.kh * this.kw, bits: x.bits, reads: outN * this.kh * this.kw, writes: outN });
     const status = this.kind === "maxPool"
       ? e.abi.max_pool_forward(x.at, n, h, w, c, x.bits, this.kh, this.kw, this.sh, this.sw, this.outAt)
       : e.abi.avg_pool_forward(x.at, n, h, w, c, x.bits, this.kh, this.kw, this.sh, this.sw,
@@ -117,6 +123,9 @@ export class Pool2d extends ParameterFree {
     const x = this.saved!;
     const [n, h, w, c] = this.inputShape;
     const e = this.engine;
+    const inN = n * h * w * c;
+    e.count({ what: `${this.name} backward`, op: this.kind === "maxPool" ? "compare" : "add",
+      elements: inN, bits: dy.bits, reads: 2 * inN, writes: inN });
     const status = this.kind === "maxPool"
       ? e.abi.max_pool_backward(x.at, n, h, w, c, x.bits, this.kh, this.kw, this.sh, this.sw, dy.at, dy.bits, this.err.at, e.statsAt)
       : e.abi.avg_pool_backward(dy.at, n, h, w, c, dy.bits, this.kh, this.kw, this.sh, this.sw,

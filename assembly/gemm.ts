@@ -22,7 +22,7 @@
 
 import { maxCode, readCode, writeCode, MIN_BITS, MAX_BITS, decodeRow } from "./packed";
 import {
-  viewDecodeRect, viewPrepare, viewWritable, viewCacheBytes, viewCacheBind, field, VIEW_FIELDS,
+  viewDecodeRect, setRectZeroMasks, viewPrepare, viewWritable, viewCacheBytes, viewCacheBind, field, VIEW_FIELDS,
   V_KIND, V_BASE, V_BITS, V_ROWS, V_COLS, V_TRANS, V_STRIDE, V_H, V_W, V_C, V_KH, V_KW, KIND_PLAIN, KIND_IM2COL,
 } from "./views";
 import { randomKey } from "./random";
@@ -47,6 +47,12 @@ let viewA: usize = 0, viewB: usize = 0;
 let aTransG: bool = false, bTransG: bool = false;
 let splitA: bool = false, splitB: bool = false;
 let kcLimit: u32 = 0;
+// The longest K whose full sums fit an i32 lane (the overflow block without the cache cap).
+let kDirect: u64 = 0;
+// Fused calls whose whole K fits kDirect (and no split) keep the block accumulator in i32: the K
+// blocks add up exactly there, and the output stage converts each sum to f64 once, the same value
+// the f64 accumulation gave (exact integers either way).
+let accI32: bool = false;
 // Blocking and workspace regions chosen for the call.
 let MC: u32 = 0, NC: u32 = 0, KC: u32 = 0;
 let withBlockAcc: bool = false;
@@ -74,6 +80,7 @@ function setOperands(aBits: u32, bBits: u32): void {
     pairs = I32_MAX / (2 * eA * eB);
   }
   kcLimit = <u32>min<u64>(2 * pairs, <u64>KC_CACHE);
+  kDirect = splitA || splitB ? 0 : 2 * pairs;
 }
 
 function workspaceNeed(mc: u32, nc: u32, kc: u32): usize {
@@ -231,34 +238,51 @@ function packB(pb: usize, pb2: usize, jc: u32, nc: u32, pc: u32, kc: u32): void 
   const groupBytes = <usize>pairs * 32;
   const groups = ncp >>> 3;
   if (!bTransG) {
-    // B is stored K x N: decode a chunk of stored rows (ld = ncp, zero-padded), then interleave
-    // rows 2p and 2p+1.
-    const ldBytes = <usize>ncp << 1;
-    const chunk = max<u32>(2, <u32>((rectEnd - scratch) / ldBytes) & ~1);
+    // B is stored K x N: decode a chunk of stored rows compactly (ld = nc, so a 1x1 tensor view's
+    // rows decode as one run), then interleave rows 2p and 2p+1, zeroing columns >= nc. The
+    // 16-byte loads of a partial group may read past a row's end (into the next row, or the 16
+    // bytes kept free after the chunk), never past the scratch.
+    const ldBytes = <usize>nc << 1;
+    const chunk = max<u32>(2, <u32>((rectEnd - scratch - 16) / ldBytes) & ~1);
+    const fullGroups = nc >>> 3, tailCols = nc & 7;
     for (let k0: u32 = 0; k0 < kc; k0 += chunk) {
       const cnt = min(chunk, kc - k0);
-      viewDecodeRect(viewB, pc + k0, cnt, jc, nc, scratch, ncp);
-      if (nc < ncp) {
-        for (let k: u32 = 0; k < cnt; k++) memory.fill(scratch + <usize>k * ldBytes + (<usize>nc << 1), 0, <usize>(ncp - nc) << 1);
-      }
+      viewDecodeRect(viewB, pc + k0, cnt, jc, nc, scratch, nc);
       if (cnt & 1) memory.fill(scratch + <usize>cnt * ldBytes, 0, ldBytes);
       const chunkPairs = (cnt + 1) >>> 1;
       for (let q: u32 = 0; q < chunkPairs; q++) {
         const p = (k0 >>> 1) + q;
         const s0row = scratch + <usize>(2 * q) * ldBytes;
         const s1row = s0row + ldBytes;
-        for (let g: u32 = 0; g < groups; g++) {
-          const dstOff = <usize>g * groupBytes + (<usize>p << 5);
-          const s0 = s0row + (<usize>g << 4), s1 = s1row + (<usize>g << 4);
-          if (ASC_FEATURE_SIMD) {
-            const v0 = v128.load(s0), v1 = v128.load(s1);
-            v128.store(pb + dstOff, i16x8.shuffle(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
-            v128.store(pb + dstOff, i16x8.shuffle(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
-          } else {
+        const dst = pb + (<usize>p << 5);
+        if (ASC_FEATURE_SIMD) {
+          for (let g: u32 = 0; g < fullGroups; g++) {
+            const v0 = v128.load(s0row + (<usize>g << 4)), v1 = v128.load(s1row + (<usize>g << 4));
+            const o = dst + <usize>g * groupBytes;
+            v128.store(o, i16x8.shuffle(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
+            v128.store(o, i16x8.shuffle(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+          }
+          if (tailCols != 0) {
+            // Lanes t < tailCols keep their value: (t - tailCols) is negative there.
+            const keep = i16x8.lt_s(i16x8(0, 1, 2, 3, 4, 5, 6, 7), i16x8.splat(<i16>tailCols));
+            const v0 = v128.and(v128.load(s0row + (<usize>fullGroups << 4)), keep);
+            const v1 = v128.and(v128.load(s1row + (<usize>fullGroups << 4)), keep);
+            const o = dst + <usize>fullGroups * groupBytes;
+            v128.store(o, i16x8.shuffle(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
+            v128.store(o, i16x8.shuffle(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+          }
+        } else {
+          for (let g: u32 = 0; g < groups; g++) {
+            const o = dst + <usize>g * groupBytes;
             for (let t: u32 = 0; t < 8; t++) {
-              const o = pb + dstOff + (<usize>t << 2);
-              store<i16>(o, load<i16>(s0 + (<usize>t << 1)));
-              store<i16>(o, load<i16>(s1 + (<usize>t << 1)), 2);
+              const col = (g << 3) + t;
+              let x0: i16 = 0, x1: i16 = 0;
+              if (col < nc) {
+                x0 = load<i16>(s0row + (<usize>col << 1));
+                x1 = load<i16>(s1row + (<usize>col << 1));
+              }
+              store<i16>(o + (<usize>t << 2), x0);
+              store<i16>(o + (<usize>t << 2), x1, 2);
             }
           }
         }
@@ -325,39 +349,99 @@ function microkernel(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: 
     v128.store(tile, c20, 64); v128.store(tile, c21, 80);
     v128.store(tile, c30, 96); v128.store(tile, c31, 112);
   } else {
-    // 2 x 4 register blocks: 8 i32 accumulators, 12 loads per 16 multiply-adds.
-    for (let r: u32 = 0; r < MR; r += 2) {
-      const ar0 = a + <usize>r * lda, ar1 = ar0 + lda;
-      for (let j: u32 = 0; j < NR; j += 4) {
-        let bp = b + (<usize>j << 2);
-        let s00: i32 = 0, s01: i32 = 0, s02: i32 = 0, s03: i32 = 0;
-        let s10: i32 = 0, s11: i32 = 0, s12: i32 = 0, s13: i32 = 0;
-        let ap0 = ar0, ap1 = ar1;
-        for (let p: u32 = 0; p < pairs; p++) {
-          const x0 = <i32>load<i16>(ap0), x1 = <i32>load<i16>(ap0, 2);
-          const y0 = <i32>load<i16>(ap1), y1 = <i32>load<i16>(ap1, 2);
-          let u = <i32>load<i16>(bp), w = <i32>load<i16>(bp, 2);
-          s00 += x0 * u + x1 * w; s10 += y0 * u + y1 * w;
-          u = <i32>load<i16>(bp, 4); w = <i32>load<i16>(bp, 6);
-          s01 += x0 * u + x1 * w; s11 += y0 * u + y1 * w;
-          u = <i32>load<i16>(bp, 8); w = <i32>load<i16>(bp, 10);
-          s02 += x0 * u + x1 * w; s12 += y0 * u + y1 * w;
-          u = <i32>load<i16>(bp, 12); w = <i32>load<i16>(bp, 14);
-          s03 += x0 * u + x1 * w; s13 += y0 * u + y1 * w;
-          ap0 += 4; ap1 += 4;
-          bp += 32;
-        }
-        const t0 = tile + (<usize>(r * NR + j) << 2), t1 = t0 + (NR << 2);
-        store<i32>(t0, s00); store<i32>(t0, s01, 4); store<i32>(t0, s02, 8); store<i32>(t0, s03, 12);
-        store<i32>(t1, s10); store<i32>(t1, s11, 4); store<i32>(t1, s12, 8); store<i32>(t1, s13, 12);
-      }
-    }
+    scalarTile(a, lda, b, pairs, tile, NR << 2, false);
   }
   for (let r: u32 = 0; r < mr; r++) {
     for (let j: u32 = 0; j < nr; j++) {
       const cp = c + <usize>r * ldc + (<usize>j << 3);
       store<f64>(cp, load<f64>(cp) + scale * <f64>load<i32>(tile + (<usize>(r * NR + j) << 2)));
     }
+  }
+}
+
+// Scalar build: two columns per i64 multiply. A pair word of the B panel holds
+// [b(2p,j) b(2p+1,j) b(2p,j') b(2p+1,j')]; its even codes b(2p,j) + 2^32 b(2p,j') (sign-extended
+// in place) times a(i,2p), plus the odd ones times a(i,2p+1), summed over the block, is
+// S(i,j) + 2^32 S(i,j') exactly: |S| < 2^31 by the K block's overflow bound, so the low word
+// sign-extended is S(i,j) and the rest S(i,j'). 16 multiplies per pair for a 4x4 sub-tile
+// instead of 32.
+const LANES: u64 = 0x0000ffff0000ffff;
+const SIGNS: u64 = 0x0000800000008000;
+@inline function evenCodes(x: u64): i64 { const y = x & LANES; return <i64>(y - ((y & SIGNS) << 1)); }
+@inline function oddCodes(x: u64): i64 { const y = (x >> 16) & LANES; return <i64>(y - ((y & SIGNS) << 1)); }
+@inline function lowSum(acc: i64): i32 { return <i32>acc; }
+@inline function highSum(acc: i64): i32 { return <i32>((acc - <i64><i32>acc) >> 32); }
+
+// The 4x8 tile of the scalar build as i32 at t (row stride tld bytes): stored, or added when add.
+@inline function scalarTile(a: usize, lda: usize, b: usize, pairs: u32, t: usize, tld: usize, add: bool): void {
+  for (let j: u32 = 0; j < NR; j += 4) {
+    let bp = b + (<usize>j << 2);
+    let ap = a;
+    let s00: i64 = 0, s01: i64 = 0, s10: i64 = 0, s11: i64 = 0;
+    let s20: i64 = 0, s21: i64 = 0, s30: i64 = 0, s31: i64 = 0;
+    for (let p: u32 = 0; p < pairs; p++) {
+      const x0 = load<u64>(bp), x1 = load<u64>(bp, 8);
+      const e0 = evenCodes(x0), o0 = oddCodes(x0), e1 = evenCodes(x1), o1 = oddCodes(x1);
+      let u = <i64>load<i16>(ap), w = <i64>load<i16>(ap, 2);
+      s00 += u * e0 + w * o0; s01 += u * e1 + w * o1;
+      u = <i64>load<i16>(ap + lda); w = <i64>load<i16>(ap + lda, 2);
+      s10 += u * e0 + w * o0; s11 += u * e1 + w * o1;
+      u = <i64>load<i16>(ap + 2 * lda); w = <i64>load<i16>(ap + 2 * lda, 2);
+      s20 += u * e0 + w * o0; s21 += u * e1 + w * o1;
+      u = <i64>load<i16>(ap + 3 * lda); w = <i64>load<i16>(ap + 3 * lda, 2);
+      s30 += u * e0 + w * o0; s31 += u * e1 + w * o1;
+      ap += 4;
+      bp += 32;
+    }
+    storeLanes(t + (<usize>j << 2), s00, s01, add);
+    storeLanes(t + tld + (<usize>j << 2), s10, s11, add);
+    storeLanes(t + 2 * tld + (<usize>j << 2), s20, s21, add);
+    storeLanes(t + 3 * tld + (<usize>j << 2), s30, s31, add);
+  }
+}
+
+@inline function storeLanes(t: usize, s0: i64, s1: i64, add: bool): void {
+  let v0 = lowSum(s0), v1 = highSum(s0), v2 = lowSum(s1), v3 = highSum(s1);
+  if (add) { v0 += load<i32>(t); v1 += load<i32>(t, 4); v2 += load<i32>(t, 8); v3 += load<i32>(t, 12); }
+  store<i32>(t, v0); store<i32>(t, v1, 4); store<i32>(t, v2, 8); store<i32>(t, v3, 12);
+}
+
+// The fused i32 block accumulator: C (full 4x8 tile, ldc bytes per row of i32) = or += A x B.
+function microkernelI32(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: usize, first: bool): void {
+  if (ASC_FEATURE_SIMD) {
+    let a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda;
+    let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
+    let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
+    for (let p: u32 = 0; p < pairs; p++) {
+      const b0 = v128.load(b), b1 = v128.load(b, 16);
+      let va = v128.load32_splat(a0);
+      c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va, b0));
+      c01 = i32x4.add(c01, i32x4.dot_i16x8_s(va, b1));
+      va = v128.load32_splat(a1);
+      c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va, b0));
+      c11 = i32x4.add(c11, i32x4.dot_i16x8_s(va, b1));
+      va = v128.load32_splat(a2);
+      c20 = i32x4.add(c20, i32x4.dot_i16x8_s(va, b0));
+      c21 = i32x4.add(c21, i32x4.dot_i16x8_s(va, b1));
+      va = v128.load32_splat(a3);
+      c30 = i32x4.add(c30, i32x4.dot_i16x8_s(va, b0));
+      c31 = i32x4.add(c31, i32x4.dot_i16x8_s(va, b1));
+      a0 += 4; a1 += 4; a2 += 4; a3 += 4;
+      b += 32;
+    }
+    const c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc;
+    if (!first) {
+      c00 = i32x4.add(c00, v128.load(c)); c01 = i32x4.add(c01, v128.load(c, 16));
+      c10 = i32x4.add(c10, v128.load(c1)); c11 = i32x4.add(c11, v128.load(c1, 16));
+      c20 = i32x4.add(c20, v128.load(c2)); c21 = i32x4.add(c21, v128.load(c2, 16));
+      c30 = i32x4.add(c30, v128.load(c3)); c31 = i32x4.add(c31, v128.load(c3, 16));
+    }
+    v128.store(c, c00); v128.store(c, c01, 16);
+    v128.store(c1, c10); v128.store(c1, c11, 16);
+    v128.store(c2, c20); v128.store(c2, c21, 16);
+    v128.store(c3, c30); v128.store(c3, c31, 16);
+  } else {
+    scalarTile(a, lda, b, pairs, c, ldc, !first);
   }
 }
 
@@ -368,6 +452,73 @@ function microkernel(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: 
   v128.store(c, f64x2.add(v128.load(c, 16), f64x2.mul(s, f64x2.convert_low_i32x4_s(loSwapped))), 16);
   v128.store(c, f64x2.add(v128.load(c, 32), f64x2.mul(s, f64x2.convert_low_i32x4_s(hi))), 32);
   v128.store(c, f64x2.add(v128.load(c, 48), f64x2.mul(s, f64x2.convert_low_i32x4_s(hiSwapped))), 48);
+}
+
+// Zero kernel rows of the A rows just packed (views.ts rectZeroMasks), when A is an IM2COL view
+// read through the line cache: padding and dilation make whole kernel rows of a patch zero (the
+// input error of a padded conv: 29% of lenet5's second conv's K), and a tile whose four rows share
+// such a kernel row skips its K range. Skipping exact zeros leaves every sum as it was.
+const zeroMasks: usize = memory.data(<i32>(MC_CACHE * 4), 16);
+let useZeroMasks: bool = false;
+let zeroSeg: u32 = 0;
+const MAX_RANGES: u32 = 34;
+const pairRanges: usize = memory.data(<i32>(MAX_RANGES * 8), 16);
+
+// The fused block in i32: all full tiles of the (mcp x ncp) block, stored (first K block) or added.
+function multiplyBlockI32(pb: usize, mc: u32, nc: u32, pc: u32, kc: u32, c: usize, ldc: usize, first: bool): void {
+  const kcp = roundUp(kc, 2);
+  const pairs = kcp >>> 1;
+  const lda = <usize>kcp << 1;
+  const groupBytes = <usize>kcp << 4;
+  for (let ir: u32 = 0; ir < mc; ir += MR) {
+    let skip: u32 = 0;
+    if (useZeroMasks) {
+      skip = 0xffffffff;
+      for (let r = ir; r < ir + MR; r++) if (r < mc) skip &= load<u32>(zeroMasks + (<usize>r << 2));
+    }
+    const a = panelA + <usize>ir * lda;
+    if (skip == 0) {
+      for (let jr: u32 = 0; jr < nc; jr += NR) {
+        microkernelI32(a, lda, pb + <usize>(jr >>> 3) * groupBytes, pairs, c + <usize>ir * ldc + (<usize>jr << 2), ldc, first);
+      }
+      continue;
+    }
+    // The pair ranges [p0, p1) this tile needs: kernel rows not in `skip`, clipped to the K block.
+    const seg = zeroSeg;
+    let ranges: u32 = 0;
+    const ky0 = pc / seg, ky1 = (pc + kc - 1) / seg;
+    let runStart: i32 = -1;
+    for (let ky = ky0; ky <= ky1 + 1; ky++) {
+      const zero = ky > ky1 || (ky < 32 && (skip >>> ky) & 1) != 0;
+      if (!zero) {
+        if (runStart < 0) runStart = max<i32>(<i32>(ky * seg) - <i32>pc, 0);
+        continue;
+      }
+      if (runStart >= 0) {
+        const runEnd = min<i32>(<i32>(ky * seg) - <i32>pc, <i32>kc);
+        const p0 = <u32>runStart >>> 1, p1 = (<u32>runEnd + 1) >>> 1;
+        if (ranges > 0 && load<u32>(pairRanges + (<usize>(ranges - 1) << 3), 4) >= p0) {
+          store<u32>(pairRanges + (<usize>(ranges - 1) << 3), p1, 4);
+        } else {
+          store<u32>(pairRanges + (<usize>ranges << 3), p0);
+          store<u32>(pairRanges + (<usize>ranges << 3), p1, 4);
+          ranges++;
+        }
+        runStart = -1;
+      }
+    }
+    for (let jr: u32 = 0; jr < nc; jr += NR) {
+      const b = pb + <usize>(jr >>> 3) * groupBytes;
+      const ct = c + <usize>ir * ldc + (<usize>jr << 2);
+      if (ranges == 0 && first) {
+        for (let t: u32 = 0; t < MR; t++) memory.fill(ct + <usize>t * ldc, 0, NR << 2);
+      }
+      for (let q: u32 = 0; q < ranges; q++) {
+        const p0 = load<u32>(pairRanges + (<usize>q << 3)), p1 = load<u32>(pairRanges + (<usize>q << 3), 4);
+        microkernelI32(a + (<usize>p0 << 2), lda, b + (<usize>p0 << 5), p1 - p0, ct, ldc, first && q == 0);
+      }
+    }
+  }
 }
 
 // All micro-tiles of one (mc x nc) block for K block kc, accumulated into c (leading dim ldc).
@@ -498,35 +649,61 @@ const GOLDEN: u64 = 0x9e3779b97f4a7c15;
 
 // Where a run of output columns lives. An output row's columns [jc, jc+nc) are consecutive codes
 // of one packed line for PLAIN and 1x1 views; for the whole-image view they run on into the next
-// line every W*C codes (outWrap).
+// line every W*C codes (outWrap). Rows of a block are visited in order, so the position of row r+1
+// follows from row r's without divisions (nextOutRow).
 let outRow: usize = 0, outCol: u32 = 0, outWrap: u32 = 0, outStride: usize = 0;
+let outKind: i32 = 0, outX: u32 = 0, outW: u32 = 0, outC: u32 = 0, outCol0: u32 = 0, outRowStep: usize = 0;
+const OUT_PLAIN: i32 = 0, OUT_POINT: i32 = 1, OUT_WHOLE: i32 = 2;
 
 function locateOut(row: u32, col: u32): void {
   const v = outView;
   const base = <usize>field(v, V_BASE);
   outStride = <usize>field(v, V_STRIDE);
+  outWrap = 0xffffffff;
   if (field(v, V_KIND) == KIND_PLAIN) {
+    outKind = OUT_PLAIN;
     outRow = base + <usize>row * outStride;
     outCol = col;
-    outWrap = 0xffffffff;
+    outRowStep = outStride;
     return;
   }
   const c = <u32>field(v, V_C), w = <u32>field(v, V_W);
-  if (isPointwise(v)) {
+  if (field(v, V_KH) == 1 && field(v, V_KW) == 1) {
+    // As viewLocate: row (n, y, x) is line r / W, column x*C + c.
+    outKind = OUT_POINT;
     outRow = base + <usize>(row / w) * outStride;
-    outCol = (row % w) * c + col;
-    outWrap = 0xffffffff;
+    outX = row % w;
+    outW = w;
+    outC = c;
+    outCol0 = col;
+    outCol = outX * c + col;
     return;
   }
+  // Whole-image view: row n, column (y, x, c).
   const lineLen = w * c, h = <u32>field(v, V_H);
+  outKind = OUT_WHOLE;
   outRow = base + <usize>(row * h + col / lineLen) * outStride;
   outCol = col % lineLen;
   outWrap = lineLen;
+  outRowStep = <usize>h * outStride;
 }
 
-// viewWritable allows two IM2COL shapes; the 1x1 one is recognised as viewLocate does.
-@inline function isPointwise(v: usize): bool {
-  return field(v, V_KH) == 1 && field(v, V_KW) == 1;
+@inline function nextOutRow(): void {
+  if (outKind == OUT_POINT) {
+    if (++outX == outW) {
+      outX = 0;
+      outRow += outStride;
+      outCol = outCol0;
+    } else {
+      outCol += outC;
+    }
+  } else {
+    outRow += outRowStep;
+  }
+}
+
+@inline function accAt(row: usize, j: u32): f64 {
+  return accI32 ? <f64>load<i32>(row + (<usize>j << 2)) : load<f64>(row + (<usize>j << 3));
 }
 
 function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize): void {
@@ -543,7 +720,7 @@ function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize
     const scale = sf64(stage, SF_SCALE);
     for (let r: u32 = 0; r < mc; r++) {
       for (let j: u32 = 0; j < nc; j++) {
-        let v = load<f64>(blockAcc + <usize>r * ld + (<usize>j << 3));
+        let v = accAt(blockAcc + <usize>r * ld, j);
         if (biasAt != 0) v += biasScale * <f64>load<i16>(bias + (<usize>j << 1));
         const at = <usize>(ic + r) * N + jc + j;
         if (asF32) store<f32>(c + (at << 2), <f32>(v * scale));
@@ -560,7 +737,7 @@ function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize
       for (let r: u32 = 0; r < mc; r++) {
         const accRow = blockAcc + <usize>r * ld;
         for (let j: u32 = 0; j < nc; j++) {
-          const v = load<f64>(accRow + (<usize>j << 3)) + biasScale * <f64>load<i16>(bias + (<usize>j << 1));
+          const v = accAt(accRow, j) + biasScale * <f64>load<i16>(bias + (<usize>j << 1));
           m = max(m, relu ? v : abs(v));
         }
       }
@@ -568,7 +745,7 @@ function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize
       for (let r: u32 = 0; r < mc; r++) {
         const accRow = blockAcc + <usize>r * ld;
         for (let j: u32 = 0; j < nc; j++) {
-          const v = load<f64>(accRow + (<usize>j << 3));
+          const v = accAt(accRow, j);
           m = max(m, relu ? v : abs(v));
         }
       }
@@ -582,15 +759,21 @@ function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize
   const outBits = <u32>field(outView, V_BITS);
   if (mode == STAGE_REQUANT) {
     let saturated = sf64(stage, SF_SATURATED);
-    for (let r: u32 = 0; r < mc; r++) {
-      const row = ic + r;
-      locateOut(row, jc);
-      const z0 = key + (<u64>row * N + jc + 1) * GOLDEN;
-      const accRow = blockAcc + <usize>r * ld;
-      if (outBits == 8 && outWrap == 0xffffffff) {
-        saturated = requantRun8(accRow, nc, bias, biasAt != 0, biasScale, scale, stochastic, z0, relu, outRow + outCol, saturated);
-      } else {
-        saturated = requantRun(accRow, nc, bias, biasAt != 0, biasScale, scale, stochastic, z0, relu, outBits, saturated);
+    locateOut(ic, jc);
+    let z0 = key + (<u64>ic * N + jc + 1) * GOLDEN;
+    const rowZ = <u64>N * GOLDEN;
+    const hasBias = biasAt != 0;
+    if (outBits == 8 && outWrap == 0xffffffff) {
+      for (let r: u32 = 0; r < mc; r++) {
+        saturated = requantRun8(blockAcc + <usize>r * ld, nc, bias, hasBias, biasScale, scale, stochastic, z0, relu, outRow + outCol, saturated);
+        nextOutRow();
+        z0 += rowZ;
+      }
+    } else {
+      for (let r: u32 = 0; r < mc; r++) {
+        saturated = requantRun(blockAcc + <usize>r * ld, nc, bias, hasBias, biasScale, scale, stochastic, z0, relu, outBits, saturated);
+        nextOutRow();
+        z0 += rowZ;
       }
     }
     setSf64(stage, SF_SATURATED, saturated);
@@ -599,15 +782,18 @@ function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize
   // STAGE_UPDATE
   const limit = <f64>maxCode(outBits);
   let saturated = sf64(stage, SF_SATURATED), changed = sf64(stage, SF_CHANGED), sumAbs = sf64(stage, SF_SUM_ABS);
+  locateOut(ic, jc);
+  let z0 = key + (<u64>ic * N + jc + 1) * GOLDEN;
+  const rowZ = <u64>N * GOLDEN;
   for (let r: u32 = 0; r < mc; r++) {
-    const row = ic + r;
-    locateOut(row, jc);
-    let z = key + (<u64>row * N + jc + 1) * GOLDEN;
+    let z = z0;
+    z0 += rowZ;
     const accRow = blockAcc + <usize>r * ld;
     let rowPtr = outRow, at = outCol;
+    nextOutRow();
     for (let j: u32 = 0; j < nc; j++) {
       if (at == outWrap) { rowPtr += outStride; at = 0; }
-      const d = load<f64>(accRow + (<usize>j << 3)) * scale;
+      const d = accAt(accRow, j) * scale;
       sumAbs += abs(d);
       const dq = stochastic ? Math.floor(d + unitAt(z)) : nearest<f64>(d);
       z += GOLDEN;
@@ -632,14 +818,17 @@ function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize
 ): f64 {
   const limit: f64 = 127;
   for (let j: u32 = 0; j < nc; j++) {
-    let v = load<f64>(acc + (<usize>j << 3));
+    let v = accAt(acc, j);
     if (hasBias) v += biasScale * <f64>load<i16>(bias + (<usize>j << 1));
     const x = v * scale;
     let q = stochastic ? Math.floor(x + unitAt(z)) : nearest<f64>(x);
     z += GOLDEN;
     if (q > limit) { q = limit; saturated += 1; } else if (q < -limit) { q = -limit; saturated += 1; }
-    if (relu && q < 0) q = 0;
-    store<i8>(dst + j, <i8><i32>q);
+    // ReLU on the integer code: a float select would be a branch on the sign, which random
+    // pre-activations mispredict half the time.
+    let qi = <i32>q;
+    if (relu) qi &= ~(qi >> 31);
+    store<i8>(dst + j, <i8>qi);
   }
   return saturated;
 }
@@ -653,7 +842,7 @@ function requantRun(
   let rowPtr = outRow, at = outCol;
   for (let j: u32 = 0; j < nc; j++) {
     if (at == outWrap) { rowPtr += outStride; at = 0; }
-    let v = load<f64>(acc + (<usize>j << 3));
+    let v = accAt(acc, j);
     if (hasBias) v += biasScale * <f64>load<i16>(bias + (<usize>j << 1));
     const x = v * scale;
     let q = stochastic ? Math.floor(x + unitAt(z)) : nearest<f64>(x);
@@ -695,7 +884,10 @@ export function gemmFused(a: usize, b: usize, out: usize, stage: usize, work: us
   status = bindWorkspace(work, workBytes);
   if (status != GEMM_OK) return status;
   planExtras(M, K, true);
-  const ld = <usize>roundUp(NC, NR) << 3;
+  accI32 = <u64>K <= kDirect;
+  useZeroMasks = accI32 && !aTransG && field(viewA, V_KIND) == KIND_IM2COL && MC <= MC_CACHE;
+  if (useZeroMasks) zeroSeg = <u32>(field(viewA, V_KW) * field(viewA, V_C));
+  const ld = <usize>roundUp(NC, NR) << (accI32 ? 2 : 3);
   const kBlocks: u32 = K == 0 ? 0 : (K + KC - 1) / KC;
   // B for every K block is packed once per N block when it stays put across the M blocks: one K
   // block (the panel is not touched by packA) or room for all of them.
@@ -712,7 +904,7 @@ export function gemmFused(a: usize, b: usize, out: usize, stage: usize, work: us
     }
     for (let ic: u32 = 0; ic < M; ic += MC) {
       const mc = min(MC, M - ic);
-      memory.fill(blockAcc, 0, <usize>roundUp(mc, MR) * ld);
+      if (!accI32 || K == 0) memory.fill(blockAcc, 0, <usize>roundUp(mc, MR) * ld);
       for (let pc: u32 = 0; pc < K; pc += KC) {
         const kc = min(KC, K - pc);
         let pb = panelB, pb2 = panelB2;
@@ -723,8 +915,11 @@ export function gemmFused(a: usize, b: usize, out: usize, stage: usize, work: us
           pb = bAllPanels + blk;
           pb2 = bAllPanels2 + blk;
         }
+        if (useZeroMasks) setRectZeroMasks(zeroMasks);
         packA(ic, mc, pc, kc);
-        multiplyBlock(pb, pb2, mc, nc, kc, blockAcc, ld, true);
+        setRectZeroMasks(0);
+        if (accI32) multiplyBlockI32(pb, mc, nc, pc, kc, blockAcc, ld, pc == 0);
+        else multiplyBlock(pb, pb2, mc, nc, kc, blockAcc, ld, true);
       }
       outputStage(stage, ic, mc, jc, nc, ld);
     }

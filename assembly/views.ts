@@ -222,6 +222,14 @@ export function viewWritable(v: usize): bool {
 let lcView: usize = 0;
 let lcData: usize = 0, lcTags: usize = 0, lcZero: usize = 0;
 let lcMask: u32 = 0, lcLineBytes: usize = 0, lcHv: u32 = 0, lcLx: u32 = 0;
+const LINE_PTRS: u32 = 32;
+/** When non-zero, viewDecodeRect stores there, per decoded row (u32), a mask of the kernel rows ky
+ *  whose codes all came from a zero line (padding, or a row that input dilation skips): bit ky set
+ *  means virtual columns [ky*KW*C, (ky+1)*KW*C) of that row are zero. Only IM2COL rows decoded
+ *  through the line cache with KH <= 32 report bits; every other row gets 0 (nothing known). */
+export let rectZeroMasks: usize = 0;
+export function setRectZeroMasks(at: usize): void { rectZeroMasks = at; }
+const linePtrs: usize = memory.data(<i32>(LINE_PTRS * 4), 16);
 
 /** Whether an IM2COL view reads its patches contiguously from its tensor without a line cache:
  *  the 1x1 tensor view and the whole-image view (no padding, dilation or stride effects). */
@@ -303,6 +311,9 @@ function cachedLine(v: usize, n: u32, t: u32): usize {
  */
 export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst: usize, ld: u32): void {
   if (nr == 0 || nc == 0) return;
+  if (rectZeroMasks != 0 && (field(v, V_KIND) != KIND_IM2COL || lcView != v || field(v, V_KH) > 32)) {
+    memory.fill(rectZeroMasks, 0, <usize>nr << 2);
+  }
   const kind = field(v, V_KIND);
   const base = <usize>field(v, V_BASE), bits = <u32>field(v, V_BITS), stride = <usize>field(v, V_STRIDE);
   const ldBytes = <usize>ld << 1;
@@ -378,17 +389,72 @@ export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst
   let oy = rem / ow, ox = rem % ow;
   const end = c0 + nc;
   const ky0 = c0 / seg, ky1 = (end - 1) / seg;
+  // The lines of kernel rows ky0..ky1 change only when (n, oy) does: looked up once per output row
+  // when they fit the pointer table, else per patch.
+  const hoist = ky1 - ky0 < LINE_PTRS;
+  let fresh = true;
+  let mask: u32 = 0;
+  if (hoist && c0 == 0 && end == (ky1 + 1) * seg) {
+    // Whole patch rows (K in one block): KH runs of KW*C codes.
+    const segBytes = <usize>seg << 1;
+    const kRows = ky1 + 1;
+    for (let i: u32 = 0; i < nr; i++) {
+      if (fresh) {
+        mask = 0;
+        for (let ky: u32 = 0; ky < kRows; ky++) {
+          const line = cachedLine(v, n, oy * sh + ky);
+          store<usize>(linePtrs + (<usize>ky << 2), line);
+          if (line == lcZero) mask |= <u32>1 << ky;
+        }
+        fresh = false;
+      }
+      if (rectZeroMasks != 0) store<u32>(rectZeroMasks + (<usize>i << 2), mask);
+      const xOff = <usize>(ox * sw * c) << 1;
+      let out = dst + <usize>i * ldBytes;
+      for (let ky: u32 = 0; ky < kRows; ky++) {
+        copyI16(out, load<usize>(linePtrs + (<usize>ky << 2)) + xOff, seg);
+        out += segBytes;
+      }
+      if (++ox == ow) {
+        ox = 0;
+        fresh = true;
+        if (++oy == oh) { oy = 0; n++; }
+      }
+    }
+    return;
+  }
   for (let i: u32 = 0; i < nr; i++) {
     const out = dst + <usize>i * ldBytes;
     const xOff = <usize>(ox * sw * c) << 1;
-    for (let ky = ky0; ky <= ky1; ky++) {
-      const segLo = ky * seg;
-      const lo = max(c0, segLo), hi = min(end, segLo + seg);
-      const src = cachedLine(v, n, oy * sh + ky) + xOff + (<usize>(lo - segLo) << 1);
-      copyI16(out + (<usize>(lo - c0) << 1), src, hi - lo);
+    if (hoist) {
+      if (fresh) {
+        mask = 0;
+        for (let ky = ky0; ky <= ky1; ky++) {
+          const line = cachedLine(v, n, oy * sh + ky);
+          store<usize>(linePtrs + (<usize>(ky - ky0) << 2), line);
+          if (line == lcZero && ky < 32) mask |= <u32>1 << ky;
+        }
+        fresh = false;
+      }
+      if (rectZeroMasks != 0) store<u32>(rectZeroMasks + (<usize>i << 2), mask);
+      for (let ky = ky0; ky <= ky1; ky++) {
+        const segLo = ky * seg;
+        const lo = max(c0, segLo), hi = min(end, segLo + seg);
+        const src = load<usize>(linePtrs + (<usize>(ky - ky0) << 2)) + xOff + (<usize>(lo - segLo) << 1);
+        copyI16(out + (<usize>(lo - c0) << 1), src, hi - lo);
+      }
+    } else {
+      if (rectZeroMasks != 0) store<u32>(rectZeroMasks + (<usize>i << 2), 0);
+      for (let ky = ky0; ky <= ky1; ky++) {
+        const segLo = ky * seg;
+        const lo = max(c0, segLo), hi = min(end, segLo + seg);
+        const src = cachedLine(v, n, oy * sh + ky) + xOff + (<usize>(lo - segLo) << 1);
+        copyI16(out + (<usize>(lo - c0) << 1), src, hi - lo);
+      }
     }
     if (++ox == ow) {
       ox = 0;
+      fresh = true;
       if (++oy == oh) { oy = 0; n++; }
     }
   }

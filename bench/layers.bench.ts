@@ -3,7 +3,7 @@
 // inside the GEMMs, how much goes to the micro-kernel, to packing (operand views, panel interleave)
 // and to the fused output stages?
 //
-//   node --import tsx bench/layers.bench.ts [--quick] [--json FILE] [--lr X] [--warmup N]
+//   node --import tsx bench/layers.bench.ts [--quick] [--json FILE] [--lr X] [--warmup N] [--clock wall|cpu]
 //
 // Method (bench/README.md has the long form):
 // - Both builds train the same model on the same bundled digits (`--warmup` steps, lr 0.05 like the
@@ -42,10 +42,10 @@ import type { Isa } from "../src/runtime/wasm.js";
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
-interface Args { quick: boolean; json?: string; lr: number; warmup: number }
+interface Args { quick: boolean; json?: string; lr: number; warmup: number; clock: "wall" | "cpu" }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, lr: 0.05, warmup: 20 };
+  const args: Args = { quick: false, lr: 0.05, warmup: 20, clock: "cpu" };
   const value = (i: number, flag: string): string => {
     const v = argv[i];
     if (v === undefined || v.startsWith("--")) throw new RangeError(`${flag} needs a value`);
@@ -57,7 +57,11 @@ function parseArgs(argv: string[]): Args {
     else if (a === "--json") args.json = value(++i, "--json");
     else if (a === "--lr") args.lr = Number(value(++i, "--lr"));
     else if (a === "--warmup") args.warmup = Number(value(++i, "--warmup"));
-    else throw new RangeError(`unknown argument ${JSON.stringify(a)}; usage: layers.bench.ts [--quick] [--json FILE] [--lr X] [--warmup N]`);
+    else if (a === "--clock") {
+      const c = value(++i, "--clock");
+      if (c !== "wall" && c !== "cpu") throw new RangeError(`--clock must be wall or cpu, got ${JSON.stringify(c)}`);
+      args.clock = c;
+    } else throw new RangeError(`unknown argument ${JSON.stringify(a)}; usage: layers.bench.ts [--quick] [--json FILE] [--lr X] [--warmup N] [--clock wall|cpu]`);
   }
   if (!(args.lr > 0) || !Number.isFinite(args.lr)) throw new RangeError(`--lr must be a positive number, got ${args.lr}`);
   if (!Number.isInteger(args.warmup) || args.warmup < 0) throw new RangeError(`--warmup must be a non-negative integer, got ${args.warmup}`);
@@ -72,7 +76,17 @@ const ROUNDS = args.quick ? 3 : 12;
 const OPTIONS = args.quick
   ? { time: 15, iterations: 1, warmupTime: 10, warmupIterations: 1 }
   : { time: 30, iterations: 1, warmupTime: 20, warmupIterations: 1 };
-const MIN_SAMPLE_MS = 0.05;
+// The clock of a sample. cpu (default): the process's user + system CPU time (getrusage: exact to
+// the microsecond, ~3.5 us a read), which leaves out the time the thread spends descheduled. wall:
+// tinybench's clock, as in gemm.bench.ts. On a machine shared with other jobs, wall time inflates a
+// call by the time it waits for a core: calls longer than a scheduler slice (the convs, the whole
+// step) more than short ones, so under load the shares of wall-clock medians lean towards the long
+// calls and the model's differences go negative (seen here at load 5 on 2 cores: parts adding up to
+// 87-115 % of the step). CPU time still sees cache contention, and counts every thread of the
+// process, so V8's helper threads (parallel scavenges) land on the task that caused them.
+const cpuNowMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+// Calls shorter than this are repeated within one sample: timer overhead stays under ~1 %.
+const MIN_SAMPLE_MS = args.clock === "cpu" ? 0.5 : 0.05;
 
 const log = (s: string) => process.stderr.write(s + "\n");
 
@@ -246,13 +260,14 @@ function estimateLatency(call: () => void, restore: () => void, beforeAll?: () =
 /** A tinybench task: restore (untimed), then `batch` calls timed; reports the per-call time. */
 function sampled(bench: Bench, t: Task): Fn {
   const batch = Math.max(1, Math.ceil(MIN_SAMPLE_MS / t.latencyMs));
+  const now = args.clock === "cpu" ? cpuNowMs : () => bench.now();
   return () => {
     const r0 = bench.now();
     t.restore();
-    const t0 = bench.now();
+    const t0 = now();
     for (let i = 0; i < batch; i++) t.call();
-    const t1 = bench.now();
-    return { overriddenDuration: (t1 - t0) / batch, overriddenIterationCost: t1 - r0 };
+    const t1 = now();
+    return { overriddenDuration: (t1 - t0) / batch, overriddenIterationCost: bench.now() - r0 };
   };
 }
 
@@ -567,7 +582,7 @@ if (simd.weightHash !== scalar.weightHash || simd.rec.loss.value !== scalar.rec.
   log(`recorded step ${args.warmup + 1}: loss ${simd.rec.loss.value.toFixed(4)}, SIMD == scalar (weights ${simd.weightHash})`);
 }
 const tasks = [...tasksOf(simd), ...tasksOf(scalar)];
-log(`${tasks.length} tasks, ${ROUNDS} interleaved rounds; per task and round: time ${OPTIONS.time} ms, >= ${OPTIONS.iterations} sample`);
+log(`${tasks.length} tasks, ${ROUNDS} interleaved rounds; per task and round: time ${OPTIONS.time} ms, >= ${OPTIONS.iterations} sample; clock ${args.clock}`);
 const m = await measure(tasks);
 
 const simdRows = gemmRows(simd, m, scalar), scalarRows = gemmRows(scalar, m, null);
@@ -578,7 +593,7 @@ const probeRates = (isa: Isa) => [...m.keys()].filter((k) => k.startsWith(`${isa
 
 console.log("");
 console.log(`LeNet-5 training step, 28x28x1 input, batch ${BATCH}, 8-bit weights/activations/errors, exact (two-pass) scaling, lr ${args.lr}, recorded at step ${args.warmup + 1} on digits`);
-console.log(`medians of tinybench samples pooled over ${ROUNDS} interleaved rounds; us = microseconds; share = of the same build's Model.trainStep median`);
+console.log(`medians of tinybench samples (clock: ${args.clock === "cpu" ? "process CPU time" : "wall"}) pooled over ${ROUNDS} interleaved rounds; us = microseconds; share = of the same build's Model.trainStep median`);
 console.log("");
 console.log("Per layer (layer.forward / layer.backward replayed on the recorded step's tensors; backward includes the weight and bias updates)");
 console.log("");
@@ -620,7 +635,7 @@ console.log(`wasm simd ${env.wasm.simd}, scalar ${env.wasm.scalar}; node ${env.n
 if (args.json) {
   writeFileSync(args.json, JSON.stringify({
     bench: "layers", quick: args.quick, date: new Date().toISOString(), seconds: +seconds.toFixed(1),
-    env: { ...env, loadavgAtEnd: loadavg().map((x) => +x.toFixed(2)) }, lr: args.lr, warmup: args.warmup,
+    env: { ...env, loadavgAtEnd: loadavg().map((x) => +x.toFixed(2)) }, lr: args.lr, warmup: args.warmup, clock: args.clock,
     tinybench: { rounds: ROUNDS, ...OPTIONS }, minSampleMs: MIN_SAMPLE_MS,
     measures: Object.fromEntries(m), gemm: { simd: simdRows, scalar: scalarRows },
   }, null, 2) + "\n");

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // aptkit command line: `aptkit train ...` (docs in README.md).
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadDataset } from "./data/index.js";
@@ -14,6 +14,8 @@ import { BudgetError } from "./budget/errors.js";
 import { formatPlan } from "./budget/table.js";
 import { baselineMemory, buildWithinBudget } from "./budget/account.js";
 import { Engine } from "./nn/engine.js";
+import { IntegerLearner } from "./train/integer.js";
+import { loadModel, saveModel } from "./model-file/index.js";
 import { initialBits, policyName, widestBits } from "./train/policy.js";
 
 const USAGE = `usage: aptkit train [--model lenet5|mlp] [--data digits|fashion-mnist|idx:DIR]
@@ -21,6 +23,8 @@ const USAGE = `usage: aptkit train [--model lenet5|mlp] [--data digits|fashion-m
                     [--interval N] [--rounding stochastic|nearest] [--budget B]
                     [--epochs N] [--batch N] [--lr X] [--seed N] [--isa auto|simd|scalar] [--out DIR]
        aptkit plan  [--model lenet5|mlp] [--batch N] [--budget B] [--policy P] [--bmin N] [--bmax N]
+       aptkit predict --model-file FILE [--data digits|fashion-mnist|idx:DIR] [--batch N] [--isa ...]
+       aptkit compare [--quick | --medium] [--jobs N] [--out DIR] [--resume]   (docs/results.md; --help for more)
   B: bytes (262144), a binary size (256KiB, 1MiB) or a device profile (cortex-m4, rp2040, ...)`;
 
 export class UsageError extends Error {}
@@ -168,8 +172,62 @@ async function plan(o: ReturnType<typeof parseTrainArgs>): Promise<number> {
   return 0;
 }
 
+/** `aptkit predict`: load a model file and report its accuracy on a data set's test split. */
+async function predict(argv: string[]): Promise<number> {
+  let v;
+  try {
+    v = parseArgs({ args: argv, strict: true, options: {
+      "model-file": { type: "string" }, data: { type: "string", default: "digits" },
+      batch: { type: "string", default: "32" }, isa: { type: "string", default: "auto" },
+    } }).values;
+  } catch (e) {
+    console.error(`aptkit: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (!v["model-file"]) {
+    console.error(`aptkit: --model-file: required\n${USAGE}`);
+    return 2;
+  }
+  const batch = Number(v.batch);
+  if (!Number.isInteger(batch) || batch < 1) {
+    console.error(`aptkit: --batch: expected a positive integer, got ${JSON.stringify(v.batch)}`);
+    return 2;
+  }
+  let model;
+  try {
+    model = await loadModel(new Uint8Array(await readFile(v["model-file"])), { batch, isa: v.isa as "auto" });
+  } catch (e) {
+    console.error(`aptkit: --model-file ${v["model-file"]}: ${(e as Error).message}`);
+    return 1;
+  }
+  const { test } = await loadDataset(v.data!);
+  const per = test.height * test.width * test.channels;
+  let correct = 0;
+  for (let start = 0; start < test.count; start += batch) {
+    const count = Math.min(batch, test.count - start);
+    const p = model.predict(test.images.subarray(start * per, (start + count) * per), count);
+    for (let i = 0; i < count; i++) if (p.classes[i] === test.labels[start + i]) correct++;
+  }
+  console.log(`${v["model-file"]} on ${test.name}: accuracy ${(100 * correct / test.count).toFixed(2)}% (${correct}/${test.count}), widths ${JSON.stringify(model.weightBits())}`);
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === "predict") return predict(rest);
+  if (command === "compare") {
+    // The policy comparison behind docs/results.md (src/experiment/compare.ts).
+    const { main: compare, USAGE: COMPARE_USAGE } = await import("./experiment/compare.js");
+    try {
+      return await compare(rest);
+    } catch (e) {
+      if ((e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") || e instanceof RangeError) {
+        console.error(`aptkit compare: ${(e as Error).message}\n${COMPARE_USAGE}`);
+        return 2;
+      }
+      throw e;
+    }
+  }
   if (command !== "train" && command !== "plan") {
     console.error(command === undefined ? USAGE : `unknown command ${JSON.stringify(command)}\n${USAGE}`);
     return 2;
@@ -217,7 +275,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  const { report } = result;
+  const { report, learner } = result;
+  let modelFile: string | null = null;
+  if (learner instanceof IntegerLearner && o.policy.kind !== "qat8") {
+    modelFile = join(o.out, "model.aptkit");
+    await writeFile(modelFile, await saveModel(learner));
+  }
   if (tty) process.stdout.write("\n");
   await mkdir(o.out, { recursive: true });
   await writeFile(join(o.out, "report.json"), JSON.stringify(report, null, 2));
@@ -232,7 +295,7 @@ export async function main(argv: string[]): Promise<number> {
       (m.budgetBytes !== null ? ` (budget ${groupDigits(m.budgetBytes)})` : "") +
       `; fp32() would need ${groupDigits(m.fp32Bytes)} (${pct(m.fp32Bytes)}), qat8() ${groupDigits(m.qat8Bytes)} (${pct(m.qat8Bytes)})`);
   }
-  console.log(`report: ${join(o.out, "report.json")} and ${join(o.out, "report.html")}`);
+  console.log(`report: ${join(o.out, "report.json")} and ${join(o.out, "report.html")}` + (modelFile ? `; model: ${modelFile}` : ""));
   return 0;
 }
 

@@ -108,3 +108,49 @@ export function gemmShape(a: PackedMatrix, b: PackedMatrix, options: GemmOptions
   if (K > 1 << 22) throw new RangeError(`gemm: K = ${K} exceeds 2^22, beyond which f64 results are not exact`);
   return { M, N, K };
 }
+
+/**
+ * Packs codes (already checked) into `out` (rows * rowStrideBytes bytes) a 32-bit word at a time:
+ * the host-side fast path for data entering the engine. src/reference/packed.ts is the bit-by-bit
+ * definition it is tested against.
+ */
+export function packInto(out: Uint8Array, codes: ArrayLike<number>, rows: number, cols: number, bits: number): void {
+  const stride = rowStrideBytes(cols, bits);
+  const words = new DataView(out.buffer, out.byteOffset, rows * stride);
+  const mask = bits === 32 ? 0xffffffff : 2 ** bits - 1;
+  for (let r = 0; r < rows; r++) {
+    let at = r * stride;
+    let buf = 0;   // pending bits, low first (fewer than 32 + 16, kept exact in a double)
+    let have = 0;
+    for (let j = 0; j < cols; j++) {
+      buf += (codes[r * cols + j] & mask) * 2 ** have;
+      have += bits;
+      if (have >= 32) {
+        words.setUint32(at, buf % 2 ** 32, true);
+        at += 4;
+        buf = Math.floor(buf / 2 ** 32);
+        have -= 32;
+      }
+    }
+    if (have > 0) words.setUint32(at, buf, true);
+  }
+}
+
+/** The inverse of packInto: codes of a packed rows x cols matrix. */
+export function unpackFrom(bytes: Uint8Array, rows: number, cols: number, bits: number): Int32Array {
+  const stride = rowStrideBytes(cols, bits);
+  const out = new Int32Array(rows * cols);
+  const up = 32 - bits;
+  for (let r = 0; r < rows; r++) {
+    const row = r * stride;
+    for (let j = 0; j < cols; j++) {
+      const start = j * bits;
+      let v = 0;
+      for (let k = start >> 3, shift = -(start & 7); shift < bits; k++, shift += 8) {
+        v |= shift >= 0 ? bytes[row + k] << shift : bytes[row + k] >>> -shift;
+      }
+      out[r * cols + j] = (v << up) >> up;
+    }
+  }
+  return out;
+}

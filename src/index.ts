@@ -6,3 +6,30 @@ export {
 } from "./format.js";
 export type { Isa, IsaChoice } from "./runtime/wasm.js";
 export * as reference from "./reference/index.js";
+
+// Runtimes without a file system (browsers, workers) or with the .wasm elsewhere: init().
+export { init, type InitOptions } from "./init.js";
+export { setWasmSource, type WasmSource } from "./runtime/wasm.js";
+
+// Training. Nothing below imports a node: module at load time (the dataset readers import
+// node:fs / node:zlib when called), so this entry point also loads in browsers, workers and Deno.
+export { train, evaluate, learningRate, type TrainOptions, type Progress, type LrSchedule } from "./train/trainer.js";
+export { IntegerLearner, type IntegerLearnerOptions } from "./train/integer.js";
+export type { Learner, BatchResult } from "./train/learner.js";
+export type { TrainReport, BitsDecision } from "./train/report.js";
+export { apt, fixed, qat8, fp32, AptController, type PolicySpec, type AptOptions } from "./train/policy.js";
+export { learnerFactory } from "./train/factory.js";
+export { Engine, type EngineOptions } from "./nn/engine.js";
+export {
+  sequential, mlp, lenet5, dense, conv2d, relu, maxPool, avgPool, flatten,
+  type ModelDefinition, type LayerSpec,
+} from "./nn/model.js";
+export {
+  createDataset, subset, split, batches, gather, sampleSize, loadDataset, digits,
+  type Dataset, type Split,
+} from "./data/index.js";
+
+// Trained models leave the trainer as versioned files (docs/model-file.md) for inference anywhere.
+export { saveModel, loadModel, LoadedModel, ModelFileError, type LoadOptions, type Prediction } from "./model-file/index.js";
+export { parseBudget, type Budget } from "./budget/budget.js";
+export { BudgetError } from "./budget/errors.js";

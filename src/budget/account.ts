@@ -23,7 +23,10 @@ export function plannedPeak(engine: Engine, def: ModelDefinition, options: Model
  * Builds the model on `engine`; when the plan exceeds the engine's budget, throws a BudgetError
  * naming the largest items and the batch and widest weights that would fit.
  */
-export function buildWithinBudget(engine: Engine, def: ModelDefinition, options: ModelOptions, minBits = options.weightBits): Model {
+export function buildWithinBudget(
+  engine: Engine, def: ModelDefinition, options: ModelOptions, minBits = options.weightBits,
+  bitsLabel?: string | ((bits: number) => string),
+): Model {
   try {
     return new Model(def, engine, options);
   } catch (e) {
@@ -31,7 +34,7 @@ export function buildWithinBudget(engine: Engine, def: ModelDefinition, options:
     const budget = engine.budgetBytes;
     const fit = fitSuggestions(
       (batch, maxBits) => plannedPeak(engine, def, { ...options, batch, maxWeightBits: maxBits, weightBits: Math.min(options.weightBits, maxBits) }, budget),
-      { budgetBytes: budget, batch: options.batch, maxBits: options.maxWeightBits, minBits: Math.min(minBits, options.maxWeightBits) },
+      { budgetBytes: budget, batch: options.batch, maxBits: options.maxWeightBits, minBits: Math.min(minBits, options.maxWeightBits), bitsLabel },
     );
     throw BudgetError.fromPlan(engine.plan, budget, fit.suggestions);
   }

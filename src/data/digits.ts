@@ -3,9 +3,9 @@
 // 784 floats per sample): the package's own `set()` returns fewer test samples than asked, and
 // requiring the package would keep ~62 MB of JS number arrays alive in the require cache.
 // Nothing is cached, on disk or in memory; each call reads and parses again (~1 s).
-import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+//
+// The node: modules are imported when first needed, not at load: this module sits in the import
+// graph of train() (via src/data/index.ts), which also runs in browsers and workers.
 import { createDataset, split, type Dataset, type Split } from "./dataset.js";
 import { DatasetError } from "./error.js";
 
@@ -16,7 +16,8 @@ const PIXELS = SIDE * SIDE;
 export const DIGITS_SEED = 0x6d6e6973;
 
 /** The JSON file holding digit `d`, resolved from this module (no package code is run). */
-function digitFile(d: number): string {
+async function digitFile(d: number): Promise<string> {
+  const [{ createRequire }, { dirname, join }] = await Promise.all([import("node:module"), import("node:path")]);
   let main: string;
   try {
     main = createRequire(import.meta.url).resolve("mnist");
@@ -30,9 +31,10 @@ function digitFile(d: number): string {
 }
 
 async function readDigit(d: number): Promise<{ file: string; data: unknown }> {
-  const file = digitFile(d);
+  const file = await digitFile(d);
   let text: string;
   try {
+    const { readFile } = await import("node:fs/promises");
     text = await readFile(file, "utf8");
   } catch (e) {
     throw new DatasetError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`, { file, offset: -1, cause: e });

@@ -5,9 +5,9 @@
 //
 // Every length the header claims is checked against the bytes actually present before anything
 // is allocated from it, so a hostile header costs an error, not a giant allocation.
-import { createGunzip } from "node:zlib";
-import { readFile, stat } from "node:fs/promises";
-import { basename, join } from "node:path";
+//
+// The node: modules are imported when first needed, not at load: this module sits in the import
+// graph of train() (via src/data/index.ts), which also runs in browsers and workers.
 import { createDataset, type Dataset, type Split } from "./dataset.js";
 import { DatasetError } from "./error.js";
 
@@ -115,7 +115,8 @@ export interface IdxReadOptions {
   maxBytes?: number;
 }
 
-function gunzip(file: string, compressed: Uint8Array, maxBytes: number): Promise<Uint8Array> {
+async function gunzip(file: string, compressed: Uint8Array, maxBytes: number): Promise<Uint8Array> {
+  const { createGunzip } = await import("node:zlib");
   return new Promise((resolve, reject) => {
     const z = createGunzip({ chunkSize: 1 << 20 });
     const chunks: Buffer[] = [];
@@ -152,6 +153,7 @@ function gunzip(file: string, compressed: Uint8Array, maxBytes: number): Promise
 export async function readIdxSource(file: string, options: IdxReadOptions = {}): Promise<IdxSource> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   let bytes: Uint8Array;
+  const { readFile, stat } = await import("node:fs/promises");
   try {
     const size = (await stat(file)).size;
     if (size > maxBytes) {
@@ -221,6 +223,7 @@ export async function loadIdxPair(imagesFile: string, labelsFile: string, name: 
 }
 
 async function exists(file: string): Promise<boolean> {
+  const { stat } = await import("node:fs/promises");
   try {
     return (await stat(file)).isFile();
   } catch {
@@ -230,6 +233,7 @@ async function exists(file: string): Promise<boolean> {
 
 /** `dir/<base>` if present, else `dir/<base>.gz`, else DatasetError. */
 async function findIdxFile(dir: string, base: string): Promise<string> {
+  const { join } = await import("node:path");
   const raw = join(dir, base);
   if (await exists(raw)) return raw;
   if (await exists(raw + ".gz")) return raw + ".gz";
@@ -241,6 +245,7 @@ async function findIdxFile(dir: string, base: string): Promise<string> {
  * t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each raw or .gz) -> {train, test}.
  */
 export async function loadIdxDataset(dir: string, options: IdxDatasetOptions = {}): Promise<Split> {
+  const { basename } = await import("node:path");
   const name = options.name ?? basename(dir);
   const [trI, trL, teI, teL] = await Promise.all(
     [IDX_FILES.trainImages, IDX_FILES.trainLabels, IDX_FILES.testImages, IDX_FILES.testLabels].map((f) => findIdxFile(dir, f)),
@@ -258,6 +263,7 @@ export async function loadIdxDataset(dir: string, options: IdxDatasetOptions = {
  * Debian's `dataset-fashion-mnist` package puts it.
  */
 export async function fashionMnist(dir: string = FASHION_MNIST_DIR, options: IdxReadOptions = {}): Promise<Split> {
+  const { stat } = await import("node:fs/promises");
   try {
     await stat(dir);
   } catch (e) {

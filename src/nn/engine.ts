@@ -1,6 +1,7 @@
 // The engine: one wasm instance, its memory laid out by a Planner, and the typed operations that
 // layers are written in. Layers speak in QTensors and views; this is the only place in src/nn that
 // writes descriptors or calls the ABI.
+import { BudgetError, largestItems } from "../budget/errors.js";
 import { Planner } from "../budget/plan.js";
 import { maxCode } from "../format.js";
 import {
@@ -81,6 +82,8 @@ export class Engine {
 
   /** A planning-only engine: finishPlan lays out the plan but touches no memory. */
   readonly dryRun: boolean;
+  /** Bytes of the .wasm build this engine runs (before the memory limits are written in). */
+  codeBytes = 0;
 
   private constructor(readonly isa: Isa, readonly abi: AbiExports, budgetBytes: number | null, dryRun = false) {
     this.budgetBytes = budgetBytes;
@@ -101,13 +104,17 @@ export class Engine {
       bytes = withMemoryLimits(bytes, 1, pages);
       budget = pages * PAGE;
     }
-    return new Engine(resolved.isa, await instantiateAbi(bytes), budget);
+    const engine = new Engine(resolved.isa, await instantiateAbi(bytes), budget);
+    engine.codeBytes = resolved.bytes.byteLength;
+    return engine;
   }
 
   /** A planning-only engine on the same module: for "what would this run need" questions
    *  (other batches, widths, policies) without instantiating or growing anything. */
   dry(budgetBytes: number | null = this.budgetBytes): Engine {
-    return new Engine(this.isa, this.abi, budgetBytes === null ? null : Math.floor(budgetBytes / PAGE) * PAGE, true);
+    const e = new Engine(this.isa, this.abi, budgetBytes === null ? null : Math.floor(budgetBytes / PAGE) * PAGE, true);
+    e.codeBytes = this.codeBytes;
+    return e;
   }
 
   get memory(): ArrayBuffer {
@@ -180,7 +187,16 @@ export class Engine {
 
   ensureMemory(bytes: number): void {
     const have = this.abi.memory.buffer.byteLength;
-    if (bytes > have) this.abi.memory.grow(Math.ceil((bytes - have) / PAGE));
+    if (bytes <= have) return;
+    try {
+      this.abi.memory.grow(Math.ceil((bytes - have) / PAGE));
+    } catch (e) {
+      // The memory's maximum is the budget: the wasm engine itself refused to grow past it.
+      if (e instanceof RangeError && this.budgetBytes !== null) {
+        throw new BudgetError({ budgetBytes: this.budgetBytes, plannedBytes: bytes, largest: largestItems(this.plan), suggestions: [] });
+      }
+      throw e;
+    }
   }
 
   /** The row of `rows` ones (2-bit codes) as a 1 x rows operand. */

@@ -1,5 +1,5 @@
 // Models: a sequence of layers, set up against an engine's plan, trained one batch at a time.
-import { packedByteLength, maxCode } from "../format.js";
+import { packedByteLength, maxCode, packInto, unpackFrom } from "../format.js";
 import { PURPOSE, STREAMS, type Engine } from "./engine.js";
 import type { ErrorSlot, Layer, TrainingWidths } from "./layer.js";
 import { Conv2d, type Conv2dOptions } from "./layers/conv2d.js";
@@ -132,7 +132,7 @@ export class Model {
       return slot;
     };
     this.layers.forEach((layer, index) => {
-      shape = layer.setup(shape, { ...options, engine, index, needInputError: index > 0, seed: options.seed, inputStorage: storage, errorSlot });
+      shape = layer.setup(shape, { ...options, engine, index, needInputError: this.layers.slice(0, index).some((l) => l instanceof LinearLayer), seed: options.seed, inputStorage: storage, errorSlot });
       // Flatten changes the description, not the storage.
       if (!(layer instanceof Flatten)) storage = shape;
     });
@@ -177,18 +177,7 @@ export class Model {
     for (let i = 0; i < images.length; i++) codes[i] = Math.round(images[i] * scale);
     const mem = this.engine.memory;
     // Packing on the host once per batch: the input arrives from outside (a sensor, flash).
-    const stride = Math.ceil((cols * actBits) / 32) * 4;
-    const out = new Uint8Array(mem, this.inputAt, rows * stride);
-    out.fill(0);
-    for (let r = 0; r < rows; r++) {
-      let acc = 0n;
-      let bit = 0n;
-      for (let j = 0; j < cols; j++) {
-        acc |= (BigInt(codes[r * cols + j]) & ((1n << BigInt(actBits)) - 1n)) << bit;
-        bit += BigInt(actBits);
-      }
-      for (let b = 0; b < stride; b++) out[r * stride + b] = Number((acc >> BigInt(8 * b)) & 0xffn);
-    }
+    packInto(new Uint8Array(mem, this.inputAt, packedByteLength(rows, cols, actBits)), codes, rows, cols, actBits);
     if (labels) {
       const lab = new Uint8Array(mem, this.labelsAt, batch);
       lab.fill(0);
@@ -240,19 +229,11 @@ export class Model {
     }
     const y = this.forward(full);
     const classes = this.definition.classes;
-    const stride = Math.ceil((classes * y.bits) / 32) * 4;
+    const codes = unpackFrom(new Uint8Array(this.engine.memory, y.at, packedByteLength(this.options.batch, classes, y.bits)),
+      this.options.batch, classes, y.bits);
     const out = new Float64Array(count * classes);
-    const bytes = new Uint8Array(this.engine.memory, y.at, this.options.batch * stride);
-    for (let n = 0; n < count; n++) {
-      for (let j = 0; j < classes; j++) {
-        let v = 0;
-        for (let t = 0; t < y.bits; t++) {
-          const pos = j * y.bits + t;
-          v |= ((bytes[n * stride + (pos >> 3)] >> (pos & 7)) & 1) << t;
-        }
-        out[n * classes + j] = ((v << (32 - y.bits)) >> (32 - y.bits)) * 2 ** y.exp;
-      }
-    }
+    const scale = 2 ** y.exp;
+    for (let i = 0; i < out.length; i++) out[i] = codes[i] * scale;
     return out;
   }
 

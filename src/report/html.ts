@@ -65,6 +65,41 @@ function keyValueTable(o: Loose, cls: string): string {
   return `<table class="kv ${cls}">\n<tbody>\n${body}\n</tbody>\n</table>`;
 }
 
+/** Joules in the unit that reads best (µJ, mJ, J). */
+export function formatJoules(v: unknown): string {
+  if (!isNum(v)) return "—";
+  const a = Math.abs(v);
+  const [scale, unit] = a >= 1 ? [1, "J"] : a >= 1e-3 ? [1e3, "mJ"] : a >= 1e-6 ? [1e6, "µJ"] : [1e9, "nJ"];
+  return `${formatNumber(v * scale, 4)} ${unit}`;
+}
+
+/** The energy account as a small table: the totals, the fp32 repricing and the traffic. */
+function energyTable(e: Loose): string {
+  const total = e.totalJoules, fp = e.fp32Joules;
+  const ops = obj(e.opCounts), bytes = obj(e.bytes), levels = obj(e.levels);
+  const macs = Object.values(obj(ops.macs)).reduce<number>((s, n) => s + (isNum(n) ? n : 0), 0);
+  const pairs = Object.entries(obj(ops.macs)).sort(([, a], [, b]) => (b as number) - (a as number)).slice(0, 4)
+    .map(([k, n]) => `${esc(k)}: ${formatNumber(n)}`).join(", ");
+  const share = (v: unknown) => (isNum(v) && isNum(total) && total > 0 ? ` <span class="muted">(${(100 * v / total).toFixed(1)} %)</span>` : "");
+  const saving = isNum(total) && isNum(fp) && fp > 0 ? `${(100 * (1 - total / fp)).toFixed(1)} % less` : "—";
+  const row = (k: string, v: string) => `<tr><th scope="row">${esc(k)}</th><td class="num">${v}</td></tr>`;
+  const moved = (a: unknown, b: unknown) => (isNum(a) && isNum(b) ? `${formatNumber(Math.round(a + b))} B` : "—");
+  return `<table class="kv energy">
+<tbody>
+${row("training energy", formatJoules(total))}
+${row("compute", formatJoules(e.computeJoules) + share(e.computeJoules))}
+${row("memory", formatJoules(e.memoryJoules) + share(e.memoryJoules))}
+${row("per step", formatJoules(e.perStepJoules))}
+${row("same run priced as fp32", `${formatJoules(fp)} <span class="muted">(this run: ${saving})</span>`)}
+${row("MACs", `${formatNumber(macs)}${pairs ? ` <span class="muted">(${pairs})</span>` : ""}`)}
+${row(`main memory traffic (${String(levels.main ?? "?")})`, moved(bytes.mainRead, bytes.mainWrite))}
+${row(`local buffer traffic (${String(levels.local ?? "?")})`, moved(bytes.localRead, bytes.localWrite))}
+${row("arithmetic", `${esc(String(e.arithmetic ?? "—"))}, ${esc(String(e.rounding ?? "—"))} rounding`)}
+</tbody>
+</table>
+<p class="caption">Counted, not timed: Horowitz's 45 nm table (docs/energy.md). Evaluation is not counted.</p>`;
+}
+
 function fact(label: string, value: string, sub = ""): string {
   return `<div class="fact"><div class="label">${esc(label)}</div><div class="value">${value}</div>${sub ? `<div class="sub">${sub}</div>` : ""}</div>`;
 }
@@ -304,9 +339,10 @@ ${accuracyChart(report)}
 
   const extras: string[] = [];
   for (const [key, label] of [["memory", "Memory"], ["energy", "Energy"]] as const) {
-    const section = report[key];
+    const section: unknown = report[key];
     if (typeof section === "object" && section !== null && !Array.isArray(section)) {
-      extras.push(`<div><h2>${label}</h2>\n${keyValueTable(section, key)}</div>`);
+      const table = key === "energy" && isNum((section as Loose).totalJoules) ? energyTable(section as Loose) : keyValueTable(section as Loose, key);
+      extras.push(`<div><h2>${label}</h2>\n${table}</div>`);
     }
   }
   extras.push(`<div><h2>Configuration</h2>\n${keyValueTable(obj(report.config), "config")}</div>`);

@@ -3,6 +3,7 @@
 // decision, a curve point past the last step). Hand-written so that the report has no dependency.
 import { MAX_BITS, MIN_BITS } from "../format.js";
 import type { TrainReport } from "../train/report.js";
+import type { EnergyReport } from "../budget/energy.js";
 
 export const REPORT_VERSION = 1;
 /** The width finalBits/bitsTimeline give a layer trained in float (fp32 reference policy). */
@@ -13,10 +14,11 @@ export function isFloatPolicy(policy: string): boolean {
   return /^(fp|float)/i.test(policy);
 }
 
-/** Optional sections a report may carry (the memory and energy accounts); free-form key/value objects. */
+/** Optional sections a report may carry (the memory and energy accounts); key/value objects, with
+ *  the known fields of an energy account (src/budget/energy.ts) checked when present. */
 export interface ReportExtras {
   memory?: Record<string, unknown>;
-  energy?: Record<string, unknown>;
+  energy?: EnergyReport | Record<string, unknown>;
 }
 
 export type ReportWithExtras = TrainReport & ReportExtras;
@@ -245,7 +247,56 @@ export function validateReport(x: unknown): string[] {
   for (const key of ["memory", "energy"] as const) {
     if (x[key] !== undefined && !isObject(x[key])) ck.fail(key, "an object when present", x[key]);
   }
+  if (isObject(x.energy)) checkEnergy(ck, x.energy, steps);
   return ck.problems;
+}
+
+const ENERGY_JOULES = ["totalJoules", "computeJoules", "memoryJoules", "perStepJoules", "fp32Joules"] as const;
+
+/** Relative agreement of two figures that one computes from the other (rounding slack only). */
+function agrees(a: number, b: number): boolean {
+  return Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b)) + 1e-18;
+}
+
+/**
+ * The energy account (docs/energy.md): each known field, when present, has its type, and the
+ * figures that derive from each other agree (total = compute + memory, perStep = total / steps,
+ * steps = the report's steps). Other keys are allowed, so a hand-made section stays valid.
+ */
+function checkEnergy(ck: Checker, e: Obj, reportSteps: number | undefined): void {
+  const j: Partial<Record<(typeof ENERGY_JOULES)[number], number>> = {};
+  for (const k of ENERGY_JOULES) if (e[k] !== undefined) j[k] = ck.number(e[k], `energy.${k}`, { min: 0 });
+  if (e.arithmetic !== undefined && e.arithmetic !== "integer" && e.arithmetic !== "float") {
+    ck.fail("energy.arithmetic", `"integer" or "float"`, e.arithmetic);
+  }
+  const steps = e.steps === undefined ? undefined : ck.number(e.steps, "energy.steps", { min: 0, integer: true });
+  if (steps !== undefined && reportSteps !== undefined && steps !== reportSteps) {
+    ck.note("energy.steps", `${steps}, but the report has ${reportSteps} steps`);
+  }
+  const { totalJoules: total, computeJoules: compute, memoryJoules: memory, perStepJoules: perStep } = j;
+  if (total !== undefined && compute !== undefined && memory !== undefined && !agrees(total, compute + memory)) {
+    ck.note("energy.totalJoules", `${total} is not computeJoules + memoryJoules (${compute} + ${memory})`);
+  }
+  const n = steps ?? reportSteps;
+  if (total !== undefined && perStep !== undefined && n !== undefined && n > 0 && !agrees(perStep, total / n)) {
+    ck.note("energy.perStepJoules", `${perStep} is not totalJoules / steps (${total} / ${n})`);
+  }
+  const counts = e.opCounts;
+  if (counts === undefined) return;
+  if (!isObject(counts)) { ck.fail("energy.opCounts", "an object", counts); return; }
+  for (const [key, pattern] of [["macs", /^\d+x\d+$/], ["intMuls", /^\d+x\d+$/], ["intAdds", /^\d+$/]] as const) {
+    const v = counts[key];
+    if (v === undefined) continue;
+    if (!isObject(v)) { ck.fail(`energy.opCounts.${key}`, "an object", v); continue; }
+    for (const [k, c] of Object.entries(v)) {
+      const path = `energy.opCounts.${key}[${JSON.stringify(k)}]`;
+      if (!pattern.test(k)) ck.note(path, `key must look like ${key === "intAdds" ? "\"32\" (bits)" : "\"8x6\" (bits x bits)"}`);
+      ck.number(c, path, { min: 0, integer: true });
+    }
+  }
+  for (const key of ["fpMuls", "fpAdds", "randomDraws"] as const) {
+    if (counts[key] !== undefined) ck.number(counts[key], `energy.opCounts.${key}`, { min: 0, integer: true });
+  }
 }
 
 /** Throws a TypeError listing the first problems when `x` is not a valid report. */

@@ -1,5 +1,10 @@
 // Finding, validating and instantiating the right wasm build for this runtime.
-import { instantiate } from "@assemblyscript/loader";
+//
+// Where the bytes come from, in order: a source registered with setWasmSource (what init() does:
+// browsers, workers, bundlers, anything without a file system or with the .wasm elsewhere), else
+// the file beside this module (build/aptkit.<isa>.wasm: node:fs under Node and Deno, fetch
+// elsewhere). The builds import nothing (asc --use abort=), so plain WebAssembly.instantiate
+// serves and no bare-specifier import is needed on the browser path.
 
 export type Isa = "simd" | "scalar";
 export type IsaChoice = "auto" | Isa;
@@ -56,16 +61,110 @@ export function wasmUrl(isa: Isa): URL {
   return new URL(`../../build/aptkit.${isa}.wasm`, import.meta.url);
 }
 
+/** Where a build can come from: a compiled module, its bytes, or a URL to fetch them from. */
+export type WasmSource = WebAssembly.Module | BufferSource | string | URL;
+
+/** A registered build, loaded: `bytes` is a placeholder (see placeholder()) when only a module was given. */
+interface Loaded {
+  bytes: Uint8Array<ArrayBuffer>;
+  module: WebAssembly.Module | null;
+}
+
+const registered: Partial<Record<Isa, Promise<Loaded>>> = {};
+/** Compiled modules of bytes this file handed out, so instantiating them skips a compile. */
+const compiled = new WeakMap<Uint8Array, WebAssembly.Module>();
+/** Default-location fetches, once per build (browsers, workers: no file system to re-read). */
+const fetched: Partial<Record<Isa, Promise<Uint8Array<ArrayBuffer>>>> = {};
+
+// A module given without its bytes cannot have its memory limits rewritten (a memory budget does
+// that, src/runtime/memory-limits.ts). resolveIsa then hands out this tiny valid module carrying a
+// marker: instantiating it (or the budget's rewrite of it) says what to do instead of failing
+// obscurely.
+const MARKER = "aptkit:compiled-module-without-bytes";
+const PLACEHOLDER_MESSAGE =
+  "aptkit: init({ module }) gave a compiled module, whose memory limits cannot be rewritten for a memory budget " +
+  "(or re-read by this loader): pass init({ bytes }) or init({ url }) instead";
+
+function placeholder(): Uint8Array<ArrayBuffer> {
+  const name = Array.from(MARKER, (c) => c.charCodeAt(0));
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00, name.length + 1, name.length, ...name, // custom section: the marker
+    0x05, 0x03, 0x01, 0x00, 0x00, // one memory, 0 pages, no maximum
+  ]);
+}
+
+function isPlaceholder(bytes: Uint8Array): boolean {
+  if (bytes.length > 96) return false;
+  let text = "";
+  for (const b of bytes) text += String.fromCharCode(b);
+  return text.includes(MARKER);
+}
+
+function toBytes(source: BufferSource): Uint8Array<ArrayBuffer> {
+  if (source instanceof ArrayBuffer) return new Uint8Array(source.slice(0));
+  const view = new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  // A private copy: the caller may reuse or transfer its buffer.
+  return new Uint8Array(view);
+}
+
+async function fetchBytes(url: string | URL): Promise<Uint8Array<ArrayBuffer>> {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new Error(`aptkit: cannot fetch ${url}: ${(e as Error).message}`, { cause: e });
+  }
+  if (!response.ok) throw new Error(`aptkit: cannot fetch ${url}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function load(source: WasmSource): Promise<Loaded> {
+  if (source instanceof WebAssembly.Module) {
+    const bytes = placeholder();
+    compiled.set(bytes, source);
+    return { bytes, module: source };
+  }
+  if (typeof source === "string" || source instanceof URL) return { bytes: await fetchBytes(source), module: null };
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return { bytes: toBytes(source), module: null };
+  throw new TypeError("aptkit: a wasm source is a WebAssembly.Module, an ArrayBuffer or view of the bytes, or a URL");
+}
+
+/**
+ * Registers where build `isa` comes from (null: back to the file beside this module). Loading
+ * (a fetch for a URL) starts at once; resolveIsa waits for it. "auto" then picks among the
+ * registered builds only: SIMD where registered and valid here, else scalar.
+ */
+export function setWasmSource(isa: Isa, source: WasmSource | null): void {
+  if (isa !== "simd" && isa !== "scalar") throw new RangeError(`isa must be "simd" or "scalar", got ${JSON.stringify(isa)}`);
+  if (source === null) {
+    delete registered[isa];
+    return;
+  }
+  const loading = load(source);
+  loading.catch(() => {}); // reported when resolveIsa awaits it
+  registered[isa] = loading;
+}
+
+/** The bytes of a build: the registered source, else the file beside this module. */
 export async function readWasm(isa: Isa): Promise<Uint8Array<ArrayBuffer>> {
+  const own = registered[isa];
+  if (own) return (await own).bytes;
   const url = wasmUrl(isa);
   if (isNode) {
     const { readFile } = await import("node:fs/promises");
     return new Uint8Array(await readFile(url));
   }
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`aptkit: cannot fetch ${url}: HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+  const once = (fetched[isa] ??= fetchBytes(url));
+  once.catch(() => delete fetched[isa]);
+  return once;
 }
+
+function valid(bytes: Uint8Array<ArrayBuffer>): boolean {
+  return compiled.has(bytes) || WebAssembly.validate(bytes);
+}
+
+const NO_SIMD = "aptkit: this engine does not support WebAssembly SIMD (isa: \"simd\")";
 
 /** Picks the build: SIMD where the engine validates the SIMD build, else scalar. */
 export async function resolveIsa(choice: IsaChoice): Promise<{ isa: Isa; bytes: Uint8Array<ArrayBuffer> }> {
@@ -73,18 +172,60 @@ export async function resolveIsa(choice: IsaChoice): Promise<{ isa: Isa; bytes: 
     throw new RangeError(`isa must be "auto", "simd" or "scalar", got ${JSON.stringify(choice)}`);
   }
   if (choice === "scalar") return { isa: "scalar", bytes: await readWasm("scalar") };
+  // With sources registered, "auto" stays among them: a page that registered only the scalar
+  // build must not go looking for a SIMD file it never shipped.
+  if (choice === "auto" && !registered.simd && registered.scalar) return { isa: "scalar", bytes: await readWasm("scalar") };
   const simd = await readWasm("simd");
-  if (WebAssembly.validate(simd)) return { isa: "simd", bytes: simd };
-  if (choice === "simd") throw new Error("aptkit: this engine does not support WebAssembly SIMD (isa: \"simd\")");
+  if (valid(simd)) return { isa: "simd", bytes: simd };
+  if (choice === "simd") throw new Error(NO_SIMD);
   return { isa: "scalar", bytes: await readWasm("scalar") };
 }
 
+/** Instantiates a build (or bytes derived from one); the builds import nothing. */
+export async function instantiateWasm(bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Instance> {
+  const module = compiled.get(bytes);
+  if (module) return WebAssembly.instantiate(module, {});
+  if (isPlaceholder(bytes)) throw new Error(PLACEHOLDER_MESSAGE);
+  return (await WebAssembly.instantiate(bytes, {})).instance;
+}
+
 export async function instantiateAbi(bytes: Uint8Array<ArrayBuffer>): Promise<AbiExports> {
-  const { exports } = await instantiate<Record<string, unknown>>(bytes, {});
-  const abi = exports as unknown as AbiExports;
+  const instance = await instantiateWasm(bytes);
+  const abi = instance.exports as unknown as AbiExports;
+  if (typeof abi.abi_version !== "function") {
+    throw new Error("aptkit: this wasm module has no abi_version export: it is not an aptkit build");
+  }
   const version = abi.abi_version();
   if (version !== ABI_VERSION) {
     throw new Error(`aptkit: wasm ABI version ${version}, host expects ${ABI_VERSION}: rebuild with npm run build`);
   }
   return abi;
+}
+
+/**
+ * Loads `source`, checks that it is an aptkit build this engine runs and which build it is (its
+ * has_simd export; `isa`, when given, must agree), then registers it as that build. Returns the
+ * build. What init() does for each source.
+ */
+export async function useWasm(source: WasmSource, isa?: Isa): Promise<Isa> {
+  if (isa !== undefined && isa !== "simd" && isa !== "scalar") {
+    throw new RangeError(`isa must be "simd" or "scalar", got ${JSON.stringify(isa)}`);
+  }
+  const loaded = await load(source);
+  if (!loaded.module) {
+    if (!WebAssembly.validate(loaded.bytes)) {
+      throw new Error(isa === "scalar"
+        ? "aptkit: this engine cannot compile the given wasm (is it an aptkit build?)"
+        : "aptkit: the given wasm does not validate here; if it is the SIMD build, this engine lacks " +
+          "WebAssembly SIMD: give the scalar build (build/aptkit.scalar.wasm) instead");
+    }
+    compiled.set(loaded.bytes, await WebAssembly.compile(loaded.bytes));
+  }
+  const abi = await instantiateAbi(loaded.bytes);
+  const detected: Isa = abi.has_simd() !== 0 ? "simd" : "scalar";
+  if (isa !== undefined && isa !== detected) {
+    throw new RangeError(`aptkit: told isa "${isa}" but the given wasm is the ${detected} build`);
+  }
+  registered[detected] = Promise.resolve(loaded);
+  return detected;
 }

@@ -11,6 +11,7 @@ import type { BatchResult, Learner } from "./learner.js";
 import type { LayerInfo } from "./report.js";
 import { sha256Hex } from "./hash.js";
 import { Planner, type Category } from "../budget/plan.js";
+import type { EnergyOp } from "../budget/energy.js";
 
 type Alloc = (count: number, name: string, category: Category, layer?: string | null) => number;
 import { checkStatus, loadMainBuild, type Fp32Exports, type Fp32Loader } from "./fp32/abi.js";
@@ -107,6 +108,14 @@ export class Fp32Learner implements Learner {
   readonly placedBytes: number;
   /** Every buffer of the run, laid out by the same planner as the integer engine's. */
   readonly plan: Planner;
+  /** Called for every kernel call, in the integer engine's OpRecord shape at 32 bits (the energy
+   *  account listens here: src/budget/energy.ts). */
+  onOp: ((op: EnergyOp) => void) | null = null;
+
+  /** Reports an elementwise f32 kernel call to onOp. */
+  private count(what: string, op: Extract<EnergyOp, { kind: "elementwise" }>["op"], elements: number, reads: number, writes: number): void {
+    this.onOp?.({ kind: "elementwise", what, op, elements, bits: 32, reads, writes });
+  }
 
   private constructor(readonly definition: ModelDefinition, isa: string, abi: Fp32Exports, batch: number, seed: number) {
     this.isa = isa;
@@ -240,7 +249,14 @@ export class Fp32Learner implements Learner {
   }
 
   private gemm(a: number, b: number, c: number, M: number, N: number, K: number, transA: boolean, transB: boolean, what: string): void {
+    this.onOp?.({ kind: "gemm", what, mode: "store", M, N, K, aBits: 32, bBits: 32, outBits: 32 });
     checkStatus(this.abi.f32_gemm(a, b, c, M, N, K, +transA, +transB, 0, this.workAt, this.workBytes), what);
+  }
+
+  /** y += bias (and ReLU) over a rows x cols output, as counted: one add per element (and a compare). */
+  private countBiasAct(name: string, rows: number, cols: number, relu: boolean): void {
+    this.count(`${name} forward`, "add", rows * cols, rows * cols + cols, rows * cols);
+    if (relu) this.count(`${name} forward`, "compare", rows * cols, 0, 0);
   }
 
   /** Forward on the first n samples of the input buffer; returns the logits offset. */
@@ -251,21 +267,30 @@ export class Fp32Learner implements Learner {
         case "conv2d": {
           const [h, w, c] = node.inShape, [oh, ow, co] = node.outShape;
           const P = n * oh * ow;
+          this.count(`${node.name} im2col`, "copy", 0, P * node.p.cols, P * node.p.cols);
           checkStatus(abi.f32_im2col(node.x, n, h, w, c, node.kh, node.kw, node.sh, node.sw, node.ph, node.pw, this.colsAt), `${node.name} im2col`);
           this.colsOwner = node;
           this.gemm(this.colsAt, node.p.w, node.y, P, co, node.p.cols, false, true, `${node.name} forward`);
+          this.countBiasAct(node.name, P, co, node.relu);
           abi.f32_bias_act(node.y, P, co, node.p.b, +node.relu);
           break;
         }
         case "dense":
           this.gemm(node.x, node.p.w, node.y, n, node.p.rows, node.p.cols, false, true, `${node.name} forward`);
+          this.countBiasAct(node.name, n, node.p.rows, node.relu);
           abi.f32_bias_act(node.y, n, node.p.rows, node.p.b, +node.relu);
           break;
         case "relu":
-          if (!node.fused) abi.f32_relu_forward(node.x, n * sizeOf(node.inShape), node.y);
+          if (!node.fused) {
+            const e = n * sizeOf(node.inShape);
+            this.count(`${node.name} forward`, "compare", e, e, e);
+            abi.f32_relu_forward(node.x, e, node.y);
+          }
           break;
         case "maxPool": case "avgPool": {
           const [h, w, c] = node.inShape;
+          const window = n * sizeOf(node.outShape) * node.kh * node.kw;
+          this.count(`${node.name} forward`, node.kind === "maxPool" ? "compare" : "add", window, window, n * sizeOf(node.outShape));
           const f = node.kind === "maxPool" ? abi.f32_max_pool_forward : abi.f32_avg_pool_forward;
           checkStatus(f(node.x, n, h, w, c, node.kh, node.kw, node.sh, node.sw, node.y), `${node.name} forward`);
           break;
@@ -292,18 +317,24 @@ export class Fp32Learner implements Learner {
         case "conv2d": {
           const [h, w, c] = node.inShape, [oh, ow, co] = node.outShape;
           const P = n * oh * ow, K = node.p.cols;
-          if (node.relu) abi.f32_relu_backward(node.y, dy, P * co, dy);
+          if (node.relu) {
+            this.count(`${node.name} backward`, "mask", P * co, 2 * P * co, P * co);
+            abi.f32_relu_backward(node.y, dy, P * co, dy);
+          }
           // The patch buffer is shared: the last conv layer finds its own patches still there,
           // the others rebuild theirs for dW.
           if (this.colsOwner !== node) {
+            this.count(`${node.name} im2col`, "copy", 0, P * K, P * K);
             checkStatus(abi.f32_im2col(node.x, n, h, w, c, node.kh, node.kw, node.sh, node.sw, node.ph, node.pw, this.colsAt), `${node.name} im2col`);
           }
           this.colsOwner = null;
           this.gemm(dy, this.colsAt, node.p.dw, co, K, P, true, false, `${node.name} weight gradient`);
+          this.count(`${node.name} bias gradient`, "add", P * co, P * co, co);
           abi.f32_bias_grad(dy, P, co, node.p.db);
           if (needDx) {
             // dcols = dY W (into the patch buffer, no longer needed), then scattered back.
             this.gemm(dy, node.p.w, this.colsAt, P, K, co, false, false, `${node.name} input error`);
+            this.count(`${node.name} col2im`, "add", P * K, P * K, n * h * w * c);
             const dx = other(dy);
             checkStatus(abi.f32_col2im(this.colsAt, n, h, w, c, node.kh, node.kw, node.sh, node.sw, node.ph, node.pw, dx), `${node.name} col2im`);
             dy = dx;
@@ -312,8 +343,12 @@ export class Fp32Learner implements Learner {
         }
         case "dense": {
           const U = node.p.rows, F = node.p.cols;
-          if (node.relu) abi.f32_relu_backward(node.y, dy, n * U, dy);
+          if (node.relu) {
+            this.count(`${node.name} backward`, "mask", n * U, 2 * n * U, n * U);
+            abi.f32_relu_backward(node.y, dy, n * U, dy);
+          }
           this.gemm(dy, node.x, node.p.dw, U, F, n, true, false, `${node.name} weight gradient`);
+          this.count(`${node.name} bias gradient`, "add", n * U, n * U, U);
           abi.f32_bias_grad(dy, n, U, node.p.db);
           if (needDx) {
             const dx = other(dy);
@@ -323,10 +358,16 @@ export class Fp32Learner implements Learner {
           break;
         }
         case "relu":
-          if (!node.fused) abi.f32_relu_backward(node.y, dy, n * sizeOf(node.inShape), dy);
+          if (!node.fused) {
+            const e = n * sizeOf(node.inShape);
+            this.count(`${node.name} backward`, "mask", e, 2 * e, e);
+            abi.f32_relu_backward(node.y, dy, e, dy);
+          }
           break;
         case "maxPool": case "avgPool": {
           const [h, w, c] = node.inShape;
+          const inN = n * h * w * c;
+          this.count(`${node.name} backward`, node.kind === "maxPool" ? "compare" : "add", inN, 2 * inN, inN);
           const dx = other(dy);
           const status = node.kind === "maxPool"
             ? abi.f32_max_pool_backward(node.x, n, h, w, c, node.kh, node.kw, node.sh, node.sw, dy, dx)
@@ -342,6 +383,7 @@ export class Fp32Learner implements Learner {
   }
 
   private loss(logits: number, n: number, withGradient: boolean): BatchResult {
+    this.count("loss", "exp", n * this.classes, n * this.classes, withGradient ? n * this.classes : 0);
     checkStatus(this.abi.f32_softmax_xent(logits, n, this.classes, this.labelsAt, withGradient ? this.dlogitsAt : 0, this.lossAt), "softmax cross-entropy");
     const mem = this.abi.memory.buffer;
     return { loss: new Float64Array(mem, this.lossAt, 1)[0], correct: new Int32Array(mem, this.lossAt + 8, 1)[0] };
@@ -366,7 +408,10 @@ export class Fp32Learner implements Learner {
     const r = this.computeGradients(images, labels, "trainStep");
     if (lr > 0) {
       for (const l of this.weighted()) {
-        this.abi.f32_sgd(l.p.w, l.p.dw, l.p.rows * l.p.cols, lr);
+        const n = l.p.rows * l.p.cols;
+        this.count(`${l.name} weight update`, "multiplyAdd", n, 2 * n, n);
+        this.abi.f32_sgd(l.p.w, l.p.dw, n, lr);
+        this.count(`${l.name} bias update`, "multiplyAdd", l.p.rows, 2 * l.p.rows, l.p.rows);
         this.abi.f32_sgd(l.p.b, l.p.db, l.p.rows, lr);
       }
     }

@@ -29,6 +29,8 @@ export interface IntegerLearnerOptions {
   budgetBytes?: number;
   /** The narrowest widest-width worth suggesting when refusing (APT's bMin). */
   minBits?: number;
+  /** How a refusal names a width: "bMax 6" (default) or, for fixed:N, (b) => `fixed:${b}`. */
+  bitsLabel?: string | ((bits: number) => string);
 }
 
 export interface MemoryAccount {
@@ -37,6 +39,8 @@ export interface MemoryAccount {
   measuredPeakBytes: number;
   workspaceBytes: number;
   breakdown: Breakdown;
+  /** Bytes of the .wasm that ran: flash, reported apart from the plan. */
+  codeBytes: number;
 }
 
 export class IntegerLearner implements Learner {
@@ -50,7 +54,7 @@ export class IntegerLearner implements Learner {
     const model = buildWithinBudget(engine, def, {
       batch: o.batch, seed: o.seed, actBits: o.actBits ?? 8, errBits: o.errBits ?? 8,
       weightBits: o.weightBits, maxWeightBits: o.maxWeightBits, masterWeights: o.masterWeights,
-    }, o.minBits);
+    }, o.minBits, o.bitsLabel);
     return new IntegerLearner(engine, model);
   }
 
@@ -62,6 +66,7 @@ export class IntegerLearner implements Learner {
       measuredPeakBytes: e.measuredPeakBytes(),
       workspaceBytes: e.workspaceBytes,
       breakdown: breakdown(e.plan),
+      codeBytes: e.codeBytes,
     };
   }
 

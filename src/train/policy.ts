@@ -80,6 +80,15 @@ export function widestBits(p: PolicySpec): number {
   }
 }
 
+/** How a budget refusal searches and names narrower weights for this policy (fitSuggestions). */
+export function budgetSearch(p: PolicySpec): { minBits: number; bitsLabel: string | ((bits: number) => string) } {
+  switch (p.kind) {
+    case "apt": return { minBits: p.bMin, bitsLabel: "bMax" };
+    case "fixed": return { minBits: 2, bitsLabel: (b) => `fixed:${b}` };
+    default: return { minBits: widestBits(p), bitsLabel: "bits" };
+  }
+}
+
 export function initialBits(p: PolicySpec): number {
   switch (p.kind) {
     case "apt": return p.initialBits;

@@ -1,4 +1,5 @@
 // The record of a training run: what report.json holds (docs/report.md documents every field).
+import type { EnergyReport } from "../budget/energy.js";
 
 export interface BitsDecision {
   step: number;
@@ -65,7 +66,10 @@ export interface TrainReport {
     measuredPeakBytes: number;
     workspaceBytes: number;
     breakdown: { byCategory: Record<string, number>; byLayer: Record<string, number> };
+    codeBytes: number;
     fp32Bytes: number;
     qat8Bytes: number;
   };
+  /** The energy account of the training steps: docs/energy.md. */
+  energy?: EnergyReport;
 }

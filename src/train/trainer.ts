@@ -7,8 +7,10 @@ import { layerName, type ModelDefinition } from "../nn/model.js";
 import { IntegerLearner } from "./integer.js";
 import { Engine } from "../nn/engine.js";
 import { baselineMemory, plannedPeak } from "../budget/account.js";
+import { EnergyCounter, masterWeightOps, type EnergyOp } from "../budget/energy.js";
 import type { Learner } from "./learner.js";
-import { AptController, initialBits, policyName, widestBits, type PolicySpec } from "./policy.js";
+import { AptController, budgetSearch, initialBits, policyName, widestBits, type PolicySpec } from "./policy.js";
+import { checkPlan, type PlanLike } from "../budget/errors.js";
 import type { BitsDecision, CurvePoint, EvalPoint, TrainReport } from "./report.js";
 
 export type LrSchedule = "constant" | "cosine" | "step";
@@ -73,11 +75,13 @@ export async function createLearner(o: TrainOptions, batch: number, seed: number
   const isa = o.isa ?? "auto";
   const p = o.policy;
   const budgetBytes = o.budgetBytes;
+  // A refusal searches widths down to bMin (apt) or 2 (fixed:N) and names them as the policy's flag.
+  const search = budgetSearch(p);
   if (p.kind === "apt" || p.kind === "fixed") {
     const base = {
       batch, seed, isa, weightBits: initialBits(p), maxWeightBits: widestBits(p),
       actBits: o.actBits, errBits: o.errBits, rounding: p.rounding, scaling: o.scaling, budgetBytes,
-      minBits: initialBits(p),
+      minBits: search.minBits, bitsLabel: search.bitsLabel,
     };
     if (p.kind === "apt" && budgetBytes !== undefined) {
       // Budget-aware APT: reserve the widest weights that fit (the controller then logs "budget"
@@ -94,7 +98,11 @@ export async function createLearner(o: TrainOptions, batch: number, seed: number
     });
   }
   if (!o.learnerFactory) throw new RangeError(`policy ${p.kind} needs a learnerFactory (see src/train/index.ts)`);
-  return o.learnerFactory({ model: o.model, batch, seed, isa, policy: p });
+  const learner = await o.learnerFactory({ model: o.model, batch, seed, isa, policy: p });
+  // fp32 plans its buffers but its memory is not capped: at least refuse a plan over the budget.
+  const planned = (learner as { plan?: PlanLike }).plan;
+  if (budgetBytes !== undefined && planned) checkPlan(planned, budgetBytes);
+  return learner;
 }
 
 async function widestThatFits(
@@ -140,6 +148,22 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
   const controller = o.policy.kind === "apt" && learner instanceof IntegerLearner
     ? new AptController(o.policy, Object.fromEntries(Object.keys(learner.weightBits()).map((l) => [l, learner.weightTensor(l).maxBits])))
     : null;
+  // The energy account counts the kernel calls of training steps and precision changes, not of
+  // evaluation (docs/energy.md).
+  const energy = new EnergyCounter({
+    arithmetic: learner instanceof IntegerLearner ? "integer" : "float",
+    rounding: learner instanceof IntegerLearner ? learner.engine.rounding : "nearest",
+  });
+  let counting = false;
+  const listen = (op: EnergyOp) => { if (counting) energy.record(op); };
+  const hookable = learner as Learner & { onOp?: ((op: EnergyOp) => void) | null };
+  if (learner instanceof IntegerLearner) learner.engine.onOp = listen;
+  else if ("onOp" in hookable) hookable.onOp = listen;
+  // qat8's master-weight quantization and SGD run outside the kernels that report themselves.
+  const masterOps = o.policy.kind === "qat8" ? masterWeightOps(learner.layers().filter((l) => l.parameters > 0).map((l) => {
+    const weights = learner.weightCounts()[l.name] ?? 0;
+    return { name: l.name, weights, biases: l.parameters - weights, weightBits: learner.weightBits()[l.name] ?? 8 };
+  })) : [];
   const size = sampleSize(trainSet);
   const images = new Float32Array(batch * size);
   const labels = new Uint8Array(batch);
@@ -153,7 +177,9 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
     for (const indices of batches(trainSet, batch, seed, epoch, { dropLast: true })) {
       gather(trainSet, indices, images, labels);
       const rate = learningRate(schedule, lr, step, totalSteps);
+      counting = true;
       const r = learner.trainStep(images, labels, rate);
+      for (const op of masterOps) energy.record(op);
       if (!Number.isFinite(r.loss)) {
         throw new Error(`training diverged at step ${step} (loss ${r.loss}): lower lr (now ${rate}) or raise bMin/tMin`);
       }
@@ -168,6 +194,8 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
         for (const d of decisions) if (d.newBits !== d.oldBits) learner.setBits(d.layer, d.newBits);
         if (decisions.some((d) => d.newBits !== d.oldBits)) bitsTimeline.push({ step, bits: learner.weightBits() });
       }
+      counting = false;
+      energy.endStep();
       if (step % logEvery === 0 || step === totalSteps) {
         const point = { step, epoch, loss: windowLoss / windowSteps, accuracy: windowCorrect / (windowSteps * batch) };
         loss.push(point);
@@ -183,6 +211,8 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
     evaluations.push({ step, epoch, accuracy: e.accuracy, loss: e.loss });
   }
   bitsTimeline.push({ step, bits: learner.weightBits() });
+  if (learner instanceof IntegerLearner) learner.engine.onOp = null;
+  else if ("onOp" in hookable) hookable.onOp = null;
   let memory: TrainReport["memory"];
   if (learner instanceof IntegerLearner) {
     const m = learner.memory();
@@ -211,6 +241,7 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
     averageWeightBits,
     modelSha256: await learner.modelSha256(),
     ...(memory ? { memory } : {}),
+    energy: energy.report(),
     timings: {
       totalSeconds: (performance.now() - started) / 1000,
       trainSeconds: trainMs / 1000,

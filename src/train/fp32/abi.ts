@@ -1,8 +1,7 @@
 // The f32 ABI (assembly/f32/index.ts) and how the fp32 trainer gets an instance of it. By default
 // the project's main build (build/aptkit.<isa>.wasm, into which assembly/index.ts re-exports the
 // f32_ functions); a loader can be injected (tests build assembly/f32/standalone.ts themselves).
-import { instantiate } from "@assemblyscript/loader";
-import { resolveIsa, type Isa, type IsaChoice } from "../../runtime/wasm.js";
+import { instantiateWasm, resolveIsa, type Isa, type IsaChoice } from "../../runtime/wasm.js";
 
 export const F32_ABI_VERSION = 1;
 
@@ -63,8 +62,10 @@ export function checkFp32Exports(exports: Record<string, unknown>, origin: strin
 
 /** Instantiates wasm bytes that carry the f32 ABI. */
 export async function instantiateFp32(bytes: Uint8Array<ArrayBuffer>, isa: Isa, origin = `aptkit.${isa}.wasm`): Promise<Fp32Module> {
-  const { exports } = await instantiate<Record<string, unknown>>(bytes, {});
-  return { isa, exports: checkFp32Exports(exports, origin) };
+  // Through runtime/wasm.ts: no bare-specifier import (module workers have no import maps), and
+  // a build registered with init() is used as given.
+  const { exports } = await instantiateWasm(bytes);
+  return { isa, exports: checkFp32Exports(exports as Record<string, unknown>, origin) };
 }
 
 /** The default loader: the project's main build, SIMD where the engine validates it. */

@@ -1,0 +1,119 @@
+// The browser example (examples/browser/) in headless Debian Chromium, driven by playwright-core:
+// the page trains an MLP in a module worker from dist/ and build/*.wasm served as plain files,
+// plots bits per layer live, and reports a test accuracy above a threshold. Once on a slice of the
+// real digits (written at test time into .tmp/), once on the page's own synthetic digits with the
+// scalar build. The digits run must end with the model that the same training under Node gives,
+// bit for bit. Chromium comes from Debian (apt-get install chromium); with
+// APTKIT_SKIP_BROWSER=1 a machine without it skips these tests instead of failing.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { Server } from "node:http";
+import { chromium, type Browser } from "playwright-core";
+import { ROOT, serve } from "../examples/browser/serve.mjs";
+import { writeDigitsSubset } from "../examples/browser/make-subset.mjs";
+import { trainingOptions } from "../examples/browser/config.js";
+import { parseSubset } from "../examples/browser/data.js";
+import { train } from "../dist/index.js";
+
+const CHROMIUM = process.env.APTKIT_CHROMIUM ?? "/usr/bin/chromium";
+const SKIP = process.env.APTKIT_SKIP_BROWSER === "1";
+const present = existsSync(CHROMIUM);
+const skip = !present && SKIP ? `no Chromium at ${CHROMIUM} (APTKIT_SKIP_BROWSER=1)` : false;
+
+// The flags that work on this machine's closed network (see the project's machine notes):
+// without the background-networking ones Chromium's own connections are refused many at a time.
+const FLAGS = [
+  "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync",
+];
+
+const SUBSET = path.join(ROOT, ".tmp", "browser", "digits-14.bin");
+let browser: Browser | undefined;
+let server: Server | undefined;
+let base = "";
+
+before(async () => {
+  if (skip) return;
+  if (!present) {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: install it (apt-get install chromium), point APTKIT_CHROMIUM at one, ` +
+        `or set APTKIT_SKIP_BROWSER=1 to skip the browser tests`,
+    );
+  }
+  for (const f of ["dist/index.js", "build/aptkit.simd.wasm", "build/aptkit.scalar.wasm"]) {
+    if (!existsSync(path.join(ROOT, f))) throw new Error(`${f} is missing: run npm run build first`);
+  }
+  await writeDigitsSubset(SUBSET);
+  ({ server, url: base } = await serve(ROOT));
+  // Playwright gives each launch a new, empty profile directory of its own.
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+});
+
+interface PageResult {
+  state: string;
+  accuracy: number;
+  isa: string;
+  progressEvents: number;
+  bitsPaths: number;
+  status: string;
+  model: string;
+}
+
+async function runPage(query: string, screenshot?: string): Promise<PageResult> {
+  const page = await browser!.newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
+  try {
+    await page.goto(`${base}/examples/browser/index.html${query}`);
+    try {
+      await page.waitForFunction(() => document.documentElement.dataset.state !== "running", null, { timeout: 120_000 });
+    } catch (e) {
+      const status = await page.evaluate(() => `${document.getElementById("status")?.textContent} ${document.getElementById("step")?.textContent}`);
+      throw new Error(`the page did not finish in 120 s: ${status}\n${problems.join("\n")}`, { cause: e });
+    }
+    const result = await page.evaluate(() => ({
+      state: document.documentElement.dataset.state ?? "",
+      accuracy: Number(document.getElementById("accuracy")?.dataset.value ?? NaN),
+      isa: document.documentElement.dataset.isa ?? "",
+      progressEvents: Number(document.documentElement.dataset.progress ?? 0),
+      bitsPaths: document.querySelectorAll("#bits svg path").length,
+      status: document.getElementById("status")?.textContent ?? "",
+      model: document.documentElement.dataset.model ?? "",
+    }));
+    assert.equal(result.state, "done", `the page did not finish: ${result.status}\n${problems.join("\n")}`);
+    if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
+    return result;
+  } finally {
+    await page.close();
+  }
+}
+
+test("real digits (14x14 slice), SIMD build: trains in a worker, plots bits live, accuracy >= 0.8", { skip, timeout: 180_000 }, async () => {
+  const r = await runPage("?data=/.tmp/browser/digits-14.bin", path.join(ROOT, ".tmp", "browser", "digits.png"));
+  console.log(`# browser digits: accuracy ${r.accuracy}, isa ${r.isa}, ${r.progressEvents} progress events; ${r.status}`);
+  assert.equal(r.isa, "simd");
+  assert.ok(r.progressEvents > 10, `only ${r.progressEvents} progress events reached the page`);
+  assert.ok(r.bitsPaths > 0, "no bits-per-layer plot was drawn");
+  assert.ok(r.accuracy >= 0.8, `test accuracy ${r.accuracy} < 0.8`);
+  // The same training under Node, from the same file: the same model, bit for bit.
+  const bytes = await readFile(SUBSET);
+  const { report } = await train(trainingOptions(parseSubset(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length))));
+  assert.equal(r.model, report.modelSha256, "the browser trained a different model than Node");
+  assert.equal(r.accuracy, report.accuracy);
+});
+
+test("synthetic digits, scalar build: accuracy >= 0.85", { skip, timeout: 180_000 }, async () => {
+  const r = await runPage("?isa=scalar");
+  console.log(`# browser synthetic: accuracy ${r.accuracy}, isa ${r.isa}; ${r.status}`);
+  assert.equal(r.isa, "scalar");
+  assert.ok(r.accuracy >= 0.85, `test accuracy ${r.accuracy} < 0.85`);
+});

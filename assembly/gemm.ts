@@ -764,11 +764,20 @@ function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize
     const rowZ = <u64>N * GOLDEN;
     const hasBias = biasAt != 0;
     if (outBits == 8 && outWrap == 0xffffffff) {
-      for (let r: u32 = 0; r < mc; r++) {
-        saturated = requantRun8(blockAcc + <usize>r * ld, nc, bias, hasBias, biasScale, scale, stochastic, z0, relu, outRow + outCol, saturated);
-        nextOutRow();
-        z0 += rowZ;
+      // Specialised on the accumulator type and the rounding (loop-invariant, so not tested per code).
+      let sat: i32;
+      if (accI32) {
+        sat = stochastic
+          ? requantBlock8(mc, nc, ld, bias, hasBias, biasScale, scale, z0, rowZ, relu, true, true)
+          : requantBlock8(mc, nc, ld, bias, hasBias, biasScale, scale, z0, rowZ, relu, true, false);
+      } else {
+        sat = stochastic
+          ? requantBlock8(mc, nc, ld, bias, hasBias, biasScale, scale, z0, rowZ, relu, false, true)
+          : requantBlock8(mc, nc, ld, bias, hasBias, biasScale, scale, z0, rowZ, relu, false, false);
       }
+      // A count of clamped codes: adding it at once equals adding 1 per code (integers below 2^53).
+      setSf64(stage, SF_SATURATED, saturated + <f64>sat);
+      return;
     } else {
       for (let r: u32 = 0; r < mc; r++) {
         saturated = requantRun(blockAcc + <usize>r * ld, nc, bias, hasBias, biasScale, scale, stochastic, z0, relu, outBits, saturated);
@@ -811,26 +820,36 @@ function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize
   setSf64(stage, SF_SUM_ABS, sumAbs);
 }
 
-// One output row's run of REQUANT codes at 8 bits, written as bytes at dst.
-@inline function requantRun8(
-  acc: usize, nc: u32, bias: usize, hasBias: bool, biasScale: f64, scale: f64,
-  stochastic: bool, z: u64, relu: bool, dst: usize, saturated: f64,
-): f64 {
-  const limit: f64 = 127;
-  for (let j: u32 = 0; j < nc; j++) {
-    let v = accAt(acc, j);
-    if (hasBias) v += biasScale * <f64>load<i16>(bias + (<usize>j << 1));
-    const x = v * scale;
-    let q = stochastic ? Math.floor(x + unitAt(z)) : nearest<f64>(x);
-    z += GOLDEN;
-    if (q > limit) { q = limit; saturated += 1; } else if (q < -limit) { q = -limit; saturated += 1; }
-    // ReLU on the integer code: a float select would be a branch on the sign, which random
-    // pre-activations mispredict half the time.
-    let qi = <i32>q;
-    if (relu) qi &= ~(qi >> 31);
-    store<i8>(dst + j, <i8>qi);
+// REQUANT of the block's rows into 8-bit codes at PLAIN or 1x1 outputs (a row's codes are bytes
+// outRow + outCol ...); returns the number of codes clamped. The rounded value is an integer (or
+// NaN), so clamping it after the saturating conversion to i32 gives the code the f64 clamp gave,
+// and clamp and ReLU become integer selects: a float compare-and-branch on the sign of random
+// pre-activations mispredicts half the time.
+@inline function requantBlock8(
+  mc: u32, nc: u32, ld: usize, bias: usize, hasBias: bool, biasScale: f64, scale: f64,
+  z0: u64, rowZ: u64, relu: bool, i32acc: bool, stochastic: bool,
+): i32 {
+  let sat: i32 = 0;
+  for (let r: u32 = 0; r < mc; r++) {
+    const acc = blockAcc + <usize>r * ld;
+    const dst = outRow + outCol;
+    let z = z0;
+    for (let j: u32 = 0; j < nc; j++) {
+      let v = i32acc ? <f64>load<i32>(acc + (<usize>j << 2)) : load<f64>(acc + (<usize>j << 3));
+      if (hasBias) v += biasScale * <f64>load<i16>(bias + (<usize>j << 1));
+      const x = v * scale;
+      const q = stochastic ? Math.floor(x + unitAt(z)) : nearest<f64>(x);
+      z += GOLDEN;
+      let qi = <i32>q;
+      sat += <i32>(qi > 127) | <i32>(qi < -127);
+      qi = min(max(qi, -127), 127);
+      if (relu) qi &= ~(qi >> 31);
+      store<i8>(dst + j, <i8>qi);
+    }
+    nextOutRow();
+    z0 += rowZ;
   }
-  return saturated;
+  return sat;
 }
 
 // The general run: any width, following the whole-image view's line wrap.

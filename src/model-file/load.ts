@@ -124,6 +124,13 @@ export async function loadModel(bytes: Uint8Array, options: LoadOptions = {}): P
     asFileError(e, "the model cannot be built");
   }
 
+  applyModelFile(model, file);
+  return new LoadedModel(file, engine, model);
+}
+
+/** Writes a checked file's codes, widths, exponents and biases into a model built from its
+ *  definition (weights reserved at least as wide as the file's). */
+export function applyModelFile(model: Model, file: ModelFile): void {
   const linear = model.layers.filter((l): l is LinearLayer => l instanceof LinearLayer);
   if (linear.length !== file.layers.length) {
     throw new ModelFileError("layerCount", HEADER.layerCount, `the built model has ${linear.length} weighted layers, the file ${file.layers.length}`);
@@ -135,6 +142,9 @@ export async function loadModel(bytes: Uint8Array, options: LoadOptions = {}): P
       throw new ModelFileError(`layers[${i}]`, HEADER_BYTES,
         `the built model's layer ${l.name} is ${w.rows}x${w.cols}, the file's ${rec.name} ${rec.rows}x${rec.cols}`);
     }
+    if (rec.bits > w.maxBits) {
+      throw new ModelFileError(`layers[${i}].bits`, HEADER_BYTES, `${rec.name} is ${rec.bits} bits wide, the model reserved ${w.maxBits}`);
+    }
     // The plan reserved every layer's weights at maxBits >= rec.bits, so the codes fit in place;
     // width and exponent live in the layer's WeightTensor, as a precision change leaves them.
     w.bits = rec.bits;
@@ -142,5 +152,4 @@ export async function loadModel(bytes: Uint8Array, options: LoadOptions = {}): P
     l.weightBytes().set(rec.weights);
     l.biasBytes().set(rec.bias);
   });
-  return new LoadedModel(file, engine, model);
 }

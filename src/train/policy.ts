@@ -108,6 +108,18 @@ export class AptController {
 
   constructor(readonly options: AptOptions, private readonly reserved: Record<string, number>) {}
 
+  /** The partial interval sums (a checkpoint keeps them for exact resume). */
+  state(): Record<string, { g: number; n: number }> {
+    return Object.fromEntries([...this.sums].map(([k, v]) => [k, { ...v }]));
+  }
+
+  restore(sums: Record<string, { g: number; n: number }>, log: BitsDecision[]): void {
+    this.sums.clear();
+    for (const [k, v] of Object.entries(sums)) this.sums.set(k, { g: v.g, n: v.n });
+    this.log.length = 0;
+    this.log.push(...log);
+  }
+
   /** Records one step's G for a layer. */
   observe(layer: string, G: number): void {
     const s = this.sums.get(layer) ?? { g: 0, n: 0 };

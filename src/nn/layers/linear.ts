@@ -213,6 +213,17 @@ export abstract class LinearLayer implements Layer {
     return [this.weight];
   }
 
+  /** The exponents delayed scaling carries from one step to the next (a checkpoint keeps them,
+   *  so a resumed run scales exactly as the uninterrupted one). */
+  scalingState(): { output: number | null; inputError: number | null } {
+    return { output: this.lastExp ?? null, inputError: this.lastErrExp ?? null };
+  }
+
+  restoreScalingState(s: { output: number | null; inputError: number | null }): void {
+    this.lastExp = s.output ?? undefined;
+    this.lastErrExp = s.inputError ?? undefined;
+  }
+
   parameterCount(): number {
     return this.weight.rows * this.weight.cols + this.weight.rows;
   }

@@ -6,7 +6,8 @@ import { parseArgs } from "node:util";
 import { loadDataset } from "./data/index.js";
 import { lenet5, mlp, type ModelDefinition } from "./nn/model.js";
 import { apt, fixed, fp32, qat8, type PolicySpec } from "./train/policy.js";
-import { train, type Progress } from "./train/trainer.js";
+import { DivergenceError, train, type Progress } from "./train/trainer.js";
+import { CheckpointError } from "./train/checkpoint.js";
 import { renderReport } from "./report/html.js";
 import { learnerFactory } from "./train/factory.js";
 import { parseBudget, groupDigits, type Budget } from "./budget/budget.js";
@@ -21,6 +22,7 @@ import { initialBits, policyName, widestBits } from "./train/policy.js";
 const USAGE = `usage: aptkit train [--model lenet5|mlp] [--data digits|fashion-mnist|idx:DIR]
                     [--policy apt|fixed:N|qat8|fp32] [--tmin X] [--tmax X] [--bmin N] [--bmax N]
                     [--interval N] [--rounding stochastic|nearest] [--budget B]
+                    [--checkpoint PATH [--every N]] [--resume PATH]
                     [--epochs N] [--batch N] [--lr X] [--seed N] [--isa auto|simd|scalar] [--out DIR]
        aptkit plan  [--model lenet5|mlp] [--batch N] [--budget B] [--policy P] [--bmin N] [--bmax N]
        aptkit predict --model-file FILE [--data digits|fashion-mnist|idx:DIR] [--batch N] [--isa ...]
@@ -58,6 +60,9 @@ export function parseTrainArgs(argv: string[]) {
         isa: { type: "string", default: "auto" },
         out: { type: "string", default: "runs/latest" },
         budget: { type: "string" },
+        checkpoint: { type: "string" },
+        every: { type: "string" },
+        resume: { type: "string" },
       },
     });
   } catch (e) {
@@ -116,7 +121,11 @@ export function parseTrainArgs(argv: string[]) {
       throw new UsageError(`--budget: ${(e as Error).message}`);
     }
   }
+  const every = num("every", v.every, (x) => int(x) && x >= 1, "a positive integer");
+  if (every !== undefined && v.checkpoint === undefined) throw new UsageError("--every: needs --checkpoint PATH");
   return {
+    checkpoint: v.checkpoint === undefined ? undefined : { path: v.checkpoint, every: every ?? 100 },
+    resume: v.resume,
     budget,
     model: model(),
     data: v.data!,
@@ -252,9 +261,19 @@ export async function main(argv: string[]): Promise<number> {
   }
   const tty = process.stdout.isTTY === true;
   let lastPrint = 0;
+  let resume: Uint8Array | undefined;
+  if (o.resume !== undefined) {
+    try {
+      resume = new Uint8Array(await readFile(o.resume));
+    } catch (e) {
+      console.error(`aptkit: --resume ${o.resume}: ${(e as Error).message}`);
+      return 2;
+    }
+  }
   let result;
   try {
     result = await train({
+    checkpoint: o.checkpoint, resume,
     model: o.model, data, policy: o.policy, epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, isa: o.isa,
     budgetBytes: o.budget?.bytes,
     learnerFactory,
@@ -269,20 +288,29 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
   } catch (e) {
+    if (tty) process.stdout.write("\n");
     if (e instanceof BudgetError) {
       console.error(`aptkit: --budget ${o.budget?.source}: ${e.message}`);
+      return 1;
+    }
+    if (e instanceof DivergenceError) {
+      console.error(`aptkit: ${e.message}`);
+      return 1;
+    }
+    if (e instanceof CheckpointError || (o.resume !== undefined && e instanceof RangeError && /^resume:/.test(e.message))) {
+      console.error(`aptkit: --resume ${o.resume}: ${e.message}`);
       return 1;
     }
     throw e;
   }
   const { report, learner } = result;
+  if (tty) process.stdout.write("\n");
+  await mkdir(o.out, { recursive: true });
   let modelFile: string | null = null;
   if (learner instanceof IntegerLearner && o.policy.kind !== "qat8") {
     modelFile = join(o.out, "model.aptkit");
     await writeFile(modelFile, await saveModel(learner));
   }
-  if (tty) process.stdout.write("\n");
-  await mkdir(o.out, { recursive: true });
   await writeFile(join(o.out, "report.json"), JSON.stringify(report, null, 2));
   await writeFile(join(o.out, "report.html"), renderReport(report));
   console.log(`test accuracy ${(100 * report.accuracy).toFixed(2)}%, average weight width ${report.averageWeightBits.toFixed(2)} bits, ` +

@@ -343,6 +343,20 @@ export class EnergyCounter {
     tallyOp(this.asFp32, op, { float: true, as32: true, stochastic: false });
   }
 
+  /** The counts so far as plain data (a checkpoint keeps them; restore() takes them back). */
+  snapshot(): { steps: number; actual: Record<string, Tally>; asFp32: Tally } {
+    return JSON.parse(JSON.stringify({ steps: this.steps, actual: Object.fromEntries(this.actual), asFp32: this.asFp32 }));
+  }
+
+  restore(s: { steps: number; actual: Record<string, Tally>; asFp32: Tally }): void {
+    this.steps = s.steps;
+    this.actual.clear();
+    for (const [k, t] of Object.entries(s.actual)) this.actual.set(k, JSON.parse(JSON.stringify(t)));
+    const copy = JSON.parse(JSON.stringify(s.asFp32)) as Tally;
+    this.asFp32.ops = copy.ops;
+    this.asFp32.bits = copy.bits;
+  }
+
   /** Marks the end of a training step (for perStepJoules). */
   endStep(): void {
     this.steps++;

@@ -219,7 +219,7 @@ export interface RenderInfo {
   wallSeconds: number | null;
   jobs: number;
   /** Plot files, relative to the markdown file. */
-  plots: { energy: string; memory: string; bits: string | null };
+  plots: { energy: string; energyZoom?: string | null; memory: string; bits: string | null };
   /** Raw report files, relative to the markdown file. */
   reports: string[];
   note?: string;
@@ -275,6 +275,61 @@ function sensitivity(runs: readonly RunResult[]): string {
   return lines.join("\n");
 }
 
+/** Facts the table shows, spelled out; each sentence is computed, and appears only when its runs are there. */
+export function observations(runs: readonly RunResult[]): string[] {
+  const out: string[] = [];
+  const d = runs.find((r) => r.isDefaultApt);
+  const fixed8 = runs.find((r) => r.label === "fixed:8");
+  const sweep = runs.filter((r) => r.kind === "apt" && r.scaling === "exact");
+  const pct = (a: number, b: number) => `${Math.abs(saving(a, b)!).toFixed(1)} % ${a <= b ? "less" : "more"}`;
+  if (sweep.length > 1) {
+    const es = sweep.map((r) => r.report.energy.totalJoules);
+    const lo = Math.min(...es), hi = Math.max(...es);
+    const bits = sweep.map((r) => r.report.averageWeightBits);
+    out.push(`Across the APT runs (tMin and rounding varied), the average weight width spans ${Math.min(...bits).toFixed(2)}–${Math.max(...bits).toFixed(2)} bits. ` +
+      `Training energy moves only ${(100 * (hi - lo) / lo).toFixed(1)} % between the cheapest and the dearest. Weights are a small part of the work: ` +
+      `activations and errors stay at 8 bits in every integer run and carry most of the traffic.`);
+    const peaks = new Set(sweep.map((r) => r.peakBytes));
+    if (peaks.size === 1) {
+      out.push(`Every APT run has the same peak memory (${formatBytes(sweep[0].peakBytes)}). The plan reserves every layer's weights at the widest width APT may choose (bMax), ` +
+        `whatever tMin does, so tMin trades accuracy for energy here but never for memory.`);
+    }
+  }
+  if (d && fixed8) {
+    out.push(`The default APT run costs ${pct(d.report.energy.totalJoules, fixed8.report.energy.totalJoules)} training energy than fixed:8 ` +
+      `and needs ${pct(d.peakBytes, fixed8.peakBytes)} peak memory. Its test accuracy is ${Math.abs(100 * (d.report.accuracy - fixed8.report.accuracy)).toFixed(2)} points ` +
+      `${d.report.accuracy >= fixed8.report.accuracy ? "higher" : "lower"}.`);
+  }
+  const pairs = sweep.filter((r) => r.rounding === "stochastic")
+    .map((s) => [s, sweep.find((n) => n.rounding === "nearest" && n.tMin === s.tMin)] as const)
+    .filter((p): p is readonly [RunResult, RunResult] => p[1] !== undefined);
+  if (pairs.length > 0) {
+    const gaps = pairs.map(([st, ne]) => 100 * (st.report.accuracy - ne.report.accuracy));
+    out.push(`Stochastic rounding against round-to-nearest at the same tMin: ${pairs.map(([st], i) => `tMin ${st.tMin}: ${gaps[i] >= 0 ? "+" : ""}${gaps[i].toFixed(2)} points`).join(", ")}. ` +
+      `Rounding to nearest lets small updates vanish (the underflow APT measures).`);
+  }
+  const delayed = runs.find((r) => r.scaling === "delayed");
+  if (delayed && d) {
+    const collapsed = delayed.report.accuracy < 0.5 * d.report.accuracy;
+    out.push(`Delayed scaling (${delayed.label}) skips the max-abs pass. It costs ${pct(delayed.report.energy.totalJoules, d.report.energy.totalJoules)} energy than exact scaling, ` +
+      `at ${(100 * delayed.report.accuracy).toFixed(2)} % test accuracy against ${(100 * d.report.accuracy).toFixed(2)} %` +
+      (collapsed ? `. Training did not work with it. The cause was not investigated here, so the saving is not available with delayed scaling as it stands.` : "."));
+  }
+  if (d) {
+    const log = d.report.bitsHistory;
+    const up = log.filter((x) => x.newBits > x.oldBits).length, down = log.filter((x) => x.newBits < x.oldBits).length;
+    const finals = Object.values(d.report.finalBits);
+    const atMax = finals.filter((b) => b === APT_DEFAULTS.bMax).length;
+    out.push(`In the default APT run the controller raised widths ${up} time${up === 1 ? "" : "s"} and lowered them ${down} time${down === 1 ? "" : "s"}; ` +
+      `${atMax} of ${finals.length} layers ended at bMax (${APT_DEFAULTS.bMax}). G = mean(|lr·g|)/step carries the learning rate, so as the ` +
+      `${runs[0]?.report.config.schedule ?? "decaying"} schedule lowers lr, G falls below tMin and widths rise, whether or not learning has slowed.`);
+    const sites = Object.entries(d.report.energy.byWhat).sort((a, b) => b[1] - a[1]);
+    const [what, j] = sites[0];
+    out.push(`The largest single cost of the default APT run is \`${what}\`, at ${(100 * j / d.report.energy.totalJoules).toFixed(1)} % of its energy (see the site table below).`);
+  }
+  return out;
+}
+
 /** docs/results.md: everything in it comes from `runs` and `c`. */
 export function renderResults(runs: readonly RunResult[], c: ExperimentConfig, info: RenderInfo): string {
   const rows = buildRows(runs);
@@ -317,6 +372,8 @@ export function renderResults(runs: readonly RunResult[], c: ExperimentConfig, i
         ". The defaults are left unchanged here. A difference of a few tenths of a point is within run-to-run noise of one seed.", "");
     }
   }
+  const obs = observations(runs);
+  if (obs.length > 0) out.push("## Observations", "", ...obs.map((o) => `- ${o}`), "");
   out.push("## Energy details", "", energyDetails(runs), "");
   out.push(`"Same run priced as fp32" prices this run's own recorded operations as fp32: every MAC is an fp32 multiply and add, and every tensor element is 32 bits. ` +
     `It differs from the fp32 run's energy. The fp32 trainer uses explicit im2col and col2im buffers and computes a conv layer's input error with fewer MACs. ` +
@@ -332,6 +389,10 @@ export function renderResults(runs: readonly RunResult[], c: ExperimentConfig, i
   out.push(sensitivity(runs), "");
   out.push("## Plots", "");
   out.push(`![Test accuracy vs training energy](${info.plots.energy})`, "");
+  if (info.plots.energyZoom) {
+    out.push(`![Test accuracy vs training energy, integer runs](${info.plots.energyZoom})`, "");
+    out.push(`The second plot shows the integer runs alone, leaving out fp32 and any run below half of fp32's accuracy, so that their differences are visible.`, "");
+  }
   out.push(`![Test accuracy vs peak training memory](${info.plots.memory})`, "");
   if (info.plots.bits) out.push(`![Weight bits per layer over training, default APT](${info.plots.bits})`, "");
   out.push("## Raw reports", "");
@@ -345,8 +406,14 @@ export async function writeResults(runs: readonly RunResult[], c: ExperimentConf
   outDir: string; reportsDir: string; wallSeconds: number | null; jobs: number; note?: string;
 }): Promise<string> {
   await mkdir(o.outDir, { recursive: true });
-  const plots = { energy: "results-accuracy-energy.svg", memory: "results-accuracy-memory.svg", bits: null as string | null };
+  const plots = { energy: "results-accuracy-energy.svg", energyZoom: null as string | null, memory: "results-accuracy-memory.svg", bits: null as string | null };
   await writeFile(join(o.outDir, plots.energy), accuracyVsEnergy(runs));
+  const fp = runs.find((r) => r.kind === "fp32");
+  const integer = runs.filter((r) => r.kind !== "fp32" && (!fp || r.report.accuracy >= 0.5 * fp.report.accuracy));
+  if (integer.length > 1) {
+    plots.energyZoom = "results-accuracy-energy-integer.svg";
+    await writeFile(join(o.outDir, plots.energyZoom), accuracyVsEnergy(integer, "Test accuracy vs training energy: integer runs"));
+  }
   await writeFile(join(o.outDir, plots.memory), accuracyVsMemory(runs));
   const apt = runs.find((r) => r.isDefaultApt);
   if (apt) {

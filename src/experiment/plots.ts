@@ -27,9 +27,9 @@ function tradeoffSeries(runs: readonly RunResult[], x: (r: RunResult) => number)
   return series;
 }
 
-export function accuracyVsEnergy(runs: readonly RunResult[]): string {
+export function accuracyVsEnergy(runs: readonly RunResult[], title = "Test accuracy vs training energy"): string {
   return lineChart({
-    title: "Test accuracy vs training energy",
+    title,
     xLabel: "training energy (mJ, counted: docs/energy.md)",
     yLabel: "test accuracy (%)",
     series: tradeoffSeries(runs, (r) => r.report.energy.totalJoules * 1e3),

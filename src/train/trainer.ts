@@ -5,6 +5,10 @@ import type { IsaChoice } from "../runtime/wasm.js";
 import type { Scaling } from "../nn/engine.js";
 import { layerName, type ModelDefinition } from "../nn/model.js";
 import { IntegerLearner } from "./integer.js";
+import { LinearLayer } from "../nn/layers/linear.js";
+import { applyModelFile } from "../model-file/load.js";
+import { modelFileOf } from "../model-file/save.js";
+import { decodeCheckpoint, encodeCheckpoint, writeFileAtomic, type RunFingerprint, type TrainingState } from "./checkpoint.js";
 import { Engine } from "../nn/engine.js";
 import { baselineMemory, plannedPeak } from "../budget/account.js";
 import { EnergyCounter, masterWeightOps, type EnergyOp } from "../budget/energy.js";
@@ -12,6 +16,16 @@ import type { Learner } from "./learner.js";
 import { AptController, budgetSearch, initialBits, policyName, widestBits, type PolicySpec } from "./policy.js";
 import { checkPlan, type PlanLike } from "../budget/errors.js";
 import type { BitsDecision, CurvePoint, EvalPoint, TrainReport } from "./report.js";
+
+/** Training produced a non-finite loss: stopped, the last checkpoint (if any) kept intact. */
+export class DivergenceError extends Error {
+  constructor(readonly step: number, readonly loss: number, readonly lr: number, readonly checkpoint: string | null, cause = `loss ${loss}`) {
+    super(`training diverged at step ${step} (${cause}): lower the learning rate (now ${lr}), ` +
+      `or raise bMin / tMin so the weights keep more precision` +
+      (checkpoint ? `; the last good checkpoint is ${checkpoint}` : ""));
+    this.name = "DivergenceError";
+  }
+}
 
 export type LrSchedule = "constant" | "cosine" | "step";
 
@@ -33,6 +47,10 @@ export interface TrainOptions {
   logEvery?: number;
   /** Memory budget in bytes (see src/budget/budget.ts parseBudget): the engine's cap. */
   budgetBytes?: number;
+  /** Write the training state to `path` every `every` steps (and at the end), atomically. */
+  checkpoint?: { path: string; every: number };
+  /** Continue from a checkpoint (its bytes): the run ends bit-identical to an uninterrupted one. */
+  resume?: Uint8Array;
   /** Creates the learner for policies this module does not build itself (fp32, qat8). */
   learnerFactory?: (o: { model: ModelDefinition; batch: number; seed: number; isa: IsaChoice; policy: PolicySpec }) => Promise<Learner>;
   onProgress?: (p: Progress) => void;
@@ -167,29 +185,75 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
   const size = sampleSize(trainSet);
   const images = new Float32Array(batch * size);
   const labels = new Uint8Array(batch);
-  const loss: CurvePoint[] = [];
-  const evaluations: EvalPoint[] = [];
-  const bitsTimeline: { step: number; bits: Record<string, number> }[] = [{ step: 0, bits: learner.weightBits() }];
-  let step = 0, trainMs = 0, evalMs = 0;
+  let loss: CurvePoint[] = [];
+  let evaluations: EvalPoint[] = [];
+  let bitsTimeline: { step: number; bits: Record<string, number> }[] = [{ step: 0, bits: learner.weightBits() }];
+  let step = 0, trainMs = 0, evalMs = 0, firstEpoch = 0, skip = 0;
   let windowLoss = 0, windowCorrect = 0, windowSteps = 0;
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    const t0 = performance.now();
+  const fingerprint: RunFingerprint = {
+    model: o.model.name, dataset: trainSet.name, trainCount: trainSet.count, policy: o.policy, seed, batch, epochs, lr,
+    schedule, actBits: o.actBits ?? 8, errBits: o.errBits ?? 8, scaling: o.scaling ?? "exact",
+  };
+  if (o.resume) {
+    if (!(learner instanceof IntegerLearner)) throw new RangeError(`resume: policy ${o.policy.kind} has no integer model to restore`);
+    const { model, state } = await decodeCheckpoint(o.resume);
+    const mismatch = Object.keys(fingerprint).filter((k) =>
+      JSON.stringify((state.fingerprint as unknown as Record<string, unknown>)[k]) !== JSON.stringify((fingerprint as unknown as Record<string, unknown>)[k]));
+    if (mismatch.length > 0) {
+      throw new RangeError(`resume: the checkpoint belongs to another run (differs in ${mismatch.map((k) =>
+        `${k}: ${JSON.stringify((state.fingerprint as unknown as Record<string, unknown>)[k])} vs ${JSON.stringify((fingerprint as unknown as Record<string, unknown>)[k])}`).join(", ")})`);
+    }
+    applyModelFile(learner.model, model);
+    learner.engine.step = model.step;
+    for (const l of learner.model.layers) if (l instanceof LinearLayer) l.restoreScalingState(state.scaling[l.name] ?? { output: null, inputError: null });
+    controller?.restore(state.controller ?? {}, state.bitsHistory);
+    if (state.energy) energy.restore(state.energy as Parameters<EnergyCounter["restore"]>[0]);
+    ({ step, epoch: firstEpoch, stepInEpoch: skip } = state);
+    ({ loss, evaluations, bitsTimeline } = state);
+    ({ loss: windowLoss, correct: windowCorrect, steps: windowSteps } = state.window);
+    ({ trainMs, evalMs } = state.timings);
+  }
+  /** The whole state after `stepInEpoch` batches of `epoch`. */
+  const saveCheckpoint = async (epoch: number, stepInEpoch: number) => {
+    if (!o.checkpoint || !(learner instanceof IntegerLearner)) return;
+    const scaling: TrainingState["scaling"] = {};
+    for (const l of learner.model.layers) if (l instanceof LinearLayer) scaling[l.name] = l.scalingState();
+    const state: TrainingState = {
+      fingerprint, step, epoch, stepInEpoch, loss, evaluations, bitsTimeline,
+      bitsHistory: controller ? controller.log : [], controller: controller ? controller.state() : null,
+      window: { loss: windowLoss, correct: windowCorrect, steps: windowSteps }, scaling,
+      timings: { trainMs, evalMs }, energy: energy.snapshot(),
+    };
+    await writeFileAtomic(o.checkpoint.path, await encodeCheckpoint(modelFileOf(learner), state));
+  };
+  for (let epoch = firstEpoch; epoch < epochs; epoch++) {
+    let t0 = performance.now();
+    let stepInEpoch = 0;
     for (const indices of batches(trainSet, batch, seed, epoch, { dropLast: true })) {
+      if (epoch === firstEpoch && stepInEpoch < skip) {
+        stepInEpoch++;
+        continue;
+      }
       gather(trainSet, indices, images, labels);
       const rate = learningRate(schedule, lr, step, totalSteps);
       counting = true;
       const r = learner.trainStep(images, labels, rate);
       for (const op of masterOps) energy.record(op);
       if (!Number.isFinite(r.loss)) {
-        throw new Error(`training diverged at step ${step} (loss ${r.loss}): lower lr (now ${rate}) or raise bMin/tMin`);
+        throw new DivergenceError(step, r.loss, rate, o.checkpoint?.path ?? null);
       }
       step++;
+      stepInEpoch++;
       windowLoss += r.loss;
       windowCorrect += r.correct;
       windowSteps++;
       let decisions: BitsDecision[] = [];
       if (controller && learner instanceof IntegerLearner) {
-        for (const [layer, G] of Object.entries(learner.progress())) controller.observe(layer, G);
+        for (const [layer, G] of Object.entries(learner.progress())) {
+          // An update statistic that is not finite means the arithmetic blew up: stop like a NaN loss.
+          if (!Number.isFinite(G)) throw new DivergenceError(step, r.loss, rate, o.checkpoint?.path ?? null, `${layer}'s progress statistic G is ${G}`);
+          controller.observe(layer, G);
+        }
         decisions = controller.decide(step, learner.weightBits());
         for (const d of decisions) if (d.newBits !== d.oldBits) learner.setBits(d.layer, d.newBits);
         if (decisions.some((d) => d.newBits !== d.oldBits)) bitsTimeline.push({ step, bits: learner.weightBits() });
@@ -203,12 +267,20 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
           bits: learner.weightBits(), lr: rate, decisions });
         windowLoss = windowCorrect = windowSteps = 0;
       }
+      if (o.checkpoint && step % o.checkpoint.every === 0 && stepInEpoch < stepsPerEpoch) {
+        // The epoch's time so far goes into the checkpoint; writing it is not training time.
+        const now = performance.now();
+        trainMs += now - t0;
+        await saveCheckpoint(epoch, stepInEpoch);
+        t0 = performance.now();
+      }
     }
     const t1 = performance.now();
     trainMs += t1 - t0;
     const e = evaluate(learner, test);
     evalMs += performance.now() - t1;
     evaluations.push({ step, epoch, accuracy: e.accuracy, loss: e.loss });
+    if (o.checkpoint) await saveCheckpoint(epoch + 1, 0);
   }
   bitsTimeline.push({ step, bits: learner.weightBits() });
   if (learner instanceof IntegerLearner) learner.engine.onOp = null;

@@ -21,7 +21,7 @@ import { initialBits, policyName, widestBits } from "./train/policy.js";
 
 const USAGE = `usage: aptkit train [--model lenet5|mlp] [--data digits|fashion-mnist|idx:DIR]
                     [--policy apt|fixed:N|qat8|fp32] [--tmin X] [--tmax X] [--bmin N] [--bmax N]
-                    [--interval N] [--rounding stochastic|nearest] [--budget B]
+                    [--interval N] [--rounding stochastic|nearest] [--scaling exact|delayed] [--budget B]
                     [--checkpoint PATH [--every N]] [--resume PATH]
                     [--epochs N] [--batch N] [--lr X] [--seed N] [--isa auto|simd|scalar] [--out DIR]
        aptkit plan  [--model lenet5|mlp] [--batch N] [--budget B] [--policy P] [--bmin N] [--bmax N]
@@ -60,6 +60,7 @@ export function parseTrainArgs(argv: string[]) {
         isa: { type: "string", default: "auto" },
         out: { type: "string", default: "runs/latest" },
         budget: { type: "string" },
+        scaling: { type: "string" },
         checkpoint: { type: "string" },
         every: { type: "string" },
         resume: { type: "string" },
@@ -121,10 +122,14 @@ export function parseTrainArgs(argv: string[]) {
       throw new UsageError(`--budget: ${(e as Error).message}`);
     }
   }
+  if (v.scaling !== undefined && v.scaling !== "exact" && v.scaling !== "delayed") {
+    throw new UsageError(`--scaling: expected exact or delayed, got ${JSON.stringify(v.scaling)}`);
+  }
   const every = num("every", v.every, (x) => int(x) && x >= 1, "a positive integer");
   if (every !== undefined && v.checkpoint === undefined) throw new UsageError("--every: needs --checkpoint PATH");
   return {
     checkpoint: v.checkpoint === undefined ? undefined : { path: v.checkpoint, every: every ?? 100 },
+    scaling: v.scaling as "exact" | "delayed" | undefined,
     resume: v.resume,
     budget,
     model: model(),
@@ -273,7 +278,7 @@ export async function main(argv: string[]): Promise<number> {
   let result;
   try {
     result = await train({
-    checkpoint: o.checkpoint, resume,
+    checkpoint: o.checkpoint, resume, scaling: o.scaling,
     model: o.model, data, policy: o.policy, epochs: o.epochs, batch: o.batch, lr: o.lr, seed: o.seed, isa: o.isa,
     budgetBytes: o.budget?.bytes,
     learnerFactory,

@@ -232,20 +232,29 @@ export class Engine {
   product(
     a: View, b: View, out: View, accExp: number,
     opts: { bias?: { at: number; bits: number; exp: number }; relu?: boolean; stream: number; previousExp?: number; what: string },
-  ): number {
+  ): { exp: number; nextExp: number } {
     const bias = opts.bias ? { at: opts.bias.at, bits: opts.bias.bits, scale: 2 ** (opts.bias.exp - accExp) } : undefined;
+    const delayed = this.scaling === "delayed" && opts.previousExp !== undefined;
     let exp: number;
-    if (this.scaling === "exact" || opts.previousExp === undefined) {
+    if (!delayed) {
       const r = this.fused(a, b, null, { mode: "maxabs", bias, relu: opts.relu, stream: opts.stream }, opts.what);
       exp = chooseExponent(r.maxAbs, accExp, out.bits, this.rounding);
     } else {
-      exp = opts.previousExp;
+      exp = opts.previousExp!;
     }
     const r = this.fused(a, b, out, {
       mode: "requant", bias, relu: opts.relu, stream: opts.stream, scale: 2 ** (accExp - exp),
     }, opts.what);
     this.saturatedCodes += r.saturated;
-    return exp;
+    if (!delayed) return { exp, nextExp: exp };
+    // Delayed scaling picks the next step's exponent from this step's output: coarser by one
+    // when codes saturated (the true maximum is unknown), else from the largest code written.
+    if (r.saturated > 0) return { exp, nextExp: exp + 1 };
+    const rows = out.kind === "im2col" ? out.n * out.h : viewRows(out);
+    const cols = out.kind === "im2col" ? out.w * out.c : viewCols(out);
+    const m = this.abi.max_abs_codes(out.at, rows, cols, out.bits);
+    this.count({ what: opts.what, op: "compare", elements: rows * cols, bits: out.bits, reads: rows * cols, writes: 0 });
+    return { exp, nextExp: m > 0 ? chooseExponent(m, exp, out.bits, this.rounding) : exp };
   }
 
   /** W += round(scale * op(a) * op(b)) in place on the weights view; returns the statistics. */

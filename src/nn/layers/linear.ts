@@ -167,14 +167,14 @@ export abstract class LinearLayer implements Layer {
     this.saved = x;
     if (this.master) this.quantizeMaster();
     const w = this.weight;
-    const exp = this.engine.product(this.patches(x), this.weightView(true), this.outputView(this.outAt, this.actBits), x.exp + w.exp, {
+    const { exp, nextExp } = this.engine.product(this.patches(x), this.weightView(true), this.outputView(this.outAt, this.actBits), x.exp + w.exp, {
       bias: { at: this.biasAt, bits: BIAS_BITS, exp: this.biasExp },
       relu: this.relu,
       stream: this.stream(PURPOSE.forward),
       previousExp: this.lastExp,
       what: `${this.name} forward`,
     });
-    this.lastExp = exp;
+    this.lastExp = nextExp;
     return { at: this.outAt, shape: this.outputShape, bits: this.actBits, exp };
   }
 
@@ -184,12 +184,12 @@ export abstract class LinearLayer implements Layer {
     const w = this.weight;
     let dx: QTensor | null = null;
     if (this.needInputError) {
-      const exp = this.engine.product(this.errorPatches(dy), this.weightsForError(), this.inputErrorView(this.err.at), dy.exp + w.exp, {
+      const { exp, nextExp } = this.engine.product(this.errorPatches(dy), this.weightsForError(), this.inputErrorView(this.err.at), dy.exp + w.exp, {
         stream: this.stream(PURPOSE.backward),
         previousExp: this.lastErrExp,
         what: `${this.name} input error`,
       });
-      this.lastErrExp = exp;
+      this.lastErrExp = nextExp;
       dx = { at: this.err.at, shape: this.inputStorage, bits: this.errBits, exp };
     }
     if (lr > 0 && this.master) {

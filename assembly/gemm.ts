@@ -6,6 +6,7 @@
 //
 // Panel layouts, chosen so the SIMD micro-kernel needs one splat and two loads per pair of k:
 //   A panel: MCp rows of KCp i16 (k contiguous; KCp even, padded with zeros; rows >= mc are zero).
+//            Only those paddings are cleared: the rows themselves are overwritten by every pack.
 //   B panel: NCp/8 groups of 8 columns; in group g, pair p of k holds 16 i16:
 //            [b(2p,j0) b(2p+1,j0) b(2p,j1) b(2p+1,j1) ... b(2p,j7) b(2p+1,j7)].
 //   i32x4.dot_i16x8_s(splat(a(i,2p), a(i,2p+1)), group pair) then gives a(i,2p)b(2p,j)+a(i,2p+1)b(2p+1,j)
@@ -19,8 +20,26 @@
 // elements (wide x wide, e.g. 16 x 16 allows a single pair), the wider operand is split as
 // v = 256*hi + lo, hi = v >> 8 in [-128, 127], lo = v & 255 in [0, 255]: two panels of small entries,
 // two passes of the micro-kernel, recombined exactly by the f64 output stage with scales 256 and 1.
+//
+// Fused calls (gemmFused) whose whole K fits the overflow block (no split; lenet5's products at any
+// widths up to 12 bits) keep the block accumulator in i32 instead: the micro-kernel stores its tile
+// in the first K block and adds in later ones, and the output stage converts each finished sum to
+// f64 once. Every sum is the same exact integer either way, so every output is too. Then the K
+// block is only a cache choice, and K up to WHOLE_K_MAX is taken in one block when the workspace
+// holds the panels.
+//
+// Where the time went before (lenet5, batch 32: N = 6 filters, K = 25, M = 25088 patches) was not
+// the multiply-adds but per-row and per-code overheads, so packing reads operands a rectangle at a
+// time (views.ts viewDecodeRect: an IM2COL view assembles patches from a cache of decoded input
+// lines), B is packed once per N block when it can stay put, and the output stages walk rows
+// incrementally with byte stores and the draw counter stepped instead of recomputed.
+//
+// Workspace: what the caller passes beyond workspaceNeed (the blocking's need, unchanged, so the
+// host's plans are too) goes to the line cache and to B panels for all K blocks; with none of it
+// every call still runs, through the slower paths. Blocking is chosen as before: NC fixes the order
+// in which the output stage visits elements, and so the f64 sum SF_SUM_ABS.
 
-import { maxCode, readCode, writeCode, MIN_BITS, MAX_BITS, decodeRow } from "./packed";
+import { maxCode, readCode, writeCode, encodeRun, MIN_BITS, MAX_BITS, decodeRow } from "./packed";
 import {
   viewDecodeRect, setRectZeroMasks, viewPrepare, viewWritable, viewCacheBytes, viewCacheBind, field, VIEW_FIELDS,
   V_KIND, V_BASE, V_BITS, V_ROWS, V_COLS, V_TRANS, V_STRIDE, V_H, V_W, V_C, V_KH, V_KW, KIND_PLAIN, KIND_IM2COL,
@@ -33,6 +52,7 @@ const KC_CACHE: u32 = 256;
 const MC_CACHE: u32 = 64;
 const NC_CACHE: u32 = 256;
 const SPLIT_BELOW: u32 = 64;
+const WHOLE_K_MAX: u32 = 1024;
 const I32_MAX: u64 = 0x7fffffff;
 
 export const GEMM_OK: i32 = 0;
@@ -157,7 +177,7 @@ function planExtras(M: u32, K: u32, cacheB: bool): void {
     let slots = max<u32>(minSlots, 32);
     while (slots >= minSlots) {
       const bytes = viewCacheBytes(cv, slots);
-      if (bytes != 0 && floor + bytes <= rectEnd) {
+      if (bytes != 0 && floor <= rectEnd && bytes <= rectEnd - floor) {
         rectEnd -= bytes;
         viewCacheBind(cv, rectEnd, slots, bytes);
         break;
@@ -169,13 +189,13 @@ function planExtras(M: u32, K: u32, cacheB: bool): void {
   if (cacheB && K > KC && M > MC) {
     const ncp = roundUp(NC, NR);
     bBlockBytes = align16(<usize>ncp * KC * 2);
-    const blocks = <usize>((K + KC - 1) / KC);
-    const planes: usize = splitB ? 2 : 1;
-    const bytes = blocks * bBlockBytes * planes;
-    if (floor + bytes <= rectEnd && bytes < rectEnd) {
-      rectEnd -= bytes;
+    const blocks = <u64>((K + KC - 1) / KC);
+    const planes: u64 = splitB ? 2 : 1;
+    const bytes = blocks * <u64>bBlockBytes * planes;
+    if (floor <= rectEnd && bytes <= <u64>(rectEnd - floor)) {
+      rectEnd -= <usize>bytes;
       bAllPanels = rectEnd;
-      if (splitB) bAllPanels2 = rectEnd + blocks * bBlockBytes;
+      if (splitB) bAllPanels2 = rectEnd + <usize>blocks * bBlockBytes;
     }
   }
 }
@@ -407,7 +427,13 @@ const SIGNS: u64 = 0x0000800000008000;
 }
 
 // The fused i32 block accumulator: C (full 4x8 tile, ldc bytes per row of i32) = or += A x B.
-function microkernelI32(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: usize, first: bool): void {
+function microkernelI32(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: usize, first: bool, mr: u32): void {
+  if (ASC_FEATURE_SIMD && mr <= 2) {
+    // Only two rows of the tile are real (M = 6 pads to 8): half the dot products. The other rows
+    // of the block accumulator are never read.
+    microkernelI32Rows2(a, lda, b, pairs, c, ldc, first);
+    return;
+  }
   if (ASC_FEATURE_SIMD) {
     let a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda;
     let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
@@ -445,6 +471,31 @@ function microkernelI32(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ld
   }
 }
 
+function microkernelI32Rows2(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: usize, first: bool): void {
+  if (ASC_FEATURE_SIMD) {
+    let a0 = a, a1 = a + lda;
+    let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
+    for (let p: u32 = 0; p < pairs; p++) {
+      const b0 = v128.load(b), b1 = v128.load(b, 16);
+      let va = v128.load32_splat(a0);
+      c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va, b0));
+      c01 = i32x4.add(c01, i32x4.dot_i16x8_s(va, b1));
+      va = v128.load32_splat(a1);
+      c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va, b0));
+      c11 = i32x4.add(c11, i32x4.dot_i16x8_s(va, b1));
+      a0 += 4; a1 += 4;
+      b += 32;
+    }
+    const c1 = c + ldc;
+    if (!first) {
+      c00 = i32x4.add(c00, v128.load(c)); c01 = i32x4.add(c01, v128.load(c, 16));
+      c10 = i32x4.add(c10, v128.load(c1)); c11 = i32x4.add(c11, v128.load(c1, 16));
+    }
+    v128.store(c, c00); v128.store(c, c01, 16);
+    v128.store(c1, c10); v128.store(c1, c11, 16);
+  }
+}
+
 @inline function addRow(c: usize, lo: v128, hi: v128, s: v128): void {
   const hiSwapped = i32x4.shuffle(hi, hi, 2, 3, 0, 1);
   const loSwapped = i32x4.shuffle(lo, lo, 2, 3, 0, 1);
@@ -458,11 +509,13 @@ function microkernelI32(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ld
 // read through the line cache: padding and dilation make whole kernel rows of a patch zero (the
 // input error of a padded conv: 29% of lenet5's second conv's K), and a tile whose four rows share
 // such a kernel row skips its K range. Skipping exact zeros leaves every sum as it was.
-const zeroMasks: usize = memory.data(<i32>(MC_CACHE * 4), 16);
+// The masks (u32 per A row) and the pair ranges of a tile live at the start of the scratch, which
+// packing a non-transposed A does not use; without room for them nothing is skipped. (No static
+// buffers: the module's data size is part of every memory plan.)
+let zeroMasks: usize = 0, pairRanges: usize = 0;
 let useZeroMasks: bool = false;
 let zeroSeg: u32 = 0;
 const MAX_RANGES: u32 = 34;
-const pairRanges: usize = memory.data(<i32>(MAX_RANGES * 8), 16);
 
 // The fused block in i32: all full tiles of the (mcp x ncp) block, stored (first K block) or added.
 function multiplyBlockI32(pb: usize, mc: u32, nc: u32, pc: u32, kc: u32, c: usize, ldc: usize, first: bool): void {
@@ -479,7 +532,7 @@ function multiplyBlockI32(pb: usize, mc: u32, nc: u32, pc: u32, kc: u32, c: usiz
     const a = panelA + <usize>ir * lda;
     if (skip == 0) {
       for (let jr: u32 = 0; jr < nc; jr += NR) {
-        microkernelI32(a, lda, pb + <usize>(jr >>> 3) * groupBytes, pairs, c + <usize>ir * ldc + (<usize>jr << 2), ldc, first);
+        microkernelI32(a, lda, pb + <usize>(jr >>> 3) * groupBytes, pairs, c + <usize>ir * ldc + (<usize>jr << 2), ldc, first, min(MR, mc - ir));
       }
       continue;
     }
@@ -515,7 +568,7 @@ function multiplyBlockI32(pb: usize, mc: u32, nc: u32, pc: u32, kc: u32, c: usiz
       }
       for (let q: u32 = 0; q < ranges; q++) {
         const p0 = load<u32>(pairRanges + (<usize>q << 3)), p1 = load<u32>(pairRanges + (<usize>q << 3), 4);
-        microkernelI32(a + (<usize>p0 << 2), lda, b + (<usize>p0 << 5), p1 - p0, ct, ldc, first && q == 0);
+        microkernelI32(a + (<usize>p0 << 2), lda, b + (<usize>p0 << 5), p1 - p0, ct, ldc, first && q == 0, min(MR, mc - ir));
       }
     }
   }
@@ -634,6 +687,9 @@ export const ROUND_NEAREST: i32 = 1;
 @inline function setSf64(s: usize, f: u32, x: f64): void { store<f64>(s + 48 + (<usize>f << 3), x); }
 
 let outView: usize = 0;
+// Kept so that the module's static data (and so __heap_base, which every memory plan starts
+// from) is the size it was: a plan and its workspace must not move with a kernel change.
+const reservedSlot: usize = memory.data(8, 8);
 
 const GOLDEN: u64 = 0x9e3779b97f4a7c15;
 
@@ -702,6 +758,50 @@ function locateOut(row: u32, col: u32): void {
   }
 }
 
+// MAXABS over an i32 block: the largest and smallest sum of each column (i32 max/min, four columns
+// per instruction in SIMD), then per column in f64 only those two. Exact: f64(i32) and adding the
+// column's bias are monotonic, so the extreme sums give the extreme values, and |v| over a column
+// peaks at one of its two ends.
+function maxAbsI32(m: f64, mc: u32, nc: u32, ld: usize, bias: usize, hasBias: bool, biasScale: f64, relu: bool): f64 {
+  for (let j0: u32 = 0; j0 < nc; j0 += 4) {
+    const col = blockAcc + (<usize>j0 << 2);
+    let h0: i32 = 0, h1: i32 = 0, h2: i32 = 0, h3: i32 = 0, l0: i32 = 0, l1: i32 = 0, l2: i32 = 0, l3: i32 = 0;
+    if (ASC_FEATURE_SIMD) {
+      let hi4 = v128.load(col);
+      let lo4 = hi4;
+      for (let r: u32 = 1; r < mc; r++) {
+        const v = v128.load(col + <usize>r * ld);
+        hi4 = i32x4.max_s(hi4, v);
+        lo4 = i32x4.min_s(lo4, v);
+      }
+      h0 = i32x4.extract_lane(hi4, 0); h1 = i32x4.extract_lane(hi4, 1); h2 = i32x4.extract_lane(hi4, 2); h3 = i32x4.extract_lane(hi4, 3);
+      l0 = i32x4.extract_lane(lo4, 0); l1 = i32x4.extract_lane(lo4, 1); l2 = i32x4.extract_lane(lo4, 2); l3 = i32x4.extract_lane(lo4, 3);
+    } else {
+      h0 = l0 = load<i32>(col); h1 = l1 = load<i32>(col, 4); h2 = l2 = load<i32>(col, 8); h3 = l3 = load<i32>(col, 12);
+      for (let r: u32 = 1; r < mc; r++) {
+        const p = col + <usize>r * ld;
+        let v = load<i32>(p); if (v > h0) h0 = v; if (v < l0) l0 = v;
+        v = load<i32>(p, 4); if (v > h1) h1 = v; if (v < l1) l1 = v;
+        v = load<i32>(p, 8); if (v > h2) h2 = v; if (v < l2) l2 = v;
+        v = load<i32>(p, 12); if (v > h3) h3 = v; if (v < l3) l3 = v;
+      }
+    }
+    const n = min<u32>(4, nc - j0);
+    for (let t: u32 = 0; t < n; t++) {
+      const hv = t == 0 ? h0 : t == 1 ? h1 : t == 2 ? h2 : h3;
+      const lv = t == 0 ? l0 : t == 1 ? l1 : t == 2 ? l2 : l3;
+      let hi = <f64>hv, lo = <f64>lv;
+      if (hasBias) {
+        const b = biasScale * <f64>load<i16>(bias + (<usize>(j0 + t) << 1));
+        hi += b;
+        lo += b;
+      }
+      m = relu ? max(m, hi) : max(m, max(abs(hi), abs(lo)));
+    }
+  }
+  return m;
+}
+
 @inline function accAt(row: usize, j: u32): f64 {
   return accI32 ? <f64>load<i32>(row + (<usize>j << 2)) : load<f64>(row + (<usize>j << 3));
 }
@@ -733,7 +833,37 @@ function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize
   if (mode == STAGE_MAXABS) {
     // With a fused ReLU only the positive side survives, so only it sets the scale.
     let m = sf64(stage, SF_MAX_ABS);
-    if (biasAt != 0) {
+    if (accI32) {
+      setSf64(stage, SF_MAX_ABS, maxAbsI32(m, mc, nc, ld, bias, biasAt != 0, biasScale, relu));
+      return;
+    }
+    if (ASC_FEATURE_SIMD) {
+      // Two columns at a time; f64x2.max is f64.max per lane, and the maximum of a set does not
+      // depend on the order it is taken in.
+      const hasBias = biasAt != 0;
+      const bs = f64x2.splat(biasScale);
+      let mv = f64x2.splat(m);
+      for (let r: u32 = 0; r < mc; r++) {
+        const accRow = blockAcc + <usize>r * ld;
+        let j: u32 = 0;
+        for (; j + 2 <= nc; j += 2) {
+          let v = accI32
+            ? f64x2.convert_low_i32x4_s(v128.load64_zero(accRow + (<usize>j << 2)))
+            : v128.load(accRow + (<usize>j << 3));
+          if (hasBias) {
+            const codes = f64x2.convert_low_i32x4_s(i32x4.extend_low_i16x8_s(v128.load32_zero(bias + (<usize>j << 1))));
+            v = f64x2.add(v, f64x2.mul(bs, codes));
+          }
+          mv = f64x2.max(mv, relu ? v : f64x2.abs(v));
+        }
+        if (j < nc) {
+          let v = accAt(accRow, j);
+          if (hasBias) v += biasScale * <f64>load<i16>(bias + (<usize>j << 1));
+          m = max(m, relu ? v : abs(v));
+        }
+      }
+      m = max(m, max(f64x2.extract_lane(mv, 0), f64x2.extract_lane(mv, 1)));
+    } else if (biasAt != 0) {
       for (let r: u32 = 0; r < mc; r++) {
         const accRow = blockAcc + <usize>r * ld;
         for (let j: u32 = 0; j < nc; j++) {
@@ -763,7 +893,7 @@ function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize
     let z0 = key + (<u64>ic * N + jc + 1) * GOLDEN;
     const rowZ = <u64>N * GOLDEN;
     const hasBias = biasAt != 0;
-    if (outBits == 8 && outWrap == 0xffffffff) {
+    if (outBits == 8) {
       // Specialised on the accumulator type and the rounding (loop-invariant, so not tested per code).
       let sat: i32;
       if (accI32) {
@@ -789,11 +919,64 @@ function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize
     return;
   }
   // STAGE_UPDATE
+  locateOut(ic, jc);
+  const z0 = key + (<u64>ic * N + jc + 1) * GOLDEN;
+  if (accI32) {
+    if (stochastic) updateBlock(stage, mc, nc, ld, scale, z0, <u64>N * GOLDEN, outBits, true, true);
+    else updateBlock(stage, mc, nc, ld, scale, z0, <u64>N * GOLDEN, outBits, true, false);
+  } else {
+    if (stochastic) updateBlock(stage, mc, nc, ld, scale, z0, <u64>N * GOLDEN, outBits, false, true);
+    else updateBlock(stage, mc, nc, ld, scale, z0, <u64>N * GOLDEN, outBits, false, false);
+  }
+}
+
+// UPDATE of the block's rows: W += round(scale * acc), in place, codes read and written only where
+// the rounded update is non-zero (byte and half-word widths directly, others through the bit
+// stream). sumAbs is summed in element order, exactly as before (f64 addition is not associative).
+@inline function updateBlock(
+  stage: usize, mc: u32, nc: u32, ld: usize, scale: f64, z0: u64, rowZ: u64, outBits: u32,
+  i32acc: bool, stochastic: bool,
+): void {
   const limit = <f64>maxCode(outBits);
   let saturated = sf64(stage, SF_SATURATED), changed = sf64(stage, SF_CHANGED), sumAbs = sf64(stage, SF_SUM_ABS);
-  locateOut(ic, jc);
-  let z0 = key + (<u64>ic * N + jc + 1) * GOLDEN;
-  const rowZ = <u64>N * GOLDEN;
+  // Widths that are not whole bytes (SIMD build, where decoding a run is cheap): the row's run of
+  // codes is decoded once, updated as i16 and re-encoded when any changed: the same codes as a
+  // read-modify-write per changed code, which costs a dozen operations each (at 12 bits and
+  // lr 0.01 a fifth of lenet5's dense weights change per step). The scalar build measured faster
+  // with the per-code read-modify-write.
+  if (ASC_FEATURE_SIMD && outBits != 8 && outBits != 16 && outWrap == 0xffffffff) {
+    const codes = scratch + align16(<usize>roundUp(NC, NR) << 1);
+    for (let r: u32 = 0; r < mc; r++) {
+      let z = z0;
+      z0 += rowZ;
+      const accRow = blockAcc + <usize>r * ld;
+      const rowPtr = outRow, at = outCol;
+      nextOutRow();
+      decodeRow(rowPtr, at, nc, outBits, codes);
+      let rowChanged = false;
+      for (let j: u32 = 0; j < nc; j++) {
+        const d = (i32acc ? <f64>load<i32>(accRow + (<usize>j << 2)) : load<f64>(accRow + (<usize>j << 3))) * scale;
+        sumAbs += abs(d);
+        const dq = stochastic ? Math.floor(d + unitAt(z)) : nearest<f64>(d);
+        z += GOLDEN;
+        if (dq != 0) {
+          const old = <f64>load<i16>(codes + (<usize>j << 1));
+          let q = old + dq;
+          if (q > limit) { q = limit; saturated += 1; } else if (q < -limit) { q = -limit; saturated += 1; }
+          if (q != old) {
+            changed += 1;
+            store<i16>(codes + (<usize>j << 1), <i16><i32>q);
+            rowChanged = true;
+          }
+        }
+      }
+      if (rowChanged) encodeRun(rowPtr, at, nc, outBits, codes);
+    }
+    setSf64(stage, SF_SATURATED, saturated);
+    setSf64(stage, SF_CHANGED, changed);
+    setSf64(stage, SF_SUM_ABS, sumAbs);
+    return;
+  }
   for (let r: u32 = 0; r < mc; r++) {
     let z = z0;
     z0 += rowZ;
@@ -802,15 +985,23 @@ function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize
     nextOutRow();
     for (let j: u32 = 0; j < nc; j++) {
       if (at == outWrap) { rowPtr += outStride; at = 0; }
-      const d = accAt(accRow, j) * scale;
+      const d = (i32acc ? <f64>load<i32>(accRow + (<usize>j << 2)) : load<f64>(accRow + (<usize>j << 3))) * scale;
       sumAbs += abs(d);
       const dq = stochastic ? Math.floor(d + unitAt(z)) : nearest<f64>(d);
       z += GOLDEN;
       if (dq != 0) {
-        const old = <f64>readCode(rowPtr, at, outBits);
+        let old: f64;
+        if (outBits == 8) old = <f64>load<i8>(rowPtr + at);
+        else if (outBits == 16) old = <f64>load<i16>(rowPtr + (<usize>at << 1));
+        else old = <f64>readCode(rowPtr, at, outBits);
         let q = old + dq;
         if (q > limit) { q = limit; saturated += 1; } else if (q < -limit) { q = -limit; saturated += 1; }
-        if (q != old) { changed += 1; writeCode(rowPtr, at, outBits, <i32>q); }
+        if (q != old) {
+          changed += 1;
+          if (outBits == 8) store<i8>(rowPtr + at, <i8><i32>q);
+          else if (outBits == 16) store<i16>(rowPtr + (<usize>at << 1), <i16><i32>q);
+          else writeCode(rowPtr, at, outBits, <i32>q);
+        }
       }
       at++;
     }
@@ -822,32 +1013,93 @@ function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize
 
 // REQUANT of the block's rows into 8-bit codes at PLAIN or 1x1 outputs (a row's codes are bytes
 // outRow + outCol ...); returns the number of codes clamped. The rounded value is an integer (or
-// NaN), so clamping it after the saturating conversion to i32 gives the code the f64 clamp gave,
-// and clamp and ReLU become integer selects: a float compare-and-branch on the sign of random
-// pre-activations mispredicts half the time.
+// NaN), so clamping it after the saturating conversion to i32 gives the code the f64 clamp gave.
+// ReLU is a mask on the integer code: a compare-and-branch (or select, which V8 turns into one) on
+// the sign of random pre-activations mispredicts half the time.
 @inline function requantBlock8(
   mc: u32, nc: u32, ld: usize, bias: usize, hasBias: bool, biasScale: f64, scale: f64,
   z0: u64, rowZ: u64, relu: bool, i32acc: bool, stochastic: bool,
 ): i32 {
   let sat: i32 = 0;
+  // The output position advances in locals (a row is often only a few codes: 6 filters).
+  let rowPtr = outRow, col = outCol, x = outX;
+  const pointwise = outKind == OUT_POINT, wrap = outWrap;
   for (let r: u32 = 0; r < mc; r++) {
     const acc = blockAcc + <usize>r * ld;
-    const dst = outRow + outCol;
-    let z = z0;
-    for (let j: u32 = 0; j < nc; j++) {
-      let v = i32acc ? <f64>load<i32>(acc + (<usize>j << 2)) : load<f64>(acc + (<usize>j << 3));
-      if (hasBias) v += biasScale * <f64>load<i16>(bias + (<usize>j << 1));
-      const x = v * scale;
-      const q = stochastic ? Math.floor(x + unitAt(z)) : nearest<f64>(x);
-      z += GOLDEN;
-      let qi = <i32>q;
-      sat += <i32>(qi > 127) | <i32>(qi < -127);
-      qi = min(max(qi, -127), 127);
-      if (relu) qi &= ~(qi >> 31);
-      store<i8>(dst + j, <i8>qi);
+    if (wrap == 0xffffffff) {
+      sat += requantRun8(acc, bias, 0, nc, rowPtr + col, z0, hasBias, biasScale, scale, relu, i32acc, stochastic);
+    } else {
+      // The row's codes run on into the next line every W*C codes (whole-image view).
+      let p = rowPtr, at = col;
+      let j: u32 = 0;
+      while (j < nc) {
+        const end = min(nc, j + (wrap - at));
+        sat += requantRun8(acc, bias, j, end, p + at - j, z0 + <u64>j * GOLDEN, hasBias, biasScale, scale, relu, i32acc, stochastic);
+        at += end - j;
+        j = end;
+        if (at == wrap) { p += outStride; at = 0; }
+      }
     }
-    nextOutRow();
+    if (pointwise) {
+      if (++x == outW) { x = 0; rowPtr += outStride; col = outCol0; } else col += outC;
+    } else {
+      rowPtr += outRowStep;
+    }
     z0 += rowZ;
+  }
+  outRow = rowPtr; outCol = col; outX = x;
+  return sat;
+}
+
+// Codes j0..j1-1 of one accumulator row into bytes dst[j0..j1) (dst is biased by -j0 already);
+// z is the draw counter of code j0. Returns the number of codes clamped.
+@inline function requantRun8(
+  acc: usize, bias: usize, j0: u32, j1: u32, dst: usize, z: u64, hasBias: bool, biasScale: f64, scale: f64,
+  relu: bool, i32acc: bool, stochastic: bool,
+): i32 {
+  let sat: i32 = 0;
+  let j = j0;
+  if (ASC_FEATURE_SIMD) {
+    // Two codes at a time: the draws are scalar (64-bit multiplies), the rest is f64x2 / i32x4
+    // with the same per-lane operations.
+    const scaleV = f64x2.splat(scale), bsV = f64x2.splat(biasScale);
+    // Clamped codes counted per lane (a lane compare is -1 where true); lanes 2 and 3 stay 0.
+    let satV = i32x4.splat(0);
+    for (; j + 2 <= j1; j += 2) {
+      let v = i32acc
+        ? f64x2.convert_low_i32x4_s(v128.load64_zero(acc + (<usize>j << 2)))
+        : v128.load(acc + (<usize>j << 3));
+      if (hasBias) {
+        v = f64x2.add(v, f64x2.mul(bsV, f64x2.convert_low_i32x4_s(i32x4.extend_low_i16x8_s(v128.load32_zero(bias + (<usize>j << 1))))));
+      }
+      const x = f64x2.mul(v, scaleV);
+      let q: v128;
+      if (stochastic) {
+        const u = f64x2.replace_lane(f64x2.splat(unitAt(z)), 1, unitAt(z + GOLDEN));
+        q = f64x2.floor(f64x2.add(x, u));
+      } else {
+        q = f64x2.nearest(x);
+      }
+      z += GOLDEN + GOLDEN;
+      let qi = i32x4.trunc_sat_f64x2_s_zero(q);
+      satV = i32x4.sub(satV, v128.or(i32x4.gt_s(qi, i32x4.splat(127)), i32x4.lt_s(qi, i32x4.splat(-127))));
+      qi = i32x4.min_s(i32x4.max_s(qi, i32x4.splat(-127)), i32x4.splat(127));
+      if (relu) qi = i32x4.max_s(qi, i32x4.splat(0));
+      const bytes = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(qi, qi), i16x8.splat(0));
+      v128.store16_lane(dst + j, bytes, 0);
+    }
+    sat += i32x4.extract_lane(satV, 0) + i32x4.extract_lane(satV, 1);
+  }
+  for (; j < j1; j++) {
+    let v = i32acc ? <f64>load<i32>(acc + (<usize>j << 2)) : load<f64>(acc + (<usize>j << 3));
+    if (hasBias) v += biasScale * <f64>load<i16>(bias + (<usize>j << 1));
+    const x = v * scale;
+    const q = stochastic ? Math.floor(x + unitAt(z)) : nearest<f64>(x);
+    z += GOLDEN;
+    let qi = <i32>q;
+    if (qi > 127) { qi = 127; sat++; } else if (qi < -127) { qi = -127; sat++; }
+    if (relu) qi &= ~(qi >> 31);
+    store<i8>(dst + j, <i8>qi);
   }
   return sat;
 }
@@ -902,9 +1154,20 @@ export function gemmFused(a: usize, b: usize, out: usize, stage: usize, work: us
   withBlockAcc = true;
   status = bindWorkspace(work, workBytes);
   if (status != GEMM_OK) return status;
-  planExtras(M, K, true);
   accI32 = <u64>K <= kDirect;
-  useZeroMasks = accI32 && !aTransG && field(viewA, V_KIND) == KIND_IM2COL && MC <= MC_CACHE;
+  // With i32 sums the K block is only a cache choice: take all of a short K in one block when the
+  // workspace holds its panels (one decode per A row and one pass instead of several).
+  if (accI32 && K > KC && K <= WHOLE_K_MAX) {
+    const kc0 = KC;
+    KC = roundUp(K, 2);
+    if (workspaceNeed(MC, NC, KC) + (align16(work) - work) <= workBytes + 16) layoutWorkspace(align16(work), work + workBytes);
+    else KC = kc0;
+  }
+  planExtras(M, K, true);
+  zeroMasks = scratch;
+  pairRanges = scratch + <usize>MC * 4;
+  useZeroMasks = accI32 && !aTransG && field(viewA, V_KIND) == KIND_IM2COL &&
+    pairRanges + MAX_RANGES * 8 <= rectEnd;
   if (useZeroMasks) zeroSeg = <u32>(field(viewA, V_KW) * field(viewA, V_C));
   const ld = <usize>roundUp(NC, NR) << (accI32 ? 2 : 3);
   const kBlocks: u32 = K == 0 ? 0 : (K + KC - 1) / KC;

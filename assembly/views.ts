@@ -229,7 +229,9 @@ const LINE_PTRS: u32 = 32;
  *  through the line cache with KH <= 32 report bits; every other row gets 0 (nothing known). */
 export let rectZeroMasks: usize = 0;
 export function setRectZeroMasks(at: usize): void { rectZeroMasks = at; }
-const linePtrs: usize = memory.data(<i32>(LINE_PTRS * 4), 16);
+// The line pointers of the current output row (LINE_PTRS usize), kept in the cache's region (no
+// static buffers: the module's data size is part of every memory plan).
+let linePtrs: usize = 0;
 
 /** Whether an IM2COL view reads its patches contiguously from its tensor without a line cache:
  *  the 1x1 tensor view and the whole-image view (no padding, dilation or stride effects). */
@@ -250,7 +252,10 @@ export function viewCacheBytes(v: usize, slots: u32): usize {
   // Tags are u32 line numbers n*Hv + t below the 0xffffffff that marks an empty slot.
   const hv = <u64>(field(v, V_OH) - 1) * <u64>field(v, V_SH) + <u64>field(v, V_KH);
   if (lineBytes > 0x10000000 || <u64>field(v, V_N) * hv >= 0xffffffff) return 0;
-  return <usize>((<u64>slots + 1) * lineBytes + <u64>slots * 4 + 16);
+  // + 16 for aligning the start, + 32 so that 16-byte reads of a run may run past a line's end,
+  // + the line pointer table.
+  const total = (<u64>slots + 1) * lineBytes + <u64>slots * 4 + 48 + LINE_PTRS * 4;
+  return total > 0x40000000 ? 0 : <usize>total;
 }
 
 /** Binds a line cache for v in [at, at + bytes) (bytes from viewCacheBytes); 0 bytes unbinds. */
@@ -264,6 +269,7 @@ export function viewCacheBind(v: usize, at: usize, slots: u32, bytes: usize): vo
   lcZero = (at + 15) & ~(<usize>15);
   lcData = lcZero + lcLineBytes;
   lcTags = lcData + <usize>slots * lcLineBytes;
+  linePtrs = lcTags + <usize>slots * 4 + 32;
   memory.fill(lcZero, 0, lcLineBytes);
   memory.fill(lcTags, 0xff, <usize>slots * 4);
 }
@@ -398,6 +404,11 @@ export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst
     // Whole patch rows (K in one block): KH runs of KW*C codes.
     const segBytes = <usize>seg << 1;
     const kRows = ky1 + 1;
+    // Runs of at most 16 bytes (a 5x5 kernel over one channel: 10) are copied as one 16-byte block
+    // that spills into the place of runs written after it (the callers also rewrite the padding
+    // between rows); runs whose spill would pass the last row's end are copied exactly.
+    const short = segBytes <= 16;
+    const spillEnd = dst + <usize>nr * ldBytes - 16;
     for (let i: u32 = 0; i < nr; i++) {
       if (fresh) {
         mask = 0;
@@ -411,9 +422,22 @@ export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst
       if (rectZeroMasks != 0) store<u32>(rectZeroMasks + (<usize>i << 2), mask);
       const xOff = <usize>(ox * sw * c) << 1;
       let out = dst + <usize>i * ldBytes;
-      for (let ky: u32 = 0; ky < kRows; ky++) {
-        copyI16(out, load<usize>(linePtrs + (<usize>ky << 2)) + xOff, seg);
-        out += segBytes;
+      if (short && out + <usize>kRows * segBytes <= spillEnd) {
+        for (let ky: u32 = 0; ky < kRows; ky++) {
+          const src = load<usize>(linePtrs + (<usize>ky << 2)) + xOff;
+          if (ASC_FEATURE_SIMD) {
+            v128.store(out, v128.load(src));
+          } else {
+            store<u64>(out, load<u64>(src));
+            store<u64>(out, load<u64>(src, 8), 8);
+          }
+          out += segBytes;
+        }
+      } else {
+        for (let ky: u32 = 0; ky < kRows; ky++) {
+          copyI16(out, load<usize>(linePtrs + (<usize>ky << 2)) + xOff, seg);
+          out += segBytes;
+        }
       }
       if (++ox == ow) {
         ox = 0;

@@ -116,6 +116,24 @@ export function gemmShape(a: PackedMatrix, b: PackedMatrix, options: GemmOptions
  */
 export function packInto(out: Uint8Array, codes: ArrayLike<number>, rows: number, cols: number, bits: number): void {
   const stride = rowStrideBytes(cols, bits);
+  if (bits === 8 || bits === 16) {
+    // Whole-byte codes: each code is its own byte(s), little-endian; a row's padding bytes are zero.
+    const n = bits >> 3;
+    for (let r = 0; r < rows; r++) {
+      const at = r * stride, src = r * cols;
+      if (n === 1) {
+        for (let j = 0; j < cols; j++) out[at + j] = codes[src + j] & 0xff;
+      } else {
+        for (let j = 0; j < cols; j++) {
+          const c = codes[src + j] & 0xffff;
+          out[at + 2 * j] = c & 0xff;
+          out[at + 2 * j + 1] = c >>> 8;
+        }
+      }
+      out.fill(0, at + cols * n, at + stride);
+    }
+    return;
+  }
   const words = new DataView(out.buffer, out.byteOffset, rows * stride);
   const mask = bits === 32 ? 0xffffffff : 2 ** bits - 1;
   for (let r = 0; r < rows; r++) {

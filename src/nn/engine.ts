@@ -233,7 +233,13 @@ export class Engine {
     a: View, b: View, out: View, accExp: number,
     opts: { bias?: { at: number; bits: number; exp: number }; relu?: boolean; stream: number; previousExp?: number; what: string },
   ): { exp: number; nextExp: number } {
+    // Exponents stay far inside float64's range in training; a hostile model file could push their
+    // sum out of it, which would make every scale 0 or infinite.
+    if (!Number.isInteger(accExp) || Math.abs(accExp) > 2000) throw new RangeError(`${opts.what}: accumulator exponent ${accExp} is outside -2000..2000`);
     const bias = opts.bias ? { at: opts.bias.at, bits: opts.bias.bits, scale: 2 ** (opts.bias.exp - accExp) } : undefined;
+    if (bias && !(Number.isFinite(bias.scale) && bias.scale > 0)) {
+      throw new RangeError(`${opts.what}: bias exponent ${opts.bias!.exp} and accumulator exponent ${accExp} are too far apart for float64`);
+    }
     const delayed = this.scaling === "delayed" && opts.previousExp !== undefined;
     let exp: number;
     if (!delayed) {

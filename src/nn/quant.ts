@@ -31,6 +31,7 @@ export function featuresOf(shape: readonly number[]): number {
  * Mirrors chooseExponent in assembly/quantize.ts.
  */
 export function chooseExponent(maxAbs: number, unitExp: number, bits: number, rounding: Rounding): number {
+  if (Number.isNaN(maxAbs) || maxAbs === Infinity) throw new RangeError(`exponent choice: the largest magnitude is ${maxAbs}`);
   if (!(maxAbs > 0)) return unitExp;
   const limit = maxCode(bits);
   let e = unitExp + Math.floor(Math.log2(maxAbs)) - bits + 2;

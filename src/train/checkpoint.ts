@@ -119,22 +119,94 @@ export async function decodeCheckpoint(bytes: Uint8Array): Promise<{ model: Mode
   return { model, state: checkState(state, stateAt) };
 }
 
+// Every field the resume path reads is checked here, so a damaged or hostile state is a
+// CheckpointError before any of it reaches the engine.
 function checkState(s: unknown, at: number): TrainingState {
-  const fail = (field: string, what: string): never => { throw new CheckpointError(`state.${field}`, at, what); };
-  if (s === null || typeof s !== "object" || Array.isArray(s)) fail("", "must be an object");
-  const o = s as Record<string, unknown>;
-  const int = (k: string) => {
-    if (!Number.isInteger(o[k]) || (o[k] as number) < 0) fail(k, `must be a non-negative integer, got ${JSON.stringify(o[k])}`);
+  const fail = (field: string, what: string): never => { throw new CheckpointError(`state${field}`, at, what); };
+  const show = (v: unknown) => (typeof v === "object" && v !== null ? (Array.isArray(v) ? "an array" : "an object") : String(JSON.stringify(v)).slice(0, 40));
+  const obj = (v: unknown, f: string): Record<string, unknown> => {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) fail(f, `must be an object, got ${show(v)}`);
+    return v as Record<string, unknown>;
   };
-  for (const k of ["step", "epoch", "stepInEpoch"]) int(k);
-  for (const k of ["loss", "evaluations", "bitsTimeline", "bitsHistory"]) if (!Array.isArray(o[k])) fail(k, "must be an array");
-  for (const k of ["fingerprint", "window", "scaling", "timings"]) {
-    if (o[k] === null || typeof o[k] !== "object") fail(k, "must be an object");
+  const arr = (v: unknown, f: string, max = 10_000_000): unknown[] => {
+    if (!Array.isArray(v)) fail(f, `must be an array, got ${show(v)}`);
+    if ((v as unknown[]).length > max) fail(f, `has ${(v as unknown[]).length} entries, more than ${max}`);
+    return v as unknown[];
+  };
+  const num = (v: unknown, f: string, min = -Infinity, max = Infinity): number => {
+    if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) fail(f, `must be a finite number in ${min}..${max}, got ${show(v)}`);
+    return v as number;
+  };
+  const int = (v: unknown, f: string, min = 0, max = Number.MAX_SAFE_INTEGER): number => {
+    if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) fail(f, `must be an integer in ${min}..${max}, got ${show(v)}`);
+    return v as number;
+  };
+  const bitsMap = (v: unknown, f: string) => {
+    for (const [k, b] of Object.entries(obj(v, f))) int(b, `${f}.${k}`, 2, 32);
+  };
+  const o = obj(s, "");
+  for (const k of ["step", "epoch", "stepInEpoch"]) int(o[k], `.${k}`);
+  obj(o.fingerprint, ".fingerprint");
+  arr(o.loss, ".loss").forEach((p, i) => {
+    const q = obj(p, `.loss[${i}]`);
+    int(q.step, `.loss[${i}].step`); int(q.epoch, `.loss[${i}].epoch`);
+    num(q.loss, `.loss[${i}].loss`); num(q.accuracy, `.loss[${i}].accuracy`, 0, 1);
+  });
+  arr(o.evaluations, ".evaluations").forEach((p, i) => {
+    const q = obj(p, `.evaluations[${i}]`);
+    int(q.step, `.evaluations[${i}].step`); int(q.epoch, `.evaluations[${i}].epoch`);
+    num(q.loss, `.evaluations[${i}].loss`); num(q.accuracy, `.evaluations[${i}].accuracy`, 0, 1);
+  });
+  arr(o.bitsTimeline, ".bitsTimeline").forEach((p, i) => {
+    const q = obj(p, `.bitsTimeline[${i}]`);
+    int(q.step, `.bitsTimeline[${i}].step`);
+    bitsMap(q.bits, `.bitsTimeline[${i}].bits`);
+  });
+  arr(o.bitsHistory, ".bitsHistory").forEach((p, i) => {
+    const q = obj(p, `.bitsHistory[${i}]`);
+    int(q.step, `.bitsHistory[${i}].step`);
+    if (typeof q.layer !== "string") fail(`.bitsHistory[${i}].layer`, "must be a string");
+    num(q.G, `.bitsHistory[${i}].G`, 0);
+    int(q.oldBits, `.bitsHistory[${i}].oldBits`, 2, 16); int(q.newBits, `.bitsHistory[${i}].newBits`, 2, 16);
+  });
+  if (o.controller !== null) {
+    for (const [k, v] of Object.entries(obj(o.controller, ".controller"))) {
+      const q = obj(v, `.controller.${k}`);
+      num(q.g, `.controller.${k}.g`, 0); int(q.n, `.controller.${k}.n`);
+    }
   }
-  if (o.controller !== null && typeof o.controller !== "object") fail("controller", "must be an object or null");
-  const w = o.window as Record<string, unknown>;
-  for (const k of ["loss", "correct", "steps"]) if (typeof w[k] !== "number" || !Number.isFinite(w[k])) fail(`window.${k}`, "must be a finite number");
+  const w = obj(o.window, ".window");
+  num(w.loss, ".window.loss", 0); int(w.correct, ".window.correct"); int(w.steps, ".window.steps");
+  for (const [k, v] of Object.entries(obj(o.scaling, ".scaling"))) {
+    const q = obj(v, `.scaling.${k}`);
+    for (const f of ["output", "inputError"]) if (q[f] !== null) int(q[f], `.scaling.${k}.${f}`, -960, 960);
+  }
+  const t = obj(o.timings, ".timings");
+  num(t.trainMs, ".timings.trainMs", 0); num(t.evalMs, ".timings.evalMs", 0);
+  if (o.energy !== undefined) checkEnergy(o.energy, obj, num, int);
   return s as TrainingState;
+}
+
+function checkEnergy(
+  v: unknown,
+  obj: (v: unknown, f: string) => Record<string, unknown>,
+  num: (v: unknown, f: string, min?: number) => number,
+  int: (v: unknown, f: string) => number,
+): void {
+  const e = obj(v, ".energy");
+  int(e.steps, ".energy.steps");
+  const tally = (t: unknown, f: string) => {
+    const q = obj(t, f);
+    const ops = obj(q.ops, `${f}.ops`);
+    for (const k of ["macs", "intMuls", "intAdds"]) {
+      for (const [key, n] of Object.entries(obj(ops[k], `${f}.ops.${k}`))) num(n, `${f}.ops.${k}.${key}`, 0);
+    }
+    for (const k of ["fpMuls", "fpAdds", "randomDraws"]) num(ops[k], `${f}.ops.${k}`, 0);
+    const bits = obj(q.bits, `${f}.bits`);
+    for (const k of ["localRead", "localWrite", "mainRead", "mainWrite"]) num(bits[k], `${f}.bits.${k}`, 0);
+  };
+  for (const [k, t] of Object.entries(obj(e.actual, ".energy.actual"))) tally(t, `.energy.actual.${k}`);
+  tally(e.asFp32, ".energy.asFp32");
 }
 
 /** Writes `bytes` to `path` atomically: the previous file stays valid until the new one is whole. */
@@ -142,6 +214,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   const fs = await import("node:fs/promises");
   const { dirname } = await import("node:path");
   const tmp = `${path}.tmp-${process.pid}`;
+  await fs.mkdir(dirname(path), { recursive: true });
   const handle = await fs.open(tmp, "w");
   try {
     await handle.writeFile(bytes);

@@ -213,6 +213,8 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
     ({ loss: windowLoss, correct: windowCorrect, steps: windowSteps } = state.window);
     ({ trainMs, evalMs } = state.timings);
   }
+  // A DivergenceError names only a checkpoint this run has written.
+  let checkpointWritten = false;
   /** The whole state after `stepInEpoch` batches of `epoch`. */
   const saveCheckpoint = async (epoch: number, stepInEpoch: number) => {
     if (!o.checkpoint || !(learner instanceof IntegerLearner)) return;
@@ -225,6 +227,7 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
       timings: { trainMs, evalMs }, energy: energy.snapshot(),
     };
     await writeFileAtomic(o.checkpoint.path, await encodeCheckpoint(modelFileOf(learner), state));
+    checkpointWritten = true;
   };
   for (let epoch = firstEpoch; epoch < epochs; epoch++) {
     let t0 = performance.now();
@@ -240,7 +243,7 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
       const r = learner.trainStep(images, labels, rate);
       for (const op of masterOps) energy.record(op);
       if (!Number.isFinite(r.loss)) {
-        throw new DivergenceError(step, r.loss, rate, o.checkpoint?.path ?? null);
+        throw new DivergenceError(step, r.loss, rate, (checkpointWritten ? o.checkpoint?.path : null) ?? null);
       }
       step++;
       stepInEpoch++;
@@ -251,7 +254,7 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
       if (controller && learner instanceof IntegerLearner) {
         for (const [layer, G] of Object.entries(learner.progress())) {
           // An update statistic that is not finite means the arithmetic blew up: stop like a NaN loss.
-          if (!Number.isFinite(G)) throw new DivergenceError(step, r.loss, rate, o.checkpoint?.path ?? null, `${layer}'s progress statistic G is ${G}`);
+          if (!Number.isFinite(G)) throw new DivergenceError(step, r.loss, rate, (checkpointWritten ? o.checkpoint?.path : null) ?? null, `${layer}'s progress statistic G is ${G}`);
           controller.observe(layer, G);
         }
         decisions = controller.decide(step, learner.weightBits());

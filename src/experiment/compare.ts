@@ -19,7 +19,7 @@ import { validateReport } from "../report/schema.js";
 import type { TrainReport } from "../train/report.js";
 import { accuracyVsEnergy, accuracyVsMemory, bitsOverTime } from "./plots.js";
 import {
-  betterThanDefault, buildRows, checksTable, formatBytes, formatJoules, issueChecks, resultsTable, saving, type RunResult,
+  betterThanDefault, buildRows, checksTable, formatBytes, formatJoules, issueChecks, meetingFigures, resultsTable, saving, type RunResult,
 } from "./table.js";
 
 export interface Spec {
@@ -228,8 +228,8 @@ export interface RenderInfo {
 
 const MODE_TEXT: Record<ExperimentConfig["mode"], string> = {
   quick: "the **quick** configuration (`--quick`: a subset, one epoch, fewer policies; the CI smoke test of this pipeline). Its accuracies are far from converged and say little about the policies",
-  medium: "the **medium** configuration (`--medium`: the whole data set, fewer epochs than the full configuration)",
-  full: "the **full** configuration",
+  medium: `the **medium** configuration (\`--medium\`: the whole data set, ${PRESETS.medium.epochs} epochs instead of the full configuration's ${PRESETS.full.epochs})`,
+  full: `the **full** configuration (the whole data set, ${PRESETS.full.epochs} epochs, every policy)`,
   custom: "a **custom** configuration (flags given on the command line)",
 };
 
@@ -348,7 +348,8 @@ export function renderResults(runs: readonly RunResult[], c: ExperimentConfig, i
     `${c.epochs} epoch${c.epochs === 1 ? "" : "s"}, batch ${c.batch}, lr ${c.lr} (${c.schedule}), seed ${c.seed}. Every run uses the same data order and schedule.`);
   out.push(`- Integer runs use 8-bit activations and errors. APT defaults (src/train/policy.ts \`APT_DEFAULTS\`): ` +
     `tMin ${APT_DEFAULTS.tMin}, tMax ${APT_DEFAULTS.tMax}, bits ${APT_DEFAULTS.bMin}..${APT_DEFAULTS.bMax}, initial ${APT_DEFAULTS.initialBits}, ` +
-    `interval ${APT_DEFAULTS.interval}, ${APT_DEFAULTS.rounding} rounding. The APT runs vary only tMin and the rounding. One run also uses delayed scaling.`);
+    `interval ${APT_DEFAULTS.interval}, ${APT_DEFAULTS.rounding} rounding. The APT runs vary only tMin and the rounding.` +
+    (runs.some((r) => r.scaling === "delayed") ? " One of them also uses delayed scaling; every other run uses exact scaling." : " Every run uses exact scaling."));
   out.push(`- **Training energy** counts the operations and memory traffic of the training steps, including precision changes but not evaluation. ` +
     `It prices them with Horowitz's 45 nm table: main memory at the ${DEFAULT_TABLE.main} SRAM point, local buffer at the ${DEFAULT_TABLE.local} point. ` +
     `See [energy.md](energy.md). It is counted, not measured.`);
@@ -362,6 +363,11 @@ export function renderResults(runs: readonly RunResult[], c: ExperimentConfig, i
   out.push("## Table", "", resultsTable(rows), "");
   out.push("## The issue's figures, measured", "");
   out.push(checksTable(issueChecks(runs)), "");
+  const meeting = meetingFigures(runs);
+  out.push(meeting.length === 0
+    ? "No APT run meets the first four figures (energy, memory, accuracy, width) together."
+    : `APT runs that meet the first four figures (energy, memory, accuracy, width) together: ${meeting.map((r) =>
+      `${r.label} (${(100 * r.report.accuracy).toFixed(2)} %, ${r.report.averageWeightBits.toFixed(2)} bits)`).join("; ")}.`, "");
   const better = betterThanDefault(runs);
   if (apt) {
     if (better.length === 0) {

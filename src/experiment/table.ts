@@ -124,7 +124,7 @@ export interface Check {
 export function onePointCheaper(runs: readonly RunResult[], ref: RunResult): RunResult | undefined {
   const target = ref.report.accuracy - 0.01;
   const candidates = runs.filter((r) => r.kind === "apt" && r !== ref && r.rounding === ref.rounding && r.scaling === ref.scaling &&
-    ref.report.accuracy - r.report.accuracy >= 0.0025 && ref.report.accuracy - r.report.accuracy <= 0.02);
+    ref.report.accuracy - r.report.accuracy >= 0.0025 - 1e-9 && ref.report.accuracy - r.report.accuracy <= 0.02 + 1e-9);
   candidates.sort((a, b) => Math.abs(a.report.accuracy - target) - Math.abs(b.report.accuracy - target));
   return candidates[0];
 }
@@ -159,24 +159,50 @@ export function issueChecks(runs: readonly RunResult[]): Check[] {
     measured: `${apt.report.averageWeightBits.toFixed(2)} bits`,
     met: apt.report.averageWeightBits <= 10,
   });
+  const claim = "a tMin that costs ~1 more point of accuracy saves a further >= 20 %";
   const cheaper = onePointCheaper(runs, apt);
-  if (!cheaper) {
-    out.push({
-      claim: "a tMin that costs ~1 more point of accuracy saves a further >= 20 %",
-      measured: "no APT run with the same rounding landed 0.25..2 points below the default",
-      met: null,
-    });
+  const further = (r: RunResult) => ({
+    energy: saving(r.report.energy.totalJoules, apt.report.energy.totalJoules)!,
+    memory: saving(r.peakBytes, apt.peakBytes)!,
+    drop: 100 * (apt.report.accuracy - r.report.accuracy),
+  });
+  const describe = (r: RunResult) => {
+    const f = further(r);
+    return `${r.label}: ${Math.abs(f.drop).toFixed(2)} points ${f.drop >= 0 ? "below" : "above"} the default, ` +
+      `${f.energy.toFixed(1)} % less energy and ${f.memory.toFixed(1)} % less peak memory than the default`;
+  };
+  if (cheaper) {
+    const f = further(cheaper);
+    out.push({ claim, measured: describe(cheaper), met: f.energy >= 20 });
   } else {
-    const further = saving(cheaper.report.energy.totalJoules, apt.report.energy.totalJoules)!;
-    const furtherMem = saving(cheaper.peakBytes, apt.peakBytes)!;
-    const drop = 100 * (apt.report.accuracy - cheaper.report.accuracy);
-    out.push({
-      claim: "a tMin that costs ~1 more point of accuracy saves a further >= 20 %",
-      measured: `${cheaper.label}: ${drop.toFixed(2)} points below the default, ${further.toFixed(1)} % less energy and ${furtherMem.toFixed(1)} % less peak memory than the default`,
-      met: further >= 20,
-    });
+    // No run landed near one point below: if no cheaper variant saves 20 % at any accuracy, the
+    // claim fails whatever the accuracy; otherwise it is not measured.
+    const same = runs.filter((r) => r.kind === "apt" && r !== apt && r.rounding === apt.rounding && r.scaling === apt.scaling &&
+      r.report.energy.totalJoules < apt.report.energy.totalJoules);
+    if (same.length === 0) {
+      out.push({ claim, measured: "no cheaper APT run with the default's rounding and scaling was made", met: null });
+    } else {
+      const best = same.reduce((a, b) => (further(b).energy > further(a).energy ? b : a));
+      const f = further(best);
+      out.push({
+        claim,
+        measured: `no run landed 0.25..2 points below the default; the cheapest, ${describe(best)}`,
+        met: f.energy >= 20 ? null : false,
+      });
+    }
   }
   return out;
+}
+
+/** APT runs (exact scaling) that meet the first four of the issue's figures against fp32. */
+export function meetingFigures(runs: readonly RunResult[]): RunResult[] {
+  const fp = baseline(runs, "fp32");
+  if (!fp) return [];
+  return runs.filter((r) => r.kind === "apt" && r.scaling === "exact" &&
+    Math.min(saving(r.report.energy.totalJoules, fp.report.energy.totalJoules)!, saving(r.report.energy.totalJoules, r.report.energy.fp32Joules)!) >= 70 &&
+    saving(r.peakBytes, fp.peakBytes)! >= 60 &&
+    100 * (fp.report.accuracy - r.report.accuracy) <= 1 &&
+    r.report.averageWeightBits <= 10);
 }
 
 /** APT variants that beat the default on both accuracy and energy, best first: "clearly better". */

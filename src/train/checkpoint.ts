@@ -146,7 +146,14 @@ function checkState(s: unknown, at: number): TrainingState {
   };
   const o = obj(s, "");
   for (const k of ["step", "epoch", "stepInEpoch"]) int(o[k], `.${k}`);
-  obj(o.fingerprint, ".fingerprint");
+  const fp = obj(o.fingerprint, ".fingerprint");
+  for (const k of ["model", "dataset", "schedule", "scaling"]) if (typeof fp[k] !== "string") fail(`.fingerprint.${k}`, `must be a string, got ${show(fp[k])}`);
+  for (const k of ["trainCount", "seed", "batch", "epochs", "actBits", "errBits"]) int(fp[k], `.fingerprint.${k}`);
+  num(fp.lr, ".fingerprint.lr", 0);
+  // The policy is flat data (kind and numbers): anything nested is not one of ours.
+  for (const [k, v] of Object.entries(obj(fp.policy, ".fingerprint.policy"))) {
+    if (v !== null && typeof v === "object") fail(`.fingerprint.policy.${k}`, `must be a number or string, got ${show(v)}`);
+  }
   arr(o.loss, ".loss").forEach((p, i) => {
     const q = obj(p, `.loss[${i}]`);
     int(q.step, `.loss[${i}].step`); int(q.epoch, `.loss[${i}].epoch`);

@@ -65,6 +65,7 @@ interface PageResult {
   bitsPaths: number;
   status: string;
   model: string;
+  exported: number;
 }
 
 async function runPage(query: string, screenshot?: string): Promise<PageResult> {
@@ -88,8 +89,11 @@ async function runPage(query: string, screenshot?: string): Promise<PageResult> 
       bitsPaths: document.querySelectorAll("#bits svg path").length,
       status: document.getElementById("status")?.textContent ?? "",
       model: document.documentElement.dataset.model ?? "",
+      exported: Number(document.documentElement.dataset.exported ?? NaN),
     }));
     assert.equal(result.state, "done", `the page did not finish: ${result.status}\n${problems.join("\n")}`);
+    // The model saved in the page and loaded back predicts the test set as the trainer evaluated it.
+    assert.equal(result.exported, result.accuracy, `exported model accuracy ${result.exported} vs trained ${result.accuracy}`);
     if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
     return result;
   } finally {

@@ -53,6 +53,8 @@ worker.onmessage = ({ data: m }) => {
       `final bits ${JSON.stringify(m.finalBits)} (mean ${m.averageWeightBits.toFixed(2)}), planned peak memory ${m.plannedPeakBytes} bytes`;
     root.dataset.isa = m.isa;
     root.dataset.model = m.modelSha256;
+    root.dataset.exported = String(m.exportedAccuracy);
+    $("status").textContent += `; exported as a ${m.modelFileBytes}-byte model file, which predicts ${(100 * m.exportedAccuracy).toFixed(1)}% after loadModel()`;
     root.dataset.state = "done";
     worker.terminate();
   } else if (m.type === "error") {

@@ -1,6 +1,6 @@
 // Trains in a worker so the page stays responsive; posts progress for the live plot.
 // Imports the built library as plain ES modules (no bundler): dist/ is runtime-neutral.
-import { init, train } from "../../dist/index.js";
+import { init, loadModel, saveModel, train } from "../../dist/index.js";
 import { trainingOptions } from "./config.js";
 import { loadData } from "./data.js";
 
@@ -22,7 +22,14 @@ self.onmessage = async ({ data: config }) => {
       onProgress: (p) => post({ type: "progress", step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, loss: p.loss, accuracy: p.accuracy, bits: p.bits }),
     });
     post({ type: "start", dataset: data.train.name.replace(/\/train$/, ""), train: data.train.count, test: data.test.count, model: options.model.name });
-    const { report } = await train(options);
+    const { report, learner } = await train(options);
+    // The trained model leaves as a model file and comes back for inference, as on a device.
+    const file = await saveModel(learner);
+    const loaded = await loadModel(file, { batch: options.batch, isa: report.isa });
+    const per = data.test.height * data.test.width * data.test.channels;
+    const { classes } = loaded.predict(data.test.images.subarray(0, data.test.count * per), data.test.count);
+    let correct = 0;
+    for (let i = 0; i < data.test.count; i++) if (classes[i] === data.test.labels[i]) correct++;
     post({
       type: "done",
       isa: report.isa,
@@ -33,6 +40,8 @@ self.onmessage = async ({ data: config }) => {
       plannedPeakBytes: report.memory?.plannedPeakBytes,
       seconds: report.timings.totalSeconds,
       modelSha256: report.modelSha256,
+      modelFileBytes: file.length,
+      exportedAccuracy: correct / data.test.count,
     });
   } catch (e) {
     post({ type: "error", message: e instanceof Error ? `${e.message}\n${e.stack ?? ""}` : String(e) });

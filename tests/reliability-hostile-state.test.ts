@@ -103,6 +103,21 @@ test("a checkpoint whose fingerprint holds a deeply nested value is refused with
   assert.ok(outcome === null || refusedOnPurpose(outcome), `resume threw ${outcome?.name}: ${outcome?.message}`);
 });
 
+test("a checkpoint whose energy tally carries an unknown, deeply nested key is refused or ignored, never a crash", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "aptkit-hostile-"));
+  const path = join(dir, "run.ckpt");
+  await train({ ...fixedRun, epochs: 1, checkpoint: { path, every: 3 } });
+  const { model, state } = await decodeCheckpoint(new Uint8Array(await readFile(path)));
+  const energy = state.energy as { actual: Record<string, Record<string, unknown>> };
+  const first = Object.keys(energy.actual)[0];
+  const actual = { ...energy.actual, [first]: { ...energy.actual[first], extra: "DEEP" } };
+  const deep = "[".repeat(100_000) + "]".repeat(100_000);
+  const text = JSON.stringify({ ...state, energy: { ...energy, actual } }).replace('"DEEP"', deep);
+  const bytes = await container(await encodeModelFile(model), new TextEncoder().encode(text));
+  const outcome = await decodeCheckpoint(bytes).then(() => train({ ...fixedRun, epochs: 1, resume: bytes })).then(() => null, (e) => e);
+  assert.ok(outcome === null || refusedOnPurpose(outcome), `resume threw ${outcome?.name}: ${outcome?.message}`);
+});
+
 /** A checkpoint container around a model file and state bytes (src/train/checkpoint.ts layout). */
 async function container(model: Uint8Array, state: Uint8Array): Promise<Uint8Array> {
   const pad4 = (n: number) => Math.ceil(n / 4) * 4;

@@ -349,12 +349,26 @@ export class EnergyCounter {
   }
 
   restore(s: { steps: number; actual: Record<string, Tally>; asFp32: Tally }): void {
+    // Only the known fields are copied: a checkpoint's state is data from outside.
+    const copy = (t: Tally): Tally => {
+      const counts = (r: Record<string, number>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)]));
+      return {
+        ops: {
+          macs: counts(t.ops.macs), intMuls: counts(t.ops.intMuls), intAdds: counts(t.ops.intAdds),
+          fpMuls: Number(t.ops.fpMuls), fpAdds: Number(t.ops.fpAdds), randomDraws: Number(t.ops.randomDraws),
+        },
+        bits: {
+          localRead: Number(t.bits.localRead), localWrite: Number(t.bits.localWrite),
+          mainRead: Number(t.bits.mainRead), mainWrite: Number(t.bits.mainWrite),
+        },
+      };
+    };
     this.steps = s.steps;
     this.actual.clear();
-    for (const [k, t] of Object.entries(s.actual)) this.actual.set(k, JSON.parse(JSON.stringify(t)));
-    const copy = JSON.parse(JSON.stringify(s.asFp32)) as Tally;
-    this.asFp32.ops = copy.ops;
-    this.asFp32.bits = copy.bits;
+    for (const [k, t] of Object.entries(s.actual)) this.actual.set(k, copy(t));
+    const fp = copy(s.asFp32);
+    this.asFp32.ops = fp.ops;
+    this.asFp32.bits = fp.bits;
   }
 
   /** Marks the end of a training step (for perStepJoules). */

@@ -375,7 +375,10 @@ export function renderResults(runs: readonly RunResult[], c: ExperimentConfig, i
     } else {
       out.push(`APT variants that beat the default (${apt.label}) on both accuracy and energy: ` +
         better.map((b) => `${b.run.label} (${b.accuracyPoints >= 0 ? "+" : ""}${b.accuracyPoints.toFixed(2)} points, ${b.energySaving.toFixed(1)} % less energy)`).join("; ") +
-        ". The defaults are left unchanged here. A difference of a few tenths of a point is within run-to-run noise of one seed.", "");
+        ". The defaults are left unchanged here. A difference of a few tenths of a point is within run-to-run noise of one seed." +
+        (better.some((b) => b.run.scaling !== apt.scaling)
+          ? ` Scaling is a trainer option (\`scaling: "delayed"\`, \`--scaling delayed\`), not part of APT_DEFAULTS; its default is "${apt.scaling}".`
+          : ""), "");
     }
   }
   const obs = observations(runs);

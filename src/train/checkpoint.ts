@@ -237,3 +237,20 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     await dir.close();
   }
 }
+
+/** Removes temporary files that writers killed mid-write left beside `path` (never read, but on a
+ *  device that loses power often they would pile up). */
+export async function removeStaleTemporaries(path: string): Promise<void> {
+  const fs = await import("node:fs/promises");
+  const { basename, dirname, join } = await import("node:path");
+  const prefix = `${basename(path)}.tmp-`;
+  let names: string[];
+  try {
+    names = await fs.readdir(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length))) await fs.rm(join(dirname(path), name), { force: true });
+  }
+}

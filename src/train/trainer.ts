@@ -8,7 +8,7 @@ import { IntegerLearner } from "./integer.js";
 import { LinearLayer } from "../nn/layers/linear.js";
 import { applyModelFile } from "../model-file/load.js";
 import { modelFileOf } from "../model-file/save.js";
-import { decodeCheckpoint, encodeCheckpoint, writeFileAtomic, type RunFingerprint, type TrainingState } from "./checkpoint.js";
+import { decodeCheckpoint, encodeCheckpoint, removeStaleTemporaries, writeFileAtomic, type RunFingerprint, type TrainingState } from "./checkpoint.js";
 import { Engine } from "../nn/engine.js";
 import { baselineMemory, plannedPeak } from "../budget/account.js";
 import { EnergyCounter, masterWeightOps, type EnergyOp } from "../budget/energy.js";
@@ -215,6 +215,7 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
   }
   // A DivergenceError names only a checkpoint this run has written.
   let checkpointWritten = false;
+  if (o.checkpoint) await removeStaleTemporaries(o.checkpoint.path);
   /** The whole state after `stepInEpoch` batches of `epoch`. */
   const saveCheckpoint = async (epoch: number, stepInEpoch: number) => {
     if (!o.checkpoint || !(learner instanceof IntegerLearner)) return;

@@ -109,6 +109,8 @@ async function main() {
   let done = 0, slowest = { ms: 0, k: -1, what: "" };
   const messages = {};
   const examples = {};
+  // Workers' scratch directories: a terminated worker cannot remove its own.
+  const workDirs = new Set();
   const add = (c) => {
     for (const [key, n] of Object.entries(c)) counts[key] = (counts[key] ?? 0) + n;
   };
@@ -145,6 +147,7 @@ async function main() {
         start(reportedUpTo);
       };
       w.on("message", (m) => {
+        if (m.work) return void workDirs.add(m.work);
         add(m.counts);
         failures.push(...m.failures);
         done += m.cases;
@@ -183,6 +186,7 @@ async function main() {
     start(from);
   })));
 
+  await Promise.all([...workDirs].map((d) => rm(d, { recursive: true, force: true })));
   const seconds = (performance.now() - started) / 1000;
   const byTarget = {};
   for (const [key, n] of Object.entries(counts)) {
@@ -954,6 +958,7 @@ async function worker() {
   const { seed, from, to, skip, targets, beat, messages: collect, selftest } = workerData;
   let messages = {}, examples = {};
   const ctx = await setup(targets);
+  parentPort.postMessage({ work: ctx.work });
   const skipped = new Set(skip);
   let counts = {}, failures = [], cases = 0, slowest = { ms: 0, k: -1, what: "" };
   const flush = (upTo, done) => {

@@ -6,24 +6,12 @@ import assert from "node:assert/strict";
 import { access, mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createDataset, split, type Split } from "../src/data/index.js";
+import type { Split } from "../src/data/index.js";
 import { mlp } from "../src/nn/model.js";
 import { apt } from "../src/train/policy.js";
 import { DivergenceError, train, type TrainOptions } from "../src/train/trainer.js";
 import { decodeCheckpoint } from "../src/train/checkpoint.js";
-
-function blobs(count: number, seed: number): Split {
-  const F = 12, C = 3;
-  let s = seed >>> 0;
-  const r = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-  const centers = Array.from({ length: C }, () => Array.from({ length: F }, () => r()));
-  const images = new Float32Array(count * F), labels = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    labels[i] = i % C;
-    for (let f = 0; f < F; f++) images[i * F + f] = Math.min(1, Math.max(0, centers[i % C][f] + (r() - 0.5) * 0.5));
-  }
-  return split(createDataset({ name: "blobs", count, height: 1, width: F, channels: 1, classes: C, images, labels }), Math.floor(count * 0.8), 1);
-}
+import { blobs } from "./helpers/blobs.js";
 
 // lr 1e300 keeps G = mean(|lr * grad|) / step finite on [0, 1] inputs; inputs of 3e38 (finite, so
 // the data edge takes them) push lr * grad past float64 and G to NaN.

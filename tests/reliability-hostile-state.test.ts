@@ -4,7 +4,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker } from "node:worker_threads";
-import { createDataset, split, type Split } from "../src/data/index.js";
 import { mlp } from "../src/nn/model.js";
 import { apt, fixed } from "../src/train/policy.js";
 import { train, type TrainOptions } from "../src/train/trainer.js";
@@ -14,19 +13,7 @@ import { decodeModelFile, encodeModelFile, saveModel } from "../src/model-file/i
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
-function blobs(count: number, seed: number): Split {
-  const F = 12, C = 3;
-  let s = seed >>> 0;
-  const r = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-  const centers = Array.from({ length: C }, () => Array.from({ length: F }, () => r()));
-  const images = new Float32Array(count * F), labels = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    labels[i] = i % C;
-    for (let f = 0; f < F; f++) images[i * F + f] = Math.min(1, Math.max(0, centers[i % C][f] + (r() - 0.5) * 0.5));
-  }
-  return split(createDataset({ name: "blobs", count, height: 1, width: F, channels: 1, classes: C, images, labels }), Math.floor(count * 0.8), 1);
-}
+import { blobs } from "./helpers/blobs.js";
 
 const fixedRun: TrainOptions = {
   model: mlp([8], [12], 3), data: blobs(200, 9), policy: fixed(6), epochs: 2, batch: 16, lr: 0.1, seed: 4, isa: "simd", logEvery: 5,

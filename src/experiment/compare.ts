@@ -111,10 +111,22 @@ export function stripReport(r: TrainReport & { energy: EnergyReport }): TrainRep
 export async function runOne(spec: Spec, c: ExperimentConfig, data?: Split): Promise<RunResult> {
   const started = performance.now();
   const split = data ?? await loadData(c);
-  const { report, learner } = await train({
-    model: lenet5(), data: split, policy: spec.policy, epochs: c.epochs, batch: c.batch, lr: c.lr, schedule: c.schedule,
-    seed: c.seed, scaling: spec.scaling, learnerFactory, logEvery: 10,
-  });
+  // A pending WebAssembly compile does not keep Node's event loop alive (nodejs/node#36616). When
+  // the loop empties during one (the trainer instantiates the fp32 build for its memory baseline
+  // at the end of a run), Node drains platform tasks at shutdown and can deadlock there
+  // (nodejs/node#54918): seen twice here as a worker stuck at 0 % CPU in NodePlatform::DrainTasks.
+  // A timer keeps the loop alive until training returns.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  let trained;
+  try {
+    trained = await train({
+      model: lenet5(), data: split, policy: spec.policy, epochs: c.epochs, batch: c.batch, lr: c.lr, schedule: c.schedule,
+      seed: c.seed, scaling: spec.scaling, learnerFactory, logEvery: 10,
+    });
+  } finally {
+    clearInterval(keepAlive);
+  }
+  const { report, learner } = trained;
   if (!report.energy) throw new Error(`${spec.label}: the trainer gave no energy account`);
   const planOf = learner as unknown as { plan?: { peakBytes: number } };
   const peakBytes = report.memory?.plannedPeakBytes ?? planOf.plan?.peakBytes;

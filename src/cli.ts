@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadDataset } from "./data/index.js";
 import { lenet5, mlp, type ModelDefinition } from "./nn/model.js";
-import { apt, fixed, fp32, qat8, type PolicySpec } from "./train/policy.js";
+import { APT_DEFAULTS, apt, fixed, fp32, qat8, type PolicySpec } from "./train/policy.js";
 import { DivergenceError, train, type Progress } from "./train/trainer.js";
 import { CheckpointError } from "./train/checkpoint.js";
 import { renderReport } from "./report/html.js";
@@ -21,7 +21,8 @@ import { initialBits, policyName, widestBits } from "./train/policy.js";
 
 const USAGE = `usage: aptkit train [--model lenet5|mlp] [--data digits|fashion-mnist|idx:DIR]
                     [--policy apt|fixed:N|qat8|fp32] [--tmin X] [--tmax X] [--bmin N] [--bmax N]
-                    [--interval N] [--rounding stochastic|nearest] [--scaling exact|delayed] [--budget B]
+                    [--interval N] [--rounding stochastic|nearest] [--activations tied|fixed]
+                    [--scaling exact|delayed] [--budget B]
                     [--checkpoint PATH [--every N]] [--resume PATH]
                     [--epochs N] [--batch N] [--lr X] [--seed N] [--isa auto|simd|scalar] [--out DIR]
        aptkit plan  [--model lenet5|mlp] [--batch N] [--budget B] [--policy P] [--bmin N] [--bmax N]
@@ -56,6 +57,7 @@ export function parseTrainArgs(argv: string[]) {
         tmin: { type: "string" }, tmax: { type: "string" }, bmin: { type: "string" }, bmax: { type: "string" },
         interval: { type: "string" },
         rounding: { type: "string" },
+        activations: { type: "string" },
         epochs: { type: "string" }, batch: { type: "string" }, lr: { type: "string" }, seed: { type: "string" },
         isa: { type: "string", default: "auto" },
         out: { type: "string", default: "runs/latest" },
@@ -82,6 +84,12 @@ export function parseTrainArgs(argv: string[]) {
   if (rounding !== undefined && rounding !== "stochastic" && rounding !== "nearest") {
     throw new UsageError(`--rounding: expected stochastic or nearest, got ${JSON.stringify(rounding)}`);
   }
+  if (v.activations !== undefined && v.activations !== "tied" && v.activations !== "fixed") {
+    throw new UsageError(`--activations: expected tied or fixed, got ${JSON.stringify(v.activations)}`);
+  }
+  if (v.activations !== undefined && v.policy !== "apt") {
+    throw new UsageError(`--activations applies to --policy apt only (fixed:N, qat8 and fp32 keep their widths), got --policy ${v.policy}`);
+  }
   let policy: PolicySpec;
   const p = v.policy!;
   try {
@@ -93,11 +101,12 @@ export function parseTrainArgs(argv: string[]) {
       if (bMax !== undefined) o.bMax = bMax;
       if (interval !== undefined) o.interval = interval;
       if (rounding !== undefined) o.rounding = rounding;
+      if (v.activations !== undefined) o.tieActivations = v.activations === "tied";
       if (bMin !== undefined && bMax !== undefined && bMin > bMax) throw new RangeError(`bMin (${bMin}) must not exceed bMax (${bMax})`);
       if (o.bMin !== undefined || o.bMax !== undefined) {
         // Keep the initial width inside a user-narrowed range.
-        const lo = (o.bMin as number | undefined) ?? 4, hi = (o.bMax as number | undefined) ?? 12;
-        o.initialBits = Math.min(hi, Math.max(lo, 6));
+        const lo = (o.bMin as number | undefined) ?? APT_DEFAULTS.bMin, hi = (o.bMax as number | undefined) ?? APT_DEFAULTS.bMax;
+        o.initialBits = Math.min(hi, Math.max(lo, APT_DEFAULTS.initialBits));
       }
       policy = apt(o);
     } else if (/^fixed:\d+$/.test(p)) {

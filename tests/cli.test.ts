@@ -30,6 +30,8 @@ test("unknown flags and bad values are usage errors naming the flag", () => {
   refuses(["--budget", "256XB"], /--budget: budget "256XB"/);
   refuses(["--budget", "0"], /--budget: budget "0"/);
   refuses(["--budget=-5"], /--budget: budget "-5"/);
+  refuses(["--activations", "wide"], /--activations: expected tied or fixed, got "wide"/);
+  refuses(["--policy", "fixed:8", "--activations", "tied"], /--activations applies to --policy apt only/);
 });
 
 test("missing data is an error naming --data, with exit code 2", async () => {

@@ -43,9 +43,9 @@ export interface ExperimentConfig {
   runs: string[];
 }
 
-function aptSpec(tMin: number, rounding: "stochastic" | "nearest", scaling: Scaling = "exact"): Spec {
-  const label = `apt tMin=${tMin} ${rounding}${scaling === "delayed" ? ", delayed scaling" : ""}`;
-  return { label, kind: "apt", policy: apt({ tMin, rounding }), scaling };
+function aptSpec(tMin: number, rounding: "stochastic" | "nearest", scaling: Scaling = "exact", tieActivations = true): Spec {
+  const label = `apt tMin=${tMin} ${rounding}${scaling === "delayed" ? ", delayed scaling" : ""}${tieActivations ? "" : ", fixed activations"}`;
+  return { label, kind: "apt", policy: apt({ tMin, rounding, tieActivations }), scaling };
 }
 
 /** Every run the experiment knows, in table order. */
@@ -60,6 +60,8 @@ export function allSpecs(): Spec[] {
     for (const tMin of [0.01, 0.02, 0.05, 0.1]) out.push(aptSpec(tMin, rounding));
   }
   out.push(aptSpec(APT_DEFAULTS.tMin, APT_DEFAULTS.rounding, "delayed"));
+  // The ablation of "same precision forward and backward": weights adapt, tensors stay at 8 bits.
+  out.push(aptSpec(APT_DEFAULTS.tMin, APT_DEFAULTS.rounding, "exact", false));
   return out;
 }
 
@@ -292,19 +294,19 @@ export function observations(runs: readonly RunResult[]): string[] {
   const out: string[] = [];
   const d = runs.find((r) => r.isDefaultApt);
   const fixed8 = runs.find((r) => r.label === "fixed:8");
-  const sweep = runs.filter((r) => r.kind === "apt" && r.scaling === "exact");
+  const tiedRun = (r: RunResult) => r.report.policy.indexOf("untied activations") < 0;
+  const sweep = runs.filter((r) => r.kind === "apt" && r.scaling === "exact" && tiedRun(r));
   const pct = (a: number, b: number) => `${Math.abs(saving(a, b)!).toFixed(1)} % ${a <= b ? "less" : "more"}`;
   if (sweep.length > 1) {
     const es = sweep.map((r) => r.report.energy.totalJoules);
     const lo = Math.min(...es), hi = Math.max(...es);
     const bits = sweep.map((r) => r.report.averageWeightBits);
     out.push(`Across the APT runs (tMin and rounding varied), the average weight width spans ${Math.min(...bits).toFixed(2)}–${Math.max(...bits).toFixed(2)} bits. ` +
-      `Training energy moves only ${(100 * (hi - lo) / lo).toFixed(1)} % between the cheapest and the dearest. Weights are a small part of the work: ` +
-      `activations and errors stay at 8 bits in every integer run and carry most of the traffic.`);
+      `Training energy moves ${(100 * (hi - lo) / lo).toFixed(1)} % between the cheapest and the dearest.`);
     const peaks = new Set(sweep.map((r) => r.peakBytes));
     if (peaks.size === 1) {
       out.push(`Every APT run has the same peak memory (${formatBytes(sweep[0].peakBytes)}). The plan reserves every layer's weights at the widest width APT may choose (bMax), ` +
-        `whatever tMin does, so tMin trades accuracy for energy here but never for memory.`);
+        `and activations and errors at 8 bits, whatever tMin does, so tMin trades accuracy for energy here but never for memory.`);
     }
   }
   if (d && fixed8) {
@@ -319,6 +321,12 @@ export function observations(runs: readonly RunResult[]): string[] {
     const gaps = pairs.map(([st, ne]) => 100 * (st.report.accuracy - ne.report.accuracy));
     out.push(`Stochastic rounding against round-to-nearest at the same tMin: ${pairs.map(([st], i) => `tMin ${st.tMin}: ${gaps[i] >= 0 ? "+" : ""}${gaps[i].toFixed(2)} points`).join(", ")}. ` +
       `Rounding to nearest lets small updates vanish (the underflow APT measures).`);
+  }
+  const untied = runs.find((r) => r.kind === "apt" && !tiedRun(r));
+  if (untied && d) {
+    out.push(`With activations and errors fixed at 8 bits (${untied.label}), the default APT run's weights adapt alone: it costs ` +
+      `${pct(untied.report.energy.totalJoules, d.report.energy.totalJoules)} energy than the tied default, at ${(100 * untied.report.accuracy).toFixed(2)} % ` +
+      `test accuracy against ${(100 * d.report.accuracy).toFixed(2)} %. Weights are a small part of lenet5's work at batch 32; activations and errors carry most of it.`);
   }
   const delayed = runs.find((r) => r.scaling === "delayed");
   if (delayed && d) {
@@ -358,10 +366,16 @@ export function renderResults(runs: readonly RunResult[], c: ExperimentConfig, i
   out.push(`- Model: lenet5 (${runs[0]?.report.layers.reduce((s, l) => s + l.parameters, 0).toLocaleString("en-US") ?? "?"} parameters). ` +
     `Data: ${c.dataset}, the first ${c.trainSamples.toLocaleString("en-US")} training and ${c.testSamples.toLocaleString("en-US")} test samples. ` +
     `${c.epochs} epoch${c.epochs === 1 ? "" : "s"}, batch ${c.batch}, lr ${c.lr} (${c.schedule}), seed ${c.seed}. Every run uses the same data order and schedule.`);
-  out.push(`- Integer runs use 8-bit activations and errors. APT defaults (src/train/policy.ts \`APT_DEFAULTS\`): ` +
+  const exceptions = [
+    ...(runs.some((r) => r.scaling === "delayed") ? ["one with delayed scaling"] : []),
+    ...(runs.some((r) => r.report.policy.includes("untied activations")) ? ["one with activations fixed at 8 bits"] : []),
+  ];
+  out.push(`- Integer runs plan 8-bit activations and errors. fixed:N and qat8 run every activation and error at 8 bits; APT, by default, ties each ` +
+    `layer's activations and the errors flowing back into them to its weight width, capped at 8 bits ([apt.md](apt.md)). APT defaults (src/train/policy.ts \`APT_DEFAULTS\`): ` +
     `tMin ${APT_DEFAULTS.tMin}, tMax ${APT_DEFAULTS.tMax}, bits ${APT_DEFAULTS.bMin}..${APT_DEFAULTS.bMax}, initial ${APT_DEFAULTS.initialBits}, ` +
-    `interval ${APT_DEFAULTS.interval}, ${APT_DEFAULTS.rounding} rounding. The APT runs vary only tMin and the rounding.` +
-    (runs.some((r) => r.scaling === "delayed") ? " One of them also uses delayed scaling; every other run uses exact scaling." : " Every run uses exact scaling."));
+    `interval ${APT_DEFAULTS.interval}, ${APT_DEFAULTS.rounding} rounding, tied activations. The APT runs vary only tMin and the rounding` +
+    (exceptions.length > 0 ? `, except ${exceptions.join(" and ")}.` : ".") +
+    (runs.some((r) => r.scaling === "delayed") ? " Every other run uses exact scaling." : " Every run uses exact scaling."));
   out.push(`- **Training energy** counts the operations and memory traffic of the training steps, including precision changes but not evaluation. ` +
     `It prices them with Horowitz's 45 nm table: main memory at the ${DEFAULT_TABLE.main} SRAM point, local buffer at the ${DEFAULT_TABLE.local} point. ` +
     `See [energy.md](energy.md). It is counted, not measured.`);

@@ -121,9 +121,13 @@ export interface Check {
 
 /** The APT run with the same rounding and scaling as `ref` whose accuracy is closest to one point
  *  below it (within 0.25..2 points below), if any. */
+/** Runs that differ from `ref` in tMin alone (same rounding, scaling and activation tying). */
+const tMinVariant = (r: RunResult, ref: RunResult) => r.kind === "apt" && r !== ref && r.rounding === ref.rounding && r.scaling === ref.scaling &&
+  r.report.policy.includes("untied activations") === ref.report.policy.includes("untied activations");
+
 export function onePointCheaper(runs: readonly RunResult[], ref: RunResult): RunResult | undefined {
   const target = ref.report.accuracy - 0.01;
-  const candidates = runs.filter((r) => r.kind === "apt" && r !== ref && r.rounding === ref.rounding && r.scaling === ref.scaling &&
+  const candidates = runs.filter((r) => tMinVariant(r, ref) &&
     ref.report.accuracy - r.report.accuracy >= 0.0025 - 1e-9 && ref.report.accuracy - r.report.accuracy <= 0.02 + 1e-9);
   candidates.sort((a, b) => Math.abs(a.report.accuracy - target) - Math.abs(b.report.accuracy - target));
   return candidates[0];
@@ -177,7 +181,7 @@ export function issueChecks(runs: readonly RunResult[]): Check[] {
   } else {
     // No run landed near one point below: if no cheaper variant saves 20 % at any accuracy, the
     // claim fails whatever the accuracy; otherwise it is not measured.
-    const same = runs.filter((r) => r.kind === "apt" && r !== apt && r.rounding === apt.rounding && r.scaling === apt.scaling &&
+    const same = runs.filter((r) => tMinVariant(r, apt) &&
       r.report.energy.totalJoules < apt.report.energy.totalJoules);
     if (same.length === 0) {
       out.push({ claim, measured: "no cheaper APT run with the default's rounding and scaling was made", met: null });

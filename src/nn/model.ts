@@ -92,6 +92,15 @@ export class Model {
   private labelsAt = 0;
   private logitsErrAt = 0;
   private inputExp = 0;
+  /**
+   * APT's "same precision forward and backward" (docs/apt.md): while training, each weighted
+   * layer's output activations, and the error that flows back into them, take the layer's weight
+   * width, capped at actBits / errBits (the widths the buffers are planned for). Off: every
+   * tensor at actBits / errBits. Inference (forward, predict) always runs at the planned widths.
+   */
+  tiedWidths = false;
+  /** Width of the loss's error for the logits in the current training step. */
+  private logitsErrBits = 0;
 
   constructor(readonly definition: ModelDefinition, readonly engine: Engine, readonly options: ModelOptions) {
     const { batch } = options;
@@ -190,8 +199,24 @@ export class Model {
     }
   }
 
+  /** Sets every weighted layer's tensor widths for a training step (tied) or inference. */
+  private setTensorWidths(training: boolean): void {
+    const { actBits, errBits } = this.options;
+    const tie = training && this.tiedWidths;
+    // The width of the tensor flowing between layers; the input batch is the data edge.
+    let width = actBits;
+    for (const layer of this.layers) {
+      if (!(layer instanceof LinearLayer)) continue;
+      const out = tie ? Math.min(actBits, layer.weights()[0].bits) : actBits;
+      layer.setTensorWidths(out, tie ? Math.min(errBits, width) : errBits);
+      width = out;
+    }
+    this.logitsErrBits = tie ? Math.min(errBits, width) : errBits;
+  }
+
   /** Forward on a full batch (pad short batches with zeros first). */
   forward(images: Float32Array): QTensor {
+    this.setTensorWidths(false);
     this.loadBatch(images, null, this.options.batch);
     let x: QTensor = { at: this.inputAt, shape: this.inputShape, bits: this.options.actBits, exp: this.inputExp };
     for (const layer of this.layers) x = layer.forward(x);
@@ -200,9 +225,11 @@ export class Model {
 
   /** One SGD step on a full batch: forward, loss, backward with fused updates. */
   trainStep(images: Float32Array, labels: Uint8Array, lr: number): StepResult {
-    const { batch, errBits } = this.options;
+    const { batch } = this.options;
     if (labels.length !== batch) throw new RangeError(`trainStep: expected ${batch} labels, got ${labels.length}`);
     if (!Number.isFinite(lr) || lr < 0) throw new RangeError(`trainStep: lr must be a finite number >= 0, got ${lr}`);
+    this.setTensorWidths(true);
+    const errBits = this.logitsErrBits;
     this.loadBatch(images, labels, batch);
     let x: QTensor = { at: this.inputAt, shape: this.inputShape, bits: this.options.actBits, exp: this.inputExp };
     for (const layer of this.layers) x = layer.forward(x);

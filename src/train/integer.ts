@@ -29,6 +29,8 @@ export interface IntegerLearnerOptions {
   budgetBytes?: number;
   /** The narrowest widest-width worth suggesting when refusing (APT's bMin). */
   minBits?: number;
+  /** Activations and errors follow each layer's weight width in training (APT; Model.tiedWidths). */
+  tieActivations?: boolean;
   /** How a refusal names a width: "bMax 6" (default) or, for fixed:N, (b) => `fixed:${b}`. */
   bitsLabel?: string | ((bits: number) => string);
 }
@@ -55,6 +57,7 @@ export class IntegerLearner implements Learner {
       batch: o.batch, seed: o.seed, actBits: o.actBits ?? 8, errBits: o.errBits ?? 8,
       weightBits: o.weightBits, maxWeightBits: o.maxWeightBits, masterWeights: o.masterWeights,
     }, o.minBits, o.bitsLabel);
+    model.tiedWidths = o.tieActivations ?? false;
     return new IntegerLearner(engine, model);
   }
 

@@ -15,16 +15,20 @@ export interface AptOptions {
   /** Steps between decisions; G is averaged over them. */
   interval: number;
   rounding: Rounding;
+  /** Same precision forward and backward: each layer's activations and the errors flowing back
+   *  into them take its weight width, capped at the planned 8 bits (docs/apt.md). */
+  tieActivations: boolean;
 }
 
 export const APT_DEFAULTS: AptOptions = {
   tMin: 0.05,
   tMax: 0.5,
   bMin: 4,
-  bMax: 12,
+  bMax: 10,
   initialBits: 6,
   interval: 50,
   rounding: "stochastic",
+  tieActivations: true,
 };
 
 export type PolicySpec =
@@ -51,6 +55,7 @@ export function apt(options: Partial<AptOptions> = {}): PolicySpec {
   if (o.rounding !== "stochastic" && o.rounding !== "nearest") {
     throw new RangeError(`rounding must be "stochastic" or "nearest", got ${JSON.stringify(o.rounding)}`);
   }
+  if (typeof o.tieActivations !== "boolean") throw new RangeError(`tieActivations must be true or false, got ${JSON.stringify(o.tieActivations)}`);
   return { kind: "apt", ...o };
 }
 
@@ -64,7 +69,7 @@ export const fp32 = (): PolicySpec => ({ kind: "fp32" });
 
 export function policyName(p: PolicySpec): string {
   switch (p.kind) {
-    case "apt": return `apt(tMin=${p.tMin}, tMax=${p.tMax}, bits ${p.bMin}..${p.bMax}, ${p.rounding})`;
+    case "apt": return `apt(tMin=${p.tMin}, tMax=${p.tMax}, bits ${p.bMin}..${p.bMax}, ${p.rounding}${p.tieActivations ? "" : ", untied activations"})`;
     case "fixed": return `fixed:${p.bits}`;
     default: return p.kind;
   }

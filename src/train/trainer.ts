@@ -99,7 +99,7 @@ export async function createLearner(o: TrainOptions, batch: number, seed: number
     const base = {
       batch, seed, isa, weightBits: initialBits(p), maxWeightBits: widestBits(p),
       actBits: o.actBits, errBits: o.errBits, rounding: p.rounding, scaling: o.scaling, budgetBytes,
-      minBits: search.minBits, bitsLabel: search.bitsLabel,
+      minBits: search.minBits, bitsLabel: search.bitsLabel, tieActivations: p.kind === "apt" && p.tieActivations,
     };
     if (p.kind === "apt" && budgetBytes !== undefined) {
       // Budget-aware APT: reserve the widest weights that fit (the controller then logs "budget"

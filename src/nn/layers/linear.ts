@@ -21,6 +21,8 @@ export abstract class LinearLayer implements Layer {
   protected batch = 0;
   protected actBits = 8;
   protected errBits = 8;
+  private plannedActBits = 8;
+  private plannedErrBits = 8;
   protected inputShape: readonly number[] = [];
   /** How the input tensor is stored: 4-D NHWC lines even when flatten made the shape 2-D. */
   protected inputStorage: readonly number[] = [];
@@ -30,8 +32,10 @@ export abstract class LinearLayer implements Layer {
   private err: ErrorSlot = { at: 0, bytes: 0 };
   private biasAt = 0;
   private saved: QTensor | null = null;
-  private lastExp: number | undefined;
-  private lastErrExp: number | undefined;
+  /** Delayed scaling's carried exponents, kept as exponent + width (the top of the value range)
+   *  so that a width change between steps keeps the same range: one more bit, one lower exponent. */
+  private outputTop: number | undefined;
+  private inputErrorTop: number | undefined;
   private stats: UpdateStats | null = null;
   protected weight!: WeightTensor;
   private biasExp = BIAS_EXP;
@@ -59,8 +63,8 @@ export abstract class LinearLayer implements Layer {
     this.engine = ctx.engine;
     this.index = ctx.index;
     this.batch = ctx.batch;
-    this.actBits = ctx.actBits;
-    this.errBits = ctx.errBits;
+    this.actBits = this.plannedActBits = ctx.actBits;
+    this.errBits = this.plannedErrBits = ctx.errBits;
     this.needInputError = ctx.needInputError;
     this.inputShape = inputShape;
     this.inputStorage = ctx.inputStorage;
@@ -159,6 +163,19 @@ export abstract class LinearLayer implements Layer {
     return { kind: "plain", at: w.at, bits: w.bits, rows: w.rows, cols: w.cols, trans };
   }
 
+  /**
+   * The widths this step's tensors are written at: the output activations (and so the error
+   * arriving for them) and the error this layer writes for its input. Both within the widths the
+   * plan sized their buffers for (actBits, errBits).
+   */
+  setTensorWidths(outputBits: number, inputErrorBits: number): void {
+    if (!(outputBits >= 2 && outputBits <= this.plannedActBits) || !(inputErrorBits >= 2 && inputErrorBits <= this.plannedErrBits)) {
+      throw new RangeError(`${this.name}: tensor widths ${outputBits}/${inputErrorBits} outside the planned 2..${this.plannedActBits}/2..${this.plannedErrBits}`);
+    }
+    this.actBits = outputBits;
+    this.errBits = inputErrorBits;
+  }
+
   private stream(purpose: number): number {
     return this.index * STREAMS + purpose;
   }
@@ -171,10 +188,10 @@ export abstract class LinearLayer implements Layer {
       bias: { at: this.biasAt, bits: BIAS_BITS, exp: this.biasExp },
       relu: this.relu,
       stream: this.stream(PURPOSE.forward),
-      previousExp: this.lastExp,
+      previousExp: this.outputTop === undefined ? undefined : this.outputTop - this.actBits,
       what: `${this.name} forward`,
     });
-    this.lastExp = nextExp;
+    this.outputTop = nextExp + this.actBits;
     return { at: this.outAt, shape: this.outputShape, bits: this.actBits, exp };
   }
 
@@ -186,10 +203,10 @@ export abstract class LinearLayer implements Layer {
     if (this.needInputError) {
       const { exp, nextExp } = this.engine.product(this.errorPatches(dy), this.weightsForError(), this.inputErrorView(this.err.at), dy.exp + w.exp, {
         stream: this.stream(PURPOSE.backward),
-        previousExp: this.lastErrExp,
+        previousExp: this.inputErrorTop === undefined ? undefined : this.inputErrorTop - this.errBits,
         what: `${this.name} input error`,
       });
-      this.lastErrExp = nextExp;
+      this.inputErrorTop = nextExp + this.errBits;
       dx = { at: this.err.at, shape: this.inputStorage, bits: this.errBits, exp };
     }
     if (lr > 0 && this.master) {
@@ -213,15 +230,19 @@ export abstract class LinearLayer implements Layer {
     return [this.weight];
   }
 
-  /** The exponents delayed scaling carries from one step to the next (a checkpoint keeps them,
-   *  so a resumed run scales exactly as the uninterrupted one). */
+  /** The exponents delayed scaling carries from one step to the next, stated at the planned widths
+   *  (actBits, errBits) whatever this step's are: a checkpoint keeps them, so a resumed run scales
+   *  exactly as the uninterrupted one. */
   scalingState(): { output: number | null; inputError: number | null } {
-    return { output: this.lastExp ?? null, inputError: this.lastErrExp ?? null };
+    return {
+      output: this.outputTop === undefined ? null : this.outputTop - this.plannedActBits,
+      inputError: this.inputErrorTop === undefined ? null : this.inputErrorTop - this.plannedErrBits,
+    };
   }
 
   restoreScalingState(s: { output: number | null; inputError: number | null }): void {
-    this.lastExp = s.output ?? undefined;
-    this.lastErrExp = s.inputError ?? undefined;
+    this.outputTop = s.output === null ? undefined : s.output + this.plannedActBits;
+    this.inputErrorTop = s.inputError === null ? undefined : s.inputError + this.plannedErrBits;
   }
 
   parameterCount(): number {

@@ -19,7 +19,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { Bench, type Fn } from "tinybench";
-import { createKernels, maxCode, type Kernels, type PackedMatrix, type PreparedGemm } from "../src/index.js";
+import { createKernels, maxCode, type PreparedGemm } from "../src/index.js";
 import { allDigits } from "../src/data/digits.js";
 import { gather } from "../src/data/dataset.js";
 import { lenet5 } from "../src/nn/model.js";
@@ -27,7 +27,7 @@ import { IntegerLearner } from "../src/train/integer.js";
 import { apt } from "../src/train/policy.js";
 import { loadCeilings, type CeilingLoop } from "./ceiling/ceiling-host.js";
 import { ortMatMulF32, ortMatMulInteger, ortVersion, type OrtGemm } from "./baselines/ort.js";
-import { initTfjs, stepPeakBytes, tfjsVersion, tfLenet, tfMatMulWasm, useBackend, type TfLenet } from "./baselines/tfjs.js";
+import { initTfjs, stepPeakBytes, tfjsVersion, tfLenet, tfMatMulWasm, useBackend } from "./baselines/tfjs.js";
 
 // ---------------------------------------------------------------------------------------------
 // Configuration

@@ -62,7 +62,7 @@ export async function ortMatMulInteger(A: Int32Array, B: Int32Array, M: number, 
   ]);
   const session = await ort.InferenceSession.create(bytes, sessionOptions);
   const a = new ort.Tensor("uint8", Uint8Array.from(A, (q) => q + 128), [M, K]);
-  let last = new Int32Array(0);
+  let last: Int32Array = new Int32Array(0);
   return {
     async run() {
       const out = await session.run({ A: a });
@@ -81,7 +81,7 @@ export async function ortMatMulF32(A: Int32Array, B: Int32Array, M: number, K: n
   ]);
   const session = await ort.InferenceSession.create(bytes, sessionOptions);
   const a = new ort.Tensor("float32", Float32Array.from(A), [M, K]);
-  let last = new Float32Array(0);
+  let last: Float32Array = new Float32Array(0);
   return {
     async run() {
       const out = await session.run({ A: a });

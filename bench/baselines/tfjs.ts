@@ -80,13 +80,13 @@ function customConv(x: tf.Tensor4D, w: tf.Variable, pad: Pad, needInputGrad: boo
   const k = w.shape[0];
   if (!needInputGrad) {
     // The input is data: the filter is the only input of the gradient.
-    const f = tf.customGrad((wt: tf.Tensor, save: tf.GradSaveFunc) => {
+    const f = tf.customGrad(((wt: tf.Tensor, save: tf.GradSaveFunc) => {
       save([wt]);
       return { value: tf.conv2d(x, wt as tf.Tensor4D, 1, pad), gradFunc: (dy: tf.Tensor) => filterGrad(x, dy as tf.Tensor4D, k, pad) };
-    });
+    }) as unknown as Parameters<typeof tf.customGrad>[0]);
     return f(w) as tf.Tensor4D;
   }
-  const f = tf.customGrad((xt: tf.Tensor, wt: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = tf.customGrad(((xt: tf.Tensor, wt: tf.Tensor, save: tf.GradSaveFunc) => {
     save([xt, wt]);
     return {
       value: tf.conv2d(xt as tf.Tensor4D, wt as tf.Tensor4D, 1, pad),
@@ -95,7 +95,7 @@ function customConv(x: tf.Tensor4D, w: tf.Variable, pad: Pad, needInputGrad: boo
         return [tf.conv2dTranspose(dy as tf.Tensor4D, ws, xs.shape, 1, pad), filterGrad(xs, dy as tf.Tensor4D, k, pad)];
       },
     };
-  });
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x, w) as tf.Tensor4D;
 }
 
@@ -133,8 +133,8 @@ export async function tfLenet(backend: "cpu" | "wasm", batch: number, lr: number
     let h = tf.maxPool(tf.relu(tf.add(conv(x, w1, "same", false), b1)) as tf.Tensor4D, 2, 2, "valid");
     h = tf.maxPool(tf.relu(tf.add(conv(h, w2, "valid", true), b2)) as tf.Tensor4D, 2, 2, "valid");
     let d = tf.reshape(h, [batch, 400]) as tf.Tensor2D;
-    d = tf.relu(tf.add(tf.matMul(d, w3 as tf.Tensor2D), b3));
-    d = tf.relu(tf.add(tf.matMul(d, w4 as tf.Tensor2D), b4));
+    d = tf.relu(tf.add(tf.matMul(d, w3 as tf.Tensor2D), b3)) as tf.Tensor2D;
+    d = tf.relu(tf.add(tf.matMul(d, w4 as tf.Tensor2D), b4)) as tf.Tensor2D;
     const logits = tf.add(tf.matMul(d, w5 as tf.Tensor2D), b5) as tf.Tensor2D;
     return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
   };

@@ -33,7 +33,7 @@ export interface Ceilings {
   relaxedNote: string;
 }
 
-async function compile(file: string, features: string[]): Promise<{ wasm: Uint8Array; wat: string }> {
+async function compile(file: string, features: string[]): Promise<{ wasm: Uint8Array<ArrayBuffer>; wat: string }> {
   mkdirSync(OUT, { recursive: true });
   const base = path.basename(file, ".ts");
   const wasmFile = path.join(OUT, `${base}.wasm`), watFile = path.join(OUT, `${base}.wat`);
@@ -44,7 +44,7 @@ async function compile(file: string, features: string[]): Promise<{ wasm: Uint8A
     "--runtime", "stub", "--use", "abort=", "-O3", "--noAssert", "--converge",
   ], { stderr: { write: (s: string | Uint8Array) => { stderr += String(s); return true; } } as never });
   if (error) throw new Error(`asc failed on bench/ceiling/${file}: ${error.message}\n${stderr}`);
-  return { wasm: readFileSync(wasmFile), wat: readFileSync(watFile, "utf8") };
+  return { wasm: new Uint8Array(readFileSync(wasmFile)), wat: readFileSync(watFile, "utf8") };
 }
 
 /** How many times `op` occurs between `loop` and the end of the loop in function `fn` of the .wat. */
@@ -101,7 +101,7 @@ export async function loadCeilings(): Promise<Ceilings> {
 
   // Relaxed SIMD: a separate module, only where the engine validates it and answers right.
   v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
-  let rel: { wasm: Uint8Array; wat: string };
+  let rel: { wasm: Uint8Array<ArrayBuffer>; wat: string };
   try {
     rel = await compile("relaxed.ts", ["simd", "relaxed-simd"]);
   } catch (err) {

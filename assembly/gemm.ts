@@ -333,69 +333,41 @@ function packB(pb: usize, pb2: usize, jc: u32, nc: u32, pc: u32, kc: u32): void 
   if (splitB) splitPanel(pb, pb2, <usize>ncp * kcp);
 }
 
-// The SIMD 4x8 tile: the sums of A panel rows [0, 4) x B panel group over `pairs` pairs of k, in eight
-// i32x4 accumulators, handed to one of three epilogues (a constant after inlining):
-//   EPI_F64   C (f64, ldc bytes per row) += scale * tile, the full tile;
-//   EPI_TILE  the tile stored as i32 at `tile` (edge tiles; the caller adds the rows and columns it has);
-//   EPI_I32   C (i32, ldc bytes per row) = tile (first) or += tile.
-// Two pairs per iteration: V8 folds a v128.load's constant offset into the address but not a
-// load32_splat's, so the four row pointers advance once per two pairs and the loop ends on the B
-// pointer (no counter). Unrolling further made V8 hoist more B loads than the 15 usable registers hold
-// (8 accumulators, the B vectors, a splat and the dot's temporary), and it spilled: 4x8 x2 measured
-// ~11% above the one-pair loop, 6x8 and 4x12 below it (spills), 5x8 only ~3% above 4x8 x2.
-const EPI_F64: i32 = 0, EPI_TILE: i32 = 1, EPI_I32: i32 = 2;
-@inline function tile4x8(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: usize, epi: i32, scale: f64, first: bool): void {
-  let a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda;
-  let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
-  let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
-  const end = b + (<usize>pairs << 5);
-  while (b < end) {
-    const b0 = v128.load(b), b1 = v128.load(b, 16);
-    let va = v128.load32_splat(a0);
-    c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va, b0)); c01 = i32x4.add(c01, i32x4.dot_i16x8_s(va, b1));
-    va = v128.load32_splat(a1);
-    c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va, b0)); c11 = i32x4.add(c11, i32x4.dot_i16x8_s(va, b1));
-    va = v128.load32_splat(a2);
-    c20 = i32x4.add(c20, i32x4.dot_i16x8_s(va, b0)); c21 = i32x4.add(c21, i32x4.dot_i16x8_s(va, b1));
-    va = v128.load32_splat(a3);
-    c30 = i32x4.add(c30, i32x4.dot_i16x8_s(va, b0)); c31 = i32x4.add(c31, i32x4.dot_i16x8_s(va, b1));
-    a0 += 4; a1 += 4; a2 += 4; a3 += 4;
-    b += 32;
-  }
-  if (epi == EPI_F64) {
-    const s = f64x2.splat(scale);
-    addRow(c, c00, c01, s);
-    addRow(c + ldc, c10, c11, s);
-    addRow(c + 2 * ldc, c20, c21, s);
-    addRow(c + 3 * ldc, c30, c31, s);
-  } else if (epi == EPI_TILE) {
+// C[0..mr, 0..nr] += scale * (A panel rows x B panel group), exactly.
+function microkernel(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: usize, mr: u32, nr: u32, scale: f64): void {
+  if (ASC_FEATURE_SIMD) {
+    let a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda;
+    let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
+    let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
+    for (let p: u32 = 0; p < pairs; p++) {
+      const b0 = v128.load(b), b1 = v128.load(b, 16);
+      let va = v128.load32_splat(a0);
+      c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va, b0));
+      c01 = i32x4.add(c01, i32x4.dot_i16x8_s(va, b1));
+      va = v128.load32_splat(a1);
+      c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va, b0));
+      c11 = i32x4.add(c11, i32x4.dot_i16x8_s(va, b1));
+      va = v128.load32_splat(a2);
+      c20 = i32x4.add(c20, i32x4.dot_i16x8_s(va, b0));
+      c21 = i32x4.add(c21, i32x4.dot_i16x8_s(va, b1));
+      va = v128.load32_splat(a3);
+      c30 = i32x4.add(c30, i32x4.dot_i16x8_s(va, b0));
+      c31 = i32x4.add(c31, i32x4.dot_i16x8_s(va, b1));
+      a0 += 4; a1 += 4; a2 += 4; a3 += 4;
+      b += 32;
+    }
+    if (mr == MR && nr == NR) {
+      const s = f64x2.splat(scale);
+      addRow(c, c00, c01, s);
+      addRow(c + ldc, c10, c11, s);
+      addRow(c + 2 * ldc, c20, c21, s);
+      addRow(c + 3 * ldc, c30, c31, s);
+      return;
+    }
     v128.store(tile, c00); v128.store(tile, c01, 16);
     v128.store(tile, c10, 32); v128.store(tile, c11, 48);
     v128.store(tile, c20, 64); v128.store(tile, c21, 80);
     v128.store(tile, c30, 96); v128.store(tile, c31, 112);
-  } else {
-    const c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc;
-    if (!first) {
-      c00 = i32x4.add(c00, v128.load(c)); c01 = i32x4.add(c01, v128.load(c, 16));
-      c10 = i32x4.add(c10, v128.load(c1)); c11 = i32x4.add(c11, v128.load(c1, 16));
-      c20 = i32x4.add(c20, v128.load(c2)); c21 = i32x4.add(c21, v128.load(c2, 16));
-      c30 = i32x4.add(c30, v128.load(c3)); c31 = i32x4.add(c31, v128.load(c3, 16));
-    }
-    v128.store(c, c00); v128.store(c, c01, 16);
-    v128.store(c1, c10); v128.store(c1, c11, 16);
-    v128.store(c2, c20); v128.store(c2, c21, 16);
-    v128.store(c3, c30); v128.store(c3, c31, 16);
-  }
-}
-
-// C[0..mr, 0..nr] += scale * (A panel rows x B panel group), exactly.
-function microkernel(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: usize, mr: u32, nr: u32, scale: f64): void {
-  if (ASC_FEATURE_SIMD) {
-    if (mr == MR && nr == NR) {
-      tile4x8(a, lda, b, pairs, c, ldc, EPI_F64, scale, false);
-      return;
-    }
-    tile4x8(a, lda, b, pairs, c, ldc, EPI_TILE, scale, false);
   } else {
     scalarTile(a, lda, b, pairs, tile, NR << 2, false);
   }
@@ -463,7 +435,37 @@ function microkernelI32(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ld
     return;
   }
   if (ASC_FEATURE_SIMD) {
-    tile4x8(a, lda, b, pairs, c, ldc, EPI_I32, 1, first);
+    let a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda;
+    let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
+    let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
+    for (let p: u32 = 0; p < pairs; p++) {
+      const b0 = v128.load(b), b1 = v128.load(b, 16);
+      let va = v128.load32_splat(a0);
+      c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va, b0));
+      c01 = i32x4.add(c01, i32x4.dot_i16x8_s(va, b1));
+      va = v128.load32_splat(a1);
+      c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va, b0));
+      c11 = i32x4.add(c11, i32x4.dot_i16x8_s(va, b1));
+      va = v128.load32_splat(a2);
+      c20 = i32x4.add(c20, i32x4.dot_i16x8_s(va, b0));
+      c21 = i32x4.add(c21, i32x4.dot_i16x8_s(va, b1));
+      va = v128.load32_splat(a3);
+      c30 = i32x4.add(c30, i32x4.dot_i16x8_s(va, b0));
+      c31 = i32x4.add(c31, i32x4.dot_i16x8_s(va, b1));
+      a0 += 4; a1 += 4; a2 += 4; a3 += 4;
+      b += 32;
+    }
+    const c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc;
+    if (!first) {
+      c00 = i32x4.add(c00, v128.load(c)); c01 = i32x4.add(c01, v128.load(c, 16));
+      c10 = i32x4.add(c10, v128.load(c1)); c11 = i32x4.add(c11, v128.load(c1, 16));
+      c20 = i32x4.add(c20, v128.load(c2)); c21 = i32x4.add(c21, v128.load(c2, 16));
+      c30 = i32x4.add(c30, v128.load(c3)); c31 = i32x4.add(c31, v128.load(c3, 16));
+    }
+    v128.store(c, c00); v128.store(c, c01, 16);
+    v128.store(c1, c10); v128.store(c1, c11, 16);
+    v128.store(c2, c20); v128.store(c2, c21, 16);
+    v128.store(c3, c30); v128.store(c3, c31, 16);
   } else {
     scalarTile(a, lda, b, pairs, c, ldc, !first);
   }
@@ -473,27 +475,16 @@ function microkernelI32Rows2(a: usize, lda: usize, b: usize, pairs: u32, c: usiz
   if (ASC_FEATURE_SIMD) {
     let a0 = a, a1 = a + lda;
     let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
-    const end2 = b + (<usize>(pairs & ~1) << 5);
-    while (b < end2) {
-      let b0 = v128.load(b), b1 = v128.load(b, 16);
-      let va = v128.load32_splat(a0);
-      c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va, b0)); c01 = i32x4.add(c01, i32x4.dot_i16x8_s(va, b1));
-      va = v128.load32_splat(a1);
-      c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va, b0)); c11 = i32x4.add(c11, i32x4.dot_i16x8_s(va, b1));
-      b0 = v128.load(b, 32); b1 = v128.load(b, 48);
-      va = v128.load32_splat(a0, 4);
-      c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va, b0)); c01 = i32x4.add(c01, i32x4.dot_i16x8_s(va, b1));
-      va = v128.load32_splat(a1, 4);
-      c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va, b0)); c11 = i32x4.add(c11, i32x4.dot_i16x8_s(va, b1));
-      a0 += 8; a1 += 8;
-      b += 64;
-    }
-    if (pairs & 1) {
+    for (let p: u32 = 0; p < pairs; p++) {
       const b0 = v128.load(b), b1 = v128.load(b, 16);
       let va = v128.load32_splat(a0);
-      c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va, b0)); c01 = i32x4.add(c01, i32x4.dot_i16x8_s(va, b1));
+      c00 = i32x4.add(c00, i32x4.dot_i16x8_s(va, b0));
+      c01 = i32x4.add(c01, i32x4.dot_i16x8_s(va, b1));
       va = v128.load32_splat(a1);
-      c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va, b0)); c11 = i32x4.add(c11, i32x4.dot_i16x8_s(va, b1));
+      c10 = i32x4.add(c10, i32x4.dot_i16x8_s(va, b0));
+      c11 = i32x4.add(c11, i32x4.dot_i16x8_s(va, b1));
+      a0 += 4; a1 += 4;
+      b += 32;
     }
     const c1 = c + ldc;
     if (!first) {

@@ -56,6 +56,8 @@ export function decodeRow(row: usize, col0: u32, count: u32, bits: u32, dst: usi
     memory.copy(dst, row + (<usize>col0 << 1), <usize>count << 1);
   } else if (bits == 4 && (col0 & 1) == 0) {
     decodeRow4(row, col0, count, dst);
+  } else if (bits == 2 && (col0 & 3) == 0) {
+    decodeRow2(row, col0, count, dst);
   } else {
     decodeRowAny(row, col0, count, bits, dst);
   }
@@ -175,6 +177,35 @@ function decodeRow4(row: usize, col0: u32, count: u32, dst: usize): void {
     }
   }
   decodeRowBits(row, col0 + j, count - j, 4, dst + (<usize>j << 1));
+}
+
+// 2-bit codes start on a byte when col0 % 4 == 0: element 4i+t is bits 2t..2t+1 of byte i. The
+// general group decoder (a swizzle and a multiply per 8 codes, with its tables built per call)
+// made 2-bit A rows cost twice the 8-bit ones on short shapes (32x128x10, 1568x144x32: 0.5-0.6x of
+// (8,8)); here 8 bytes give 32 codes by four shift pairs (one per position t) and two rounds of
+// interleaving shuffles.
+function decodeRow2(row: usize, col0: u32, count: u32, dst: usize): void {
+  const src = row + (col0 >>> 2);
+  let j: u32 = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; j + 32 <= count; j += 32) {
+      const x = v128.load8x8_u(src + (j >>> 2)); // byte i in lane i
+      const c0 = i16x8.shr_s(i16x8.shl(x, 14), 14); // lane i: code 4i
+      const c1 = i16x8.shr_s(i16x8.shl(x, 12), 14); // 4i + 1
+      const c2 = i16x8.shr_s(i16x8.shl(x, 10), 14); // 4i + 2
+      const c3 = i16x8.shr_s(i16x8.shl(x, 8), 14);  // 4i + 3
+      const lo01 = i16x8.shuffle(c0, c1, 0, 8, 1, 9, 2, 10, 3, 11);   // codes 0 1, 4 5, 8 9, 12 13
+      const lo23 = i16x8.shuffle(c2, c3, 0, 8, 1, 9, 2, 10, 3, 11);   // codes 2 3, 6 7, 10 11, 14 15
+      const hi01 = i16x8.shuffle(c0, c1, 4, 12, 5, 13, 6, 14, 7, 15); // codes 16 17, 20 21, ...
+      const hi23 = i16x8.shuffle(c2, c3, 4, 12, 5, 13, 6, 14, 7, 15);
+      const out = dst + (<usize>j << 1);
+      v128.store(out, i32x4.shuffle(lo01, lo23, 0, 4, 1, 5));
+      v128.store(out, i32x4.shuffle(lo01, lo23, 2, 6, 3, 7), 16);
+      v128.store(out, i32x4.shuffle(hi01, hi23, 0, 4, 1, 5), 32);
+      v128.store(out, i32x4.shuffle(hi01, hi23, 2, 6, 3, 7), 48);
+    }
+  }
+  decodeRowBits(row, col0 + j, count - j, 2, dst + (<usize>j << 1));
 }
 
 /** Decodes a whole matrix into i32 codes (the inverse of encodeMatrix). */

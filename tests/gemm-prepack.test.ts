@@ -7,6 +7,7 @@
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createKernels, type Kernels } from "../src/index.js";
+import { instantiateAbi, resolveIsa } from "../src/runtime/wasm.js";
 import { CACHE_K_BLOCK, GemmTester, LAYOUTS, testAll } from "./helpers/gemm-tester.js";
 
 const WIDTHS: readonly [number, number][] = [[8, 8], [4, 8], [2, 8], [16, 8], [16, 16], [3, 13], [8, 2]];
@@ -68,6 +69,36 @@ for (const isa of ["simd", "scalar"] as const) {
       assert.deepEqual(prepared.result(), plain);
       prepared.run();
       assert.deepEqual(prepared.result(), plain);
+    });
+
+    test("raw ABI: a panel buffer smaller than the blocking needs is refused (-3) and left as it was", async () => {
+      const { bytes } = await resolveIsa(isa);
+      const abi = await instantiateAbi(bytes);
+      const c = new GemmTester().m(9).n(270).k(300).bits(8, 4).seed(3);
+      const { a, b } = c.pack(kernels);
+      const M = 9, N = 270, K = 300;
+      const work = abi.gemm_workspace_bytes(M, N, K, 8, 4);
+      const need = abi.gemm_b_panels_bytes(M, N, K, 8, 4)!;
+      assert.ok(need >= N * K * 2, `panels ${need} bytes hold B as i16`);
+      assert.equal(abi.gemm_b_panels_bytes(0, N, K, 8, 4), 0);
+      assert.equal(abi.gemm_b_panels_bytes(M, N, K, 1, 4), 0);
+      const align = (x: number) => (x + 15) & ~15;
+      const aAt = align(abi.heap_base()), bAt = align(aAt + a.bytes.length), cAt = align(bAt + b.bytes.length);
+      const workAt = align(cAt + M * N * 8), panelsAt = align(workAt + work), end = panelsAt + need;
+      const grow = Math.ceil((end - abi.memory.buffer.byteLength) / 65536);
+      if (grow > 0) abi.memory.grow(grow);
+      const mem = new Uint8Array(abi.memory.buffer);
+      mem.set(a.bytes, aAt);
+      mem.set(b.bytes, bAt);
+      mem.fill(0x5a, panelsAt, end);
+      const args = [aAt, M, K, 8, 0, bAt, K, N, 4, 0] as const;
+      assert.equal(abi.gemm_prepack_b!(...args, workAt, work, panelsAt, need - 16), -3);
+      assert.ok(mem.subarray(panelsAt, end).every((x) => x === 0x5a), "nothing written on refusal");
+      assert.equal(abi.gemm_prepack_b!(...args, workAt, work, panelsAt, need), 0);
+      assert.equal(abi.gemm_prepacked!(...args, cAt, workAt, work, panelsAt, need - 16), -3);
+      assert.equal(abi.gemm_prepacked!(...args, cAt, workAt, work, panelsAt, need), 0);
+      const got = new Float64Array(abi.memory.buffer, cAt, M * N).slice();
+      assert.deepEqual(got, kernels.gemm(a, b));
     });
 
     test("an empty product (M, N or K = 0) is all zeros", () => {

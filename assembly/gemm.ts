@@ -628,6 +628,68 @@ function bindWorkspace(work: usize, workBytes: usize): i32 {
  * C is the accumulator: the loop order packs each B block once.
  */
 export function gemmViews(a: usize, b: usize, c: usize, work: usize, workBytes: usize): i32 {
+  return gemmViewsPanels(a, b, c, work, workBytes, 0, 0);
+}
+
+// Pre-packed B (onnxruntime's constant-B case: the same weights against many activations). The B
+// panels of every (N block, K block) are kept in a caller's buffer, `panels`, laid out by block
+// index: panel (jb, kb) at (jb * kBlocks + kb) * stride, each block's planes at `planeBytes` apart,
+// stride = planes * align16(NCp * KCp * 2) for the full block sizes. gemmPrepackB fills it with
+// exactly what packB would write in a call; gemmViewsPanels then reads the panels instead of
+// packing. The blocking is a function of (M, N, K, widths, workBytes) only, so both see the same
+// blocks when given the same arguments, and the products are the same sums of the same panel
+// entries: bit for bit the result of gemmViews.
+let panelPlane: usize = 0, panelStride: usize = 0, panelKBlocks: u32 = 0;
+
+// Panel geometry for the blocking chosen by bindWorkspace; returns the bytes all panels need.
+function panelsNeed(N: u32, K: u32): u64 {
+  panelPlane = align16(<usize>roundUp(NC, NR) * roundUp(KC, 2) * 2);
+  panelStride = panelPlane * (splitB ? 2 : 1);
+  panelKBlocks = (K + KC - 1) / KC;
+  const nBlocks = <u64>((N + NC - 1) / NC);
+  return nBlocks * <u64>panelKBlocks * <u64>panelStride;
+}
+
+@inline function panelAt(panels: usize, jc: u32, pc: u32): usize {
+  return panels + (<usize>(jc / NC) * panelKBlocks + pc / KC) * panelStride;
+}
+
+/** Bytes of the pre-packed B panels for the default blocking (the workspace gemmWorkspaceBytes gives). */
+export function gemmBPanelsBytes(M: u32, N: u32, K: u32, aBits: u32, bBits: u32): usize {
+  if (aBits < MIN_BITS || aBits > MAX_BITS || bBits < MIN_BITS || bBits > MAX_BITS) return 0;
+  if (M == 0 || N == 0 || K == 0) return 0; // an empty product packs nothing
+  setOperands(aBits, bBits);
+  withBlockAcc = false;
+  chooseBlocking(M, N, K, <usize>-1);
+  const bytes = panelsNeed(N, K);
+  return bytes > <u64>0x7fffffff ? 0 : <usize>bytes;
+}
+
+/** Packs every B panel of op(A) * op(B) into `panels` (panelsBytes long); C is not touched. */
+export function gemmPrepackB(a: usize, b: usize, work: usize, workBytes: usize, panels: usize, panelsBytes: usize): i32 {
+  let status = bindOperands(a, b);
+  if (status != GEMM_OK) return status;
+  const M = gM, N = gN, K = gK;
+  if (M == 0 || N == 0 || K == 0) return GEMM_OK;
+  withBlockAcc = false;
+  status = bindWorkspace(work, workBytes);
+  if (status != GEMM_OK) return status;
+  if (panelsNeed(N, K) > <u64>panelsBytes) return GEMM_ERR_WORKSPACE;
+  planExtras(M, K, false);
+  for (let jc: u32 = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc: u32 = 0; pc < K; pc += KC) {
+      const pb = panelAt(panels, jc, pc);
+      packB(pb, pb + panelPlane, jc, nc, pc, min(KC, K - pc));
+    }
+  }
+  viewCacheBind(0, 0, 0, 0);
+  return GEMM_OK;
+}
+
+/** gemmViews, reading B's panels from `panels` (filled by gemmPrepackB with the same arguments)
+ *  when panels != 0. */
+export function gemmViewsPanels(a: usize, b: usize, c: usize, work: usize, workBytes: usize, panels: usize, panelsBytes: usize): i32 {
   let status = bindOperands(a, b);
   if (status != GEMM_OK) return status;
   const M = gM, N = gN, K = gK;
@@ -636,6 +698,7 @@ export function gemmViews(a: usize, b: usize, c: usize, work: usize, workBytes: 
   if (M != 0 && N != 0 && K != 0) {
     status = bindWorkspace(work, workBytes);
     if (status != GEMM_OK) return status;
+    if (panels != 0 && panelsNeed(N, K) > <u64>panelsBytes) return GEMM_ERR_WORKSPACE;
   }
   memory.fill(c, 0, <usize>M * ldc);
   if (M == 0 || N == 0 || K == 0) return GEMM_OK;
@@ -644,11 +707,17 @@ export function gemmViews(a: usize, b: usize, c: usize, work: usize, workBytes: 
     const nc = min(NC, N - jc);
     for (let pc: u32 = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
-      packB(panelB, panelB2, jc, nc, pc, kc);
+      let pb = panelB, pb2 = panelB2;
+      if (panels != 0) {
+        pb = panelAt(panels, jc, pc);
+        pb2 = pb + panelPlane;
+      } else {
+        packB(pb, pb2, jc, nc, pc, kc);
+      }
       for (let ic: u32 = 0; ic < M; ic += MC) {
         const mc = min(MC, M - ic);
         packA(ic, mc, pc, kc);
-        multiplyBlock(panelB, panelB2, mc, nc, kc, c + <usize>ic * ldc + (<usize>jc << 3), ldc, false);
+        multiplyBlock(pb, pb2, mc, nc, kc, c + <usize>ic * ldc + (<usize>jc << 3), ldc, false);
       }
     }
   }
@@ -1237,4 +1306,27 @@ export function gemm(
   plainView(va, a, aRows, aCols, aBits, transA);
   plainView(vb, b, bRows, bCols, bBits, transB);
   return gemmViews(va, vb, c, work, workBytes);
+}
+
+/** gemm() with B's panels pre-packed: gemm_prepack_b fills `panels` once, gemm_prepacked reads it. */
+export function gemmPrepackPlain(
+  a: usize, aRows: u32, aCols: u32, aBits: u32, transA: bool,
+  b: usize, bRows: u32, bCols: u32, bBits: u32, transB: bool,
+  work: usize, workBytes: usize, panels: usize, panelsBytes: usize,
+): i32 {
+  const va = plainViews, vb = plainViews + VIEW_FIELDS * 4;
+  plainView(va, a, aRows, aCols, aBits, transA);
+  plainView(vb, b, bRows, bCols, bBits, transB);
+  return gemmPrepackB(va, vb, work, workBytes, panels, panelsBytes);
+}
+
+export function gemmPrepackedPlain(
+  a: usize, aRows: u32, aCols: u32, aBits: u32, transA: bool,
+  b: usize, bRows: u32, bCols: u32, bBits: u32, transB: bool,
+  c: usize, work: usize, workBytes: usize, panels: usize, panelsBytes: usize,
+): i32 {
+  const va = plainViews, vb = plainViews + VIEW_FIELDS * 4;
+  plainView(va, a, aRows, aCols, aBits, transA);
+  plainView(vb, b, bRows, bCols, bBits, transB);
+  return gemmViewsPanels(va, vb, c, work, workBytes, panels, panelsBytes);
 }

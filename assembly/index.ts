@@ -2,7 +2,9 @@
 // the caller owns every buffer and its placement.
 
 import { encodeMatrix, decodeMatrix, rowStrideBytes, MIN_BITS, MAX_BITS } from "./packed";
-import { gemm as gemmImpl, gemmWorkspaceBytes, gemmViews, gemmFused } from "./gemm";
+import {
+  gemm as gemmImpl, gemmWorkspaceBytes, gemmViews, gemmFused, gemmBPanelsBytes, gemmPrepackPlain, gemmPrepackedPlain,
+} from "./gemm";
 
 /** Bumped whenever an export's meaning or signature changes. */
 export const ABI_VERSION: u32 = 1;
@@ -54,6 +56,29 @@ export function gemm(
   c: usize, work: usize, workBytes: usize
 ): i32 {
   return gemmImpl(a, aRows, aCols, aBits, transA, b, bRows, bCols, bBits, transB, c, work, workBytes);
+}
+
+/** Bytes of gemm_prepack_b's panel buffer for gemm's default blocking (0: a width out of range). */
+export function gemm_b_panels_bytes(M: u32, N: u32, K: u32, aBits: u32, bBits: u32): usize {
+  return gemmBPanelsBytes(M, N, K, aBits, bBits);
+}
+
+/** Decodes B into its i16 panels at `panels` once, for gemm_prepacked calls with the same arguments. */
+export function gemm_prepack_b(
+  a: usize, aRows: u32, aCols: u32, aBits: u32, transA: bool,
+  b: usize, bRows: u32, bCols: u32, bBits: u32, transB: bool,
+  work: usize, workBytes: usize, panels: usize, panelsBytes: usize
+): i32 {
+  return gemmPrepackPlain(a, aRows, aCols, aBits, transA, b, bRows, bCols, bBits, transB, work, workBytes, panels, panelsBytes);
+}
+
+/** gemm, reading B's panels from `panels` (gemm_prepack_b with the same arguments) instead of B. */
+export function gemm_prepacked(
+  a: usize, aRows: u32, aCols: u32, aBits: u32, transA: bool,
+  b: usize, bRows: u32, bCols: u32, bBits: u32, transB: bool,
+  c: usize, work: usize, workBytes: usize, panels: usize, panelsBytes: usize
+): i32 {
+  return gemmPrepackedPlain(a, aRows, aCols, aBits, transA, b, bRows, bCols, bBits, transB, c, work, workBytes, panels, panelsBytes);
 }
 
 import { randomKey, randomBits } from "./random";

@@ -56,6 +56,8 @@ export function decodeRow(row: usize, col0: u32, count: u32, bits: u32, dst: usi
     memory.copy(dst, row + (<usize>col0 << 1), <usize>count << 1);
   } else if (bits == 4 && (col0 & 1) == 0) {
     decodeRow4(row, col0, count, dst);
+  } else if (bits == 2 && (col0 & 3) == 0) {
+    decodeRow2(row, col0, count, dst);
   } else {
     decodeRowAny(row, col0, count, bits, dst);
   }
@@ -173,8 +175,89 @@ function decodeRow4(row: usize, col0: u32, count: u32, dst: usize): void {
       v128.store(out, i16x8.shuffle(lo, hi, 0, 8, 1, 9, 2, 10, 3, 11));
       v128.store(out, i16x8.shuffle(lo, hi, 4, 12, 5, 13, 6, 14, 7, 15), 16);
     }
+    // The last 9..15 codes of a short row (a 10-column B: every row is only a tail) from one more
+    // 8-byte load, when those bytes lie in the words holding the requested codes (fewer codes
+    // never span the 8 bytes' words).
+    const rest = count - j;
+    if (rest > 8 && (<usize>(col0 + j) >>> 1) + 8 <= wordsEnd(col0 + count, 4)) {
+      const x = v128.load8x8_u(src + (j >>> 1));
+      const lo = i16x8.shr_s(i16x8.shl(x, 12), 12);
+      const hi = i16x8.shr_s(i16x8.shl(x, 8), 12);
+      storeCodes16(dst + (<usize>j << 1), i16x8.shuffle(lo, hi, 0, 8, 1, 9, 2, 10, 3, 11), i16x8.shuffle(lo, hi, 4, 12, 5, 13, 6, 14, 7, 15), rest);
+      return;
+    }
   }
   decodeRowBits(row, col0 + j, count - j, 4, dst + (<usize>j << 1));
+}
+
+// Bytes from a row's start to the end of the 32-bit word holding element `end - 1` at `bits`.
+@inline function wordsEnd(end: u32, bits: u32): usize {
+  return <usize>(((<u64>end * bits + 31) >>> 5) << 2);
+}
+
+// The first n (0 < n < 16) codes of lo (codes 0..7) and hi (codes 8..15) to dst, nothing past them.
+@inline function storeCodes16(dst: usize, lo: v128, hi: v128, n: u32): void {
+  if (n >= 8) {
+    v128.store(dst, lo);
+    storeCodes8(dst + 16, hi, n - 8);
+  } else {
+    storeCodes8(dst, lo, n);
+  }
+}
+
+// The first n (< 8) i16 lanes of v to dst: 4, 2 and 1 lanes by the bits of n.
+@inline function storeCodes8(dst: usize, v: v128, n: u32): void {
+  if (n & 4) { v128.store64_lane(dst, v, 0); v = i32x4.shuffle(v, v, 2, 3, 2, 3); dst += 8; }
+  if (n & 2) { v128.store32_lane(dst, v, 0); v = i32x4.shuffle(v, v, 1, 1, 1, 1); dst += 4; }
+  if (n & 1) v128.store16_lane(dst, v, 0);
+}
+
+// 2-bit codes start on a byte when col0 % 4 == 0: element 4i+t is bits 2t..2t+1 of byte i. The
+// general group decoder (a swizzle and a multiply per 8 codes, with its tables built per call)
+// made 2-bit A rows cost twice the 8-bit ones on short shapes (32x128x10, 1568x144x32: 0.5-0.6x of
+// (8,8)); here 8 bytes give 32 codes by four shift pairs (one per position t) and two rounds of
+// interleaving shuffles.
+function decodeRow2(row: usize, col0: u32, count: u32, dst: usize): void {
+  const src = row + (col0 >>> 2);
+  let j: u32 = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; j + 32 <= count; j += 32) {
+      const x = v128.load8x8_u(src + (j >>> 2)); // byte i in lane i
+      const c0 = i16x8.shr_s(i16x8.shl(x, 14), 14); // lane i: code 4i
+      const c1 = i16x8.shr_s(i16x8.shl(x, 12), 14); // 4i + 1
+      const c2 = i16x8.shr_s(i16x8.shl(x, 10), 14); // 4i + 2
+      const c3 = i16x8.shr_s(i16x8.shl(x, 8), 14);  // 4i + 3
+      const lo01 = i16x8.shuffle(c0, c1, 0, 8, 1, 9, 2, 10, 3, 11);   // codes 0 1, 4 5, 8 9, 12 13
+      const lo23 = i16x8.shuffle(c2, c3, 0, 8, 1, 9, 2, 10, 3, 11);   // codes 2 3, 6 7, 10 11, 14 15
+      const hi01 = i16x8.shuffle(c0, c1, 4, 12, 5, 13, 6, 14, 7, 15); // codes 16 17, 20 21, ...
+      const hi23 = i16x8.shuffle(c2, c3, 4, 12, 5, 13, 6, 14, 7, 15);
+      const out = dst + (<usize>j << 1);
+      v128.store(out, i32x4.shuffle(lo01, lo23, 0, 4, 1, 5));
+      v128.store(out, i32x4.shuffle(lo01, lo23, 2, 6, 3, 7), 16);
+      v128.store(out, i32x4.shuffle(hi01, hi23, 0, 4, 1, 5), 32);
+      v128.store(out, i32x4.shuffle(hi01, hi23, 2, 6, 3, 7), 48);
+    }
+    // The last 17..31 codes from one more 8-byte load when those bytes lie in the words holding
+    // the requested codes, as in decodeRow4 (fewer codes never span the 8 bytes' words).
+    const rest = count - j;
+    if (rest > 16 && (<usize>(col0 + j) >>> 2) + 8 <= wordsEnd(col0 + count, 2)) {
+      const x = v128.load8x8_u(src + (j >>> 2));
+      const c0 = i16x8.shr_s(i16x8.shl(x, 14), 14);
+      const c1 = i16x8.shr_s(i16x8.shl(x, 12), 14);
+      const c2 = i16x8.shr_s(i16x8.shl(x, 10), 14);
+      const c3 = i16x8.shr_s(i16x8.shl(x, 8), 14);
+      const lo01 = i16x8.shuffle(c0, c1, 0, 8, 1, 9, 2, 10, 3, 11);
+      const lo23 = i16x8.shuffle(c2, c3, 0, 8, 1, 9, 2, 10, 3, 11);
+      const hi01 = i16x8.shuffle(c0, c1, 4, 12, 5, 13, 6, 14, 7, 15);
+      const hi23 = i16x8.shuffle(c2, c3, 4, 12, 5, 13, 6, 14, 7, 15);
+      const out = dst + (<usize>j << 1);
+      v128.store(out, i32x4.shuffle(lo01, lo23, 0, 4, 1, 5));
+      v128.store(out, i32x4.shuffle(lo01, lo23, 2, 6, 3, 7), 16);
+      storeCodes16(out + 32, i32x4.shuffle(hi01, hi23, 0, 4, 1, 5), i32x4.shuffle(hi01, hi23, 2, 6, 3, 7), rest - 16);
+      return;
+    }
+  }
+  decodeRowBits(row, col0 + j, count - j, 2, dst + (<usize>j << 1));
 }
 
 /** Decodes a whole matrix into i32 codes (the inverse of encodeMatrix). */

@@ -86,11 +86,17 @@ export function checkPacked(m: PackedMatrix, name: string): void {
 export interface GemmOptions {
   transA?: boolean;
   transB?: boolean;
+  /**
+   * prepareGemm only: decode B into the kernel's i16 panels once, when the GEMM is prepared, and
+   * let every run() read them (B as a constant, e.g. weights at inference). Same results; costs
+   * the panels' memory (about 2 bytes per element of B).
+   */
+  prepackB?: boolean;
 }
 
 /** The (M, N, K) of op(A) * op(B), or a RangeError naming the disagreeing dimensions. */
 export function gemmShape(a: PackedMatrix, b: PackedMatrix, options: GemmOptions | null = {}): { M: number; N: number; K: number } {
-  if (options === null || typeof options !== "object") throw new TypeError(`gemm: options must be an object { transA?, transB? }, got ${describe(options)}`);
+  if (options === null || typeof options !== "object") throw new TypeError(`gemm: options must be an object { transA?, transB?, prepackB? }, got ${describe(options)}`);
   checkPacked(a, "a");
   checkPacked(b, "b");
   const transA = options.transA ?? false;

@@ -66,7 +66,8 @@ export class Kernels {
 
   /**
    * Places the operands in wasm memory once. Valid until the next call on this Kernels object
-   * (later calls reuse the same memory).
+   * (later calls reuse the same memory). With `prepackB`, B is also decoded into the kernel's
+   * panels once, here, and run() reuses them.
    */
   prepareGemm(a: PackedMatrix, b: PackedMatrix, options: GemmOptions = {}): PreparedGemm {
     const { M, N, K } = gemmShape(a, b, options);
@@ -79,11 +80,31 @@ export class Kernels {
     const workBytes = this.abi.gemm_workspace_bytes(M, N, K, a.bits, b.bits);
     const work = this.arena.alloc(workBytes);
     const abi = this.abi;
+    const fail = (status: number) => new Error(`aptkit: wasm gemm failed: ${GEMM_ERRORS[status] ?? status}`);
+    if (options.prepackB) {
+      const { gemm_b_panels_bytes: panelsBytesOf, gemm_prepack_b: prepack, gemm_prepacked: prepacked } = abi;
+      if (!panelsBytesOf || !prepack || !prepacked) throw new Error("aptkit: this wasm build has no pre-packed B entry points (gemm_prepacked): rebuild with npm run build");
+      // B's panels are decoded here, once; run() only packs A, multiplies and writes C.
+      const panelsBytes = panelsBytesOf(M, N, K, a.bits, b.bits);
+      const panels = this.arena.alloc(panelsBytes);
+      const status = prepack(aAt, a.rows, a.cols, a.bits, transA, bAt, b.rows, b.cols, b.bits, transB, work, workBytes, panels, panelsBytes);
+      if (status !== 0) throw fail(status);
+      return {
+        M, N, K,
+        run(): void {
+          const status = prepacked(aAt, a.rows, a.cols, a.bits, transA, bAt, b.rows, b.cols, b.bits, transB, cAt, work, workBytes, panels, panelsBytes);
+          if (status !== 0) throw fail(status);
+        },
+        result(): Float64Array {
+          return new Float64Array(abi.memory.buffer, cAt, M * N).slice();
+        },
+      };
+    }
     return {
       M, N, K,
       run(): void {
         const status = abi.gemm(aAt, a.rows, a.cols, a.bits, transA, bAt, b.rows, b.cols, b.bits, transB, cAt, work, workBytes);
-        if (status !== 0) throw new Error(`aptkit: wasm gemm failed: ${GEMM_ERRORS[status] ?? status}`);
+        if (status !== 0) throw fail(status);
       },
       result(): Float64Array {
         return new Float64Array(abi.memory.buffer, cAt, M * N).slice();

@@ -25,6 +25,18 @@ export interface AbiExports {
     c: number, work: number, workBytes: number,
   ): number;
   gemm_fused_workspace_bytes(M: number, N: number, K: number, aBits: number, bBits: number): number;
+  /** Pre-packed B (added within ABI 1; absent from older builds). */
+  gemm_b_panels_bytes?(M: number, N: number, K: number, aBits: number, bBits: number): number;
+  gemm_prepack_b?(
+    a: number, aRows: number, aCols: number, aBits: number, transA: number,
+    b: number, bRows: number, bCols: number, bBits: number, transB: number,
+    work: number, workBytes: number, panels: number, panelsBytes: number,
+  ): number;
+  gemm_prepacked?(
+    a: number, aRows: number, aCols: number, aBits: number, transA: number,
+    b: number, bRows: number, bCols: number, bBits: number, transB: number,
+    c: number, work: number, workBytes: number, panels: number, panelsBytes: number,
+  ): number;
   gemm_views(a: number, b: number, c: number, work: number, workBytes: number): number;
   gemm_fused(a: number, b: number, out: number, stage: number, work: number, workBytes: number): number;
   random_bits(seed: number, step: number, stream: number, index: number, out: number): void;

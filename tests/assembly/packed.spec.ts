@@ -414,6 +414,46 @@ describe("packed format: decodeRow", () => {
     expect<i32>(bad).toBe(0, "8-bit");
   });
 
+  it("covers the 2-bit fast path (col0 % 4 == 0) with known values", () => {
+    // 100 codes cycling through -1..1 with a stride that hits every code at every position of a
+    // byte; from col0 4, 70 codes take the 32-at-a-time path twice, then the generic tail.
+    for (let i: u32 = 0; i < 100; i++) store<i32>(CODES + (<usize>i << 2), <i32>((i * 7 + i / 5) % 3) - 1);
+    expect<i32>(encodeMatrix(CODES, 1, 100, 2, PACKED)).toBe(0);
+    const col0s: StaticArray<u32> = [0, 4, 28, 2, 5];
+    for (let c = 0; c < col0s.length; c++) {
+      const col0 = col0s[c];
+      decodeRow(PACKED, col0, 70, 2, WINDOW);
+      let bad = 0;
+      for (let j: u32 = 0; j < 70; j++) {
+        if (<i32>load<i16>(WINDOW + (<usize>j << 1)) != load<i32>(CODES + (<usize>(col0 + j) << 2))) bad++;
+      }
+      expect<i32>(bad).toBe(0, "2-bit col0=" + col0.toString());
+    }
+  });
+
+  it("decodes short 2-bit and 4-bit rows (one 8-byte load for the tail) and writes only count i16", () => {
+    // Rows of 9..31 codes whose words span 8 bytes (a B of 10 to 31 columns): the tail paths.
+    let bad = 0;
+    for (let bits: u32 = 2; bits <= 4; bits += 2) {
+      for (let cols: u32 = 9; cols <= 31; cols++) {
+        const rows: u32 = 2;
+        const m = maxCode(bits);
+        for (let i: u32 = 0; i < rows * cols; i++) store<i32>(CODES + (<usize>i << 2), <i32>((i * 5 + i / 3) % <u32>(2 * m + 1)) - m);
+        if (encodeMatrix(CODES, rows, cols, bits, PACKED) != 0) { bad++; continue; }
+        const stride = rowStrideBytes(cols, bits);
+        for (let r: u32 = 0; r < rows; r++) {
+          fillBytes(WINDOW, 1024, GUARD_BYTE);
+          decodeRow(PACKED + <usize>r * stride, 0, cols, bits, WINDOW + 64);
+          for (let j: u32 = 0; j < cols; j++) {
+            if (<i32>load<i16>(WINDOW + 64 + (<usize>j << 1)) != load<i32>(CODES + (<usize>(r * cols + j) << 2))) bad++;
+          }
+          bad += countNot(WINDOW, 64, GUARD_BYTE) + countNot(WINDOW + 64 + (<usize>cols << 1), 256, GUARD_BYTE);
+        }
+      }
+    }
+    expect<i32>(bad).toBe(0, "short rows");
+  });
+
   it("never reads past the row's padded stride (row placed at the end of linear memory)", () => {
     failure = "";
     expect<i32>(endOfMemorySweep()).toBe(0, failure);

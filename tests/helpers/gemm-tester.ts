@@ -81,6 +81,7 @@ export class GemmTester {
   private fillMode: Fill = "random";
   private seedValue = 1;
   private srcReference = true;
+  private prepacked = false;
 
   m(v: number): this { this.M = v; return this; }
   n(v: number): this { this.N = v; return this; }
@@ -93,13 +94,15 @@ export class GemmTester {
   extremes(): this { return this.fill("extremes"); }
   randomSigns(): this { return this.fill("randomSigns"); }
   seed(s: number): this { this.seedValue = s; return this; }
+  /** Multiply through prepareGemm(a, b, { prepackB: true }), running it twice (the panels are reused). */
+  prepackB(on = true): this { this.prepacked = on; return this; }
   /** Skip the (slow, closure-per-MAC) comparison with reference.gemm for very large cases. */
   skipSrcReference(): this { this.srcReference = false; return this; }
 
   toString(): string {
     return (
       `m=${this.M} n=${this.N} k=${this.K} bits=(${this.aBits},${this.bBits})` +
-      `${this.tA ? " transA" : ""}${this.tB ? " transB" : ""} fill=${this.fillMode} seed=${this.seedValue}`
+      `${this.tA ? " transA" : ""}${this.tB ? " transB" : ""}${this.prepacked ? " prepackB" : ""} fill=${this.fillMode} seed=${this.seedValue}`
     );
   }
 
@@ -178,9 +181,16 @@ export class GemmTester {
     const ops = this.operands();
     const { a, b } = this.pack(kernels, ops);
     const options = { transA: this.tA, transB: this.tB };
-    const got = kernels.gemm(a, b, options);
     const want = this.expected(ops);
-    compare(got, want, this.M, this.N, `${kernels.isa} kernels.gemm, ${this}`);
+    if (this.prepacked) {
+      const prepared = kernels.prepareGemm(a, b, { ...options, prepackB: true });
+      for (const call of ["first", "second"]) {
+        prepared.run();
+        compare(prepared.result(), want, this.M, this.N, `${kernels.isa} prepackB run (${call}), ${this}`);
+      }
+    } else {
+      compare(kernels.gemm(a, b, options), want, this.M, this.N, `${kernels.isa} kernels.gemm, ${this}`);
+    }
     if (this.srcReference) {
       compare(reference.gemm(a, b, options), want, this.M, this.N, `reference.gemm, ${this}`);
     }

@@ -56,8 +56,9 @@ export function allSpecs(): Spec[] {
     { label: "fixed:8", kind: "fixed", policy: fixed(8), scaling: "exact" },
     { label: "fixed:16", kind: "fixed", policy: fixed(16), scaling: "exact" },
   ];
+  // The knob's cheap end only with stochastic rounding: round-to-nearest is already far behind there.
   for (const rounding of ["stochastic", "nearest"] as const) {
-    for (const tMin of [0.01, 0.02, 0.05, 0.1]) out.push(aptSpec(tMin, rounding));
+    for (const tMin of rounding === "stochastic" ? [0.005, 0.01, 0.02, 0.05, 0.1] : [0.01, 0.02, 0.05, 0.1]) out.push(aptSpec(tMin, rounding));
   }
   out.push(aptSpec(APT_DEFAULTS.tMin, APT_DEFAULTS.rounding, "delayed"));
   // The ablation of "same precision forward and backward": weights adapt, tensors stay at 8 bits.

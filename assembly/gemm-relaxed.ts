@@ -9,8 +9,10 @@
 // Per 4 k and a 4x8 tile: 8 dots + 8 extadds + 8 adds, against 16 dots + 16 adds on the plain path.
 //
 // Panel layouts (i8, k in groups of 4 = one i32 lane of the product):
-//   A panel: MCp rows of KC4 bytes (k contiguous, KC4 = kc rounded up to 4, padded with zeros;
-//            rows >= mc are zero). The micro-kernel splats 4 bytes: a(i,4q..4q+3).
+//   A panel: MCp/4 micro-panels of 4 rows; in micro-panel m, quad q holds 16 bytes:
+//            [a(4m, 4q..4q+3) a(4m+1, 4q..) a(4m+2, 4q..) a(4m+3, 4q..)] (KC4 = kc rounded up
+//            to 4; k past kc and rows past mc are zeros). The micro-kernel splats 4 bytes at a
+//            time from one pointer with immediate offsets.
 //   B panel: NCp/8 groups of 8 columns; in group g, quad q holds 32 bytes:
 //            [b(4q..4q+3, j0) b(4q..4q+3, j1) ... b(4q..4q+3, j7)] (4 bytes per column).
 //   relaxed_dot(group quad half, splat(a quad)) gives, in i16 lane 2t+h, the sum of the two
@@ -51,10 +53,12 @@ export function relaxedLastUsed(): i32 { return lastUsed; }
 @inline function roundUpR(x: u32, m: u32): u32 { return (x + m - 1) / m * m; }
 @inline function align16R(x: usize): usize { return (x + 15) & ~(<usize>15); }
 
-// Decode scratch: 4 rows of A (KC4 i16 each), 4 k rows of B (NCp i16), 8 B columns (KC4 i16), or
-// 4 stored rows of a transposed A (MCp i16), whichever is largest.
+// Decode scratch: 4 rows of A (KC4 rounded up to 8 i16 each), 4 k rows of B (NCp i16), 4 B
+// columns (KC4 i16), or 4 stored rows of a transposed A (MCp i16), whichever is largest. With
+// this, the smallest workspace the plain path accepts (gemm_workspace_bytes(4, 8, 2, ...)) holds
+// one tile here too.
 function scratchBytesR(mcp: u32, ncp: u32, kc4: u32): usize {
-  return align16R(max<usize>(max<usize>(<usize>kc4 * 16, <usize>ncp * 8), <usize>mcp * 8));
+  return align16R(max<usize>(max<usize>(<usize>roundUpR(kc4, 8) * 8, <usize>ncp * 8), <usize>mcp * 8));
 }
 
 function needR(mc: u32, nc: u32, kc: u32): usize {
@@ -126,50 +130,57 @@ export function gemmRelaxed(a: usize, b: usize, c: usize, M: u32, N: u32, K: u32
 function packAR(ic: u32, mc: u32, pc: u32, kc: u32): bool {
   if (!ASC_FEATURE_RELAXED_SIMD) return false;
   const mcp = roundUpR(mc, MR_R), kc4 = roundUpR(kc, 4);
-  const rowBytes = <usize>kc4;
   let neg = i16x8.splat(0);
   if (!rTransA) {
-    // Decode up to 4 rows at a time (ld = kc4 i16, the pad k zeroed), then narrow to bytes.
-    const ldBytes = <usize>kc4 << 1;
-    for (let r0: u32 = 0; r0 < mc; r0 += 4) {
-      const cnt = min<u32>(4, mc - r0);
-      viewDecodeRect(rViewA, ic + r0, cnt, pc, kc, rScratch, kc4);
-      for (let r: u32 = 0; r < cnt; r++) {
-        const src = rScratch + <usize>r * ldBytes;
-        for (let k = kc; k < kc4; k++) store<i16>(src + (<usize>k << 1), 0);
-        const dst = rPanelA + <usize>(r0 + r) * rowBytes;
-        let k: u32 = 0;
-        for (; k + 16 <= kc4; k += 16) {
-          const v0 = v128.load(src + (<usize>k << 1)), v1 = v128.load(src + (<usize>k << 1), 16);
-          neg = v128.or(neg, v128.or(v0, v1));
-          v128.store(dst + k, i8x16.narrow_i16x8_s(v0, v1));
-        }
-        for (; k < kc4; k++) {
-          const x = load<i16>(src + (<usize>k << 1));
-          neg = v128.or(neg, i16x8.splat(x));
-          store<i8>(dst + k, <i8>x);
-        }
+    // Decode the 4 rows of a micro-panel (ld = kc8 i16; rows past mc and k past kc zeroed), narrow
+    // pairs of rows to bytes and interleave the rows quad by quad.
+    const kc8 = roundUpR(kc, 8);
+    const ldBytes = <usize>kc8 << 1;
+    for (let r0: u32 = 0; r0 < mcp; r0 += MR_R) {
+      const cnt = r0 < mc ? min<u32>(MR_R, mc - r0) : 0;
+      if (cnt > 0) viewDecodeRect(rViewA, ic + r0, cnt, pc, kc, rScratch, kc8);
+      if (kc < kc8) {
+        for (let r: u32 = 0; r < cnt; r++) memory.fill(rScratch + <usize>r * ldBytes + (<usize>kc << 1), 0, <usize>(kc8 - kc) << 1);
+      }
+      if (cnt < MR_R) memory.fill(rScratch + <usize>cnt * ldBytes, 0, <usize>(MR_R - cnt) * ldBytes);
+      const dst = rPanelA + <usize>r0 * kc4;
+      for (let k: u32 = 0; k < kc4; k += 8) {
+        const s = rScratch + (<usize>k << 1);
+        const v0 = v128.load(s), v1 = v128.load(s + ldBytes);
+        const v2 = v128.load(s + 2 * ldBytes), v3 = v128.load(s + 3 * ldBytes);
+        neg = v128.or(neg, v128.or(v128.or(v0, v1), v128.or(v2, v3)));
+        const n01 = i8x16.narrow_i16x8_s(v0, v1), n23 = i8x16.narrow_i16x8_s(v2, v3);
+        const o = dst + (<usize>k << 2);
+        v128.store(o, i8x16.shuffle(n01, n23, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27));
+        // The second quad of the last 8 k lies past kc4 when kc4 % 8 == 4: not written.
+        if (k + 4 < kc4) v128.store(o, i8x16.shuffle(n01, n23, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31), 16);
       }
     }
   } else {
-    // A is stored K x M: decode 4 stored rows (k) of mc codes, transpose into the panel bytes.
+    // A is stored K x M: decode 4 stored rows (k) of mc codes, gather each row's quad into its
+    // micro-panel slot.
     const ldBytes = <usize>mc << 1;
     for (let k0: u32 = 0; k0 < kc4; k0 += 4) {
       const cnt = k0 < kc ? min<u32>(4, kc - k0) : 0;
       if (cnt > 0) viewDecodeRect(rViewA, pc + k0, cnt, ic, mc, rScratch, mc);
       if (cnt < 4) memory.fill(rScratch + <usize>cnt * ldBytes, 0, <usize>(4 - cnt) * ldBytes);
+      const quad = rPanelA + (<usize>k0 << 2);
       for (let r: u32 = 0; r < mc; r++) {
         const s = rScratch + (<usize>r << 1);
         const x0 = <i32>load<i16>(s), x1 = <i32>load<i16>(s + ldBytes);
         const x2 = <i32>load<i16>(s + 2 * ldBytes), x3 = <i32>load<i16>(s + 3 * ldBytes);
         if ((x0 | x1 | x2 | x3) < 0) return false;
-        store<u32>(rPanelA + <usize>r * rowBytes + k0, <u32>(x0 | (x1 << 8) | (x2 << 16) | (x3 << 24)));
+        const at = quad + <usize>(r & ~(MR_R - 1)) * kc4 + (<usize>(r & (MR_R - 1)) << 2);
+        store<u32>(at, <u32>(x0 | (x1 << 8) | (x2 << 16) | (x3 << 24)));
       }
     }
+    // Rows past mc inside the last micro-panel.
+    for (let r = mc; r < mcp; r++) {
+      const base = rPanelA + <usize>(r & ~(MR_R - 1)) * kc4 + (<usize>(r & (MR_R - 1)) << 2);
+      for (let q: u32 = 0; q < (kc4 >>> 2); q++) store<u32>(base + (<usize>q << 4), 0);
+    }
   }
-  if (i16x8.bitmask(neg) != 0) return false;
-  if (mc < mcp) memory.fill(rPanelA + <usize>mc * rowBytes, 0, <usize>(mcp - mc) * rowBytes);
-  return true;
+  return i16x8.bitmask(neg) == 0;
 }
 
 // B panel for op(B) k [pc, pc+kc) x columns [jc, jc+nc), every byte written (padding columns and
@@ -201,15 +212,15 @@ function packBR(jc: u32, nc: u32, pc: u32, kc: u32): void {
       }
     }
   } else {
-    // B is stored N x K: stored row j is column j of op(B), k contiguous: decode 8 columns at a
+    // B is stored N x K: stored row j is column j of op(B), k contiguous: decode 4 columns at a
     // time, narrow, and scatter each quad's 4 bytes to its place in the group.
     const ldBytes = <usize>kc4 << 1;
-    for (let j0: u32 = 0; j0 < ncp; j0 += 8) {
-      const cnt = j0 < nc ? min<u32>(8, nc - j0) : 0;
+    for (let j0: u32 = 0; j0 < ncp; j0 += 4) {
+      const cnt = j0 < nc ? min<u32>(4, nc - j0) : 0;
       if (cnt > 0) viewDecodeRect(rViewB, jc + j0, cnt, pc, kc, rScratch, kc4);
-      if (cnt < 8) memory.fill(rScratch + <usize>cnt * ldBytes, 0, <usize>(8 - cnt) * ldBytes);
-      const group = rPanelB + <usize>(j0 >>> 3) * groupBytes;
-      for (let t: u32 = 0; t < 8; t++) {
+      if (cnt < 4) memory.fill(rScratch + <usize>cnt * ldBytes, 0, <usize>(4 - cnt) * ldBytes);
+      const group = rPanelB + <usize>(j0 >>> 3) * groupBytes + (<usize>(j0 & 7) << 2);
+      for (let t: u32 = 0; t < 4; t++) {
         const src = rScratch + <usize>t * ldBytes;
         for (let k = kc; k < kc4; k++) store<i16>(src + (<usize>k << 1), 0);
         const col = group + (<usize>t << 2);
@@ -237,39 +248,39 @@ function packBR(jc: u32, nc: u32, pc: u32, kc: u32): void {
 function multiplyBlockR(mc: u32, nc: u32, kc: u32, c: usize, ldc: usize): void {
   const kc4 = roundUpR(kc, 4);
   const quads = kc4 >>> 2;
-  const lda = <usize>kc4;
   const groupBytes = <usize>kc4 << 3;
   for (let jr: u32 = 0; jr < nc; jr += NR_R) {
     const nr = min(NR_R, nc - jr);
     const bp = rPanelB + <usize>(jr >>> 3) * groupBytes;
     for (let ir: u32 = 0; ir < mc; ir += MR_R) {
       const mr = min(MR_R, mc - ir);
-      microkernelR(rPanelA + <usize>ir * lda, lda, bp, quads, c + <usize>ir * ldc + (<usize>jr << 3), ldc, mr, nr);
+      microkernelR(rPanelA + <usize>ir * kc4, bp, quads, c + <usize>ir * ldc + (<usize>jr << 3), ldc, mr, nr);
     }
   }
 }
 
-// C[0..mr, 0..nr] += A panel rows x B panel group (4 x 8), exactly (bounds in the header).
-function microkernelR(a: usize, lda: usize, b: usize, quads: u32, c: usize, ldc: usize, mr: u32, nr: u32): void {
+// C[0..mr, 0..nr] += A micro-panel x B panel group (4 x 8), exactly (bounds in the header).
+// Two quads per iteration, addressed by immediate offsets from one A and one B pointer.
+function microkernelR(a: usize, b: usize, quads: u32, c: usize, ldc: usize, mr: u32, nr: u32): void {
   if (!ASC_FEATURE_RELAXED_SIMD) return;
-  let a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda;
   let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
   let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
-  for (let q: u32 = 0; q < quads; q++) {
+  let q: u32 = 0;
+  for (; q < quads; q++) {
     const b0 = v128.load(b), b1 = v128.load(b, 16);
-    let va = v128.load32_splat(a0);
+    let va = v128.load32_splat(a);
     c00 = i32x4.add(c00, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(b0, va)));
     c01 = i32x4.add(c01, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(b1, va)));
-    va = v128.load32_splat(a1);
+    va = v128.load32_splat(a, 4);
     c10 = i32x4.add(c10, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(b0, va)));
     c11 = i32x4.add(c11, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(b1, va)));
-    va = v128.load32_splat(a2);
+    va = v128.load32_splat(a, 8);
     c20 = i32x4.add(c20, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(b0, va)));
     c21 = i32x4.add(c21, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(b1, va)));
-    va = v128.load32_splat(a3);
+    va = v128.load32_splat(a, 12);
     c30 = i32x4.add(c30, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(b0, va)));
     c31 = i32x4.add(c31, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(b1, va)));
-    a0 += 4; a1 += 4; a2 += 4; a3 += 4;
+    a += 16;
     b += 32;
   }
   if (mr == MR_R && nr == NR_R) {

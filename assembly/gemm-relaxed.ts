@@ -5,8 +5,11 @@
 // Either way every element is the same exact integer, so the results are bit-identical.
 //
 // Why it pays: i16x8.relaxed_dot_i8x16_i7x16_s multiplies 16 byte pairs per instruction (x86:
-// one pmaddubsw) where i32x4.dot_i16x8_s multiplies 8; i32x4.extadd_pairwise_i16x8_s then widens.
-// Per 4 k and a 4x8 tile: 8 dots + 8 extadds + 8 adds, against 16 dots + 16 adds on the plain path.
+// one pmaddubsw) where i32x4.dot_i16x8_s multiplies 8; a dot_i16x8_s by ones then widens the i16
+// pair sums to i32. Per 4 k and a 4x8 tile: 8 dots + 8 widening dots + 8 adds + 6 loads, against
+// 16 dots + 16 adds + 12 loads on the plain path. Both issue 16 multiplies per 128 MACs, and x86
+// cores here run 2 vector multiplies a cycle either way, so the gain is the other instructions
+// (docs/kernels.md, "The relaxed-SIMD build", has the measured ceiling).
 //
 // Panel layouts (i8, k in groups of 4 = one i32 lane of the product):
 //   A panel: MCp/4 micro-panels of 4 rows; in micro-panel m, quad q holds 16 bytes:
@@ -16,7 +19,7 @@
 //   B panel: NCp/8 groups of 8 columns; in group g, quad q holds 32 bytes:
 //            [b(4q..4q+3, j0) b(4q..4q+3, j1) ... b(4q..4q+3, j7)] (4 bytes per column).
 //   relaxed_dot(group quad half, splat(a quad)) gives, in i16 lane 2t+h, the sum of the two
-//   products b(4q+2h, jt) a(i,4q+2h) + b(4q+2h+1, jt) a(i,4q+2h+1); extadd_pairwise adds lanes 2t
+//   products b(4q+2h, jt) a(i,4q+2h) + b(4q+2h+1, jt) a(i,4q+2h+1); the widening adds lanes 2t
 //   and 2t+1 into i32 lane t: the 4 products of the quad for column jt.
 //
 // Exactness bounds.
@@ -25,11 +28,12 @@
 //   32512 <= 32767, so the lane holds the exact sum and no engine has anything to saturate. The
 //   i7 operand must be in 0..127: a byte >= 128 there is where engines differ (signed or
 //   unsigned), so A is checked while it is packed and a negative code abandons this path.
+//   Widening: dot_i16x8_s(ones, d) = d(2t) + d(2t+1), at most 65024 in magnitude: exact in i32.
 //   i32 accumulator lane: per quad at most 4*128*127 = 65024, so a K block of kc elements stays
-//   below kc*16256, under 2^31 - 1 for kc <= 132104; KC here is at most KC_CACHE_R (512), and C
+//   below kc*16256, under 2^31 - 1 for kc <= 132104; KC here is at most KC_CACHE_R (256), and C
 //   widens to f64 between K blocks (exact while |C| < 2^53: K <= 2^22 at 8 x 8 bits, as gemm.ts).
 
-import { viewDecodeRect, field, V_BITS, V_TRANS } from "./views";
+import { viewDecodeRect, field, V_KIND, V_BASE, V_BITS, V_ROWS, V_COLS, V_TRANS, V_STRIDE, KIND_PLAIN } from "./views";
 
 const MR_R: u32 = 4;
 const NR_R: u32 = 8;
@@ -97,6 +101,7 @@ export function gemmRelaxed(a: usize, b: usize, c: usize, M: u32, N: u32, K: u32
   const aligned = align16R(work);
   if (aligned - work >= workBytes) return false;
   if (!chooseBlockingR(M, N, K, workBytes - (aligned - work) + 16)) return false;
+  if (field(a, V_KIND) == KIND_PLAIN && field(a, V_BITS) == 8 && !plainBytesNonNegative(a)) return false;
   rViewA = a; rViewB = b;
   rTransA = field(a, V_TRANS) != 0;
   rTransB = field(b, V_TRANS) != 0;
@@ -123,6 +128,24 @@ export function gemmRelaxed(a: usize, b: usize, c: usize, M: u32, N: u32, K: u32
   }
   lastUsed = 1;
   return true;
+}
+
+// A plain 8-bit A is its codes byte for byte: one pass over them settles the sign check before
+// any work, so a negative code costs a scan, not the product so far. (Other views are checked
+// while packing: a negative code found late wastes the blocks done before it.)
+function plainBytesNonNegative(v: usize): bool {
+  if (!ASC_FEATURE_RELAXED_SIMD) return false;
+  const base = <usize>field(v, V_BASE), rows = <u32>field(v, V_ROWS), cols = <u32>field(v, V_COLS);
+  const stride = <usize>field(v, V_STRIDE);
+  let acc = i8x16.splat(0);
+  let tail: i32 = 0;
+  for (let r: u32 = 0; r < rows; r++) {
+    const row = base + <usize>r * stride;
+    let j: u32 = 0;
+    for (; j + 16 <= cols; j += 16) acc = v128.or(acc, v128.load(row + j));
+    for (; j < cols; j++) tail |= <i32>load<i8>(row + j);
+  }
+  return i8x16.bitmask(acc) == 0 && tail >= 0;
 }
 
 // A panel rows [0, mcp) x k [0, kc4) as bytes from op(A) rows [ic, ic+mc) x k [pc, pc+kc).
@@ -265,21 +288,27 @@ function microkernelR(a: usize, b: usize, quads: u32, c: usize, ldc: usize, mr: 
   if (!ASC_FEATURE_RELAXED_SIMD) return;
   let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
   let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
+  // Widening by dot_i16x8_s(ones, d) = d(2t) + d(2t+1): extadd_pairwise_i16x8_s's value, but V8
+  // emits extadd as a pmaddwd from a constant in memory (its address loaded each time), while
+  // this keeps the ones in a register (~7% faster at 256^3). Read back from memory so binaryen
+  // cannot fold the constant into the loop.
+  v128.store(rTile, i16x8.splat(1));
+  const ones = v128.load(rTile);
   let q: u32 = 0;
   for (; q < quads; q++) {
     const b0 = v128.load(b), b1 = v128.load(b, 16);
     let va = v128.load32_splat(a);
-    c00 = i32x4.add(c00, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(b0, va)));
-    c01 = i32x4.add(c01, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(b1, va)));
+    c00 = i32x4.add(c00, i32x4.dot_i16x8_s(ones, i16x8.relaxed_dot_i8x16_i7x16_s(b0, va)));
+    c01 = i32x4.add(c01, i32x4.dot_i16x8_s(ones, i16x8.relaxed_dot_i8x16_i7x16_s(b1, va)));
     va = v128.load32_splat(a, 4);
-    c10 = i32x4.add(c10, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(b0, va)));
-    c11 = i32x4.add(c11, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(b1, va)));
+    c10 = i32x4.add(c10, i32x4.dot_i16x8_s(ones, i16x8.relaxed_dot_i8x16_i7x16_s(b0, va)));
+    c11 = i32x4.add(c11, i32x4.dot_i16x8_s(ones, i16x8.relaxed_dot_i8x16_i7x16_s(b1, va)));
     va = v128.load32_splat(a, 8);
-    c20 = i32x4.add(c20, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(b0, va)));
-    c21 = i32x4.add(c21, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(b1, va)));
+    c20 = i32x4.add(c20, i32x4.dot_i16x8_s(ones, i16x8.relaxed_dot_i8x16_i7x16_s(b0, va)));
+    c21 = i32x4.add(c21, i32x4.dot_i16x8_s(ones, i16x8.relaxed_dot_i8x16_i7x16_s(b1, va)));
     va = v128.load32_splat(a, 12);
-    c30 = i32x4.add(c30, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(b0, va)));
-    c31 = i32x4.add(c31, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(b1, va)));
+    c30 = i32x4.add(c30, i32x4.dot_i16x8_s(ones, i16x8.relaxed_dot_i8x16_i7x16_s(b0, va)));
+    c31 = i32x4.add(c31, i32x4.dot_i16x8_s(ones, i16x8.relaxed_dot_i8x16_i7x16_s(b1, va)));
     a += 16;
     b += 32;
   }

@@ -28,8 +28,13 @@
 //   32512 <= 32767, so the lane holds the exact sum and no engine has anything to saturate. The
 //   i7 operand must be in 0..127: a byte >= 128 there is where engines differ (signed or
 //   unsigned), so A is checked while it is packed and a negative code abandons this path.
-//   Widening: dot_i16x8_s(ones, d) = d(2t) + d(2t+1), at most 65024 in magnitude: exact in i32.
-//   i32 accumulator lane: per quad at most 4*128*127 = 65024, so a K block of kc elements stays
+//   Narrower operands leave i16 headroom: with maxA the largest A code and maxB = 2^(bBits-1),
+//   a dot lane is at most L = 2*maxA*maxB, and D = floor(32767 / L) dots sum exactly in an i16
+//   lane (8 x 8: D = 1; 8 x 4: 16; 4 x 4: 292); microkernelI16Acc widens once per D quads.
+//   Widening: dot_i16x8_s(ones, d) = d(2t) + d(2t+1), at most 65024 in magnitude (32767 * 2 with
+//   i16 accumulation): exact in i32.
+//   i32 accumulator lane: per quad at most 4*128*127 = 65024 (i16 accumulation changes nothing:
+//   D quads add at most D*4*maxA*maxB), so a K block of kc elements stays
 //   below kc*16256, under 2^31 - 1 for kc <= 132104; KC here is at most KC_CACHE_R (256), and C
 //   widens to f64 between K blocks (exact while |C| < 2^53: K <= 2^22 at 8 x 8 bits, as gemm.ts).
 
@@ -40,6 +45,8 @@ const NR_R: u32 = 8;
 const KC_CACHE_R: u32 = 256;
 const MC_CACHE_R: u32 = 64;
 const NC_CACHE_R: u32 = 256;
+// The i16-accumulating kernel from this many quads per widening up (see microkernelI16Acc).
+const MIN_QUADS_PER_WIDEN: u32 = 4;
 /** The widest operands the i8 panels hold. */
 export const RELAXED_MAX_BITS: i32 = 8;
 
@@ -48,6 +55,8 @@ let rViewA: usize = 0, rViewB: usize = 0;
 let rTransA: bool = false, rTransB: bool = false;
 let rMC: u32 = 0, rNC: u32 = 0, rKC: u32 = 0;
 let rPanelA: usize = 0, rPanelB: usize = 0, rTile: usize = 0, rScratch: usize = 0;
+// Quads whose relaxed dots may be summed in i16 before widening (see the header; 1 at 8 x 8).
+let rQuadsPerWiden: u32 = 1;
 // 1 when the last gemm / gemm_views call ran this path to the end (tests and the start-up check
 // read it through gemm_relaxed_used), else 0.
 let lastUsed: i32 = 0;
@@ -67,7 +76,7 @@ function scratchBytesR(mcp: u32, ncp: u32, kc4: u32): usize {
 
 function needR(mc: u32, nc: u32, kc: u32): usize {
   const mcp = roundUpR(mc, MR_R), ncp = roundUpR(nc, NR_R), kc4 = roundUpR(kc, 4);
-  return align16R(<usize>mcp * kc4) + align16R(<usize>ncp * kc4) + MR_R * NR_R * 4
+  return align16R(<usize>mcp * kc4) + align16R(<usize>ncp * kc4) + MR_R * NR_R * 4 + 16
     + scratchBytesR(mcp, ncp, kc4) + 16;
 }
 
@@ -103,13 +112,18 @@ export function gemmRelaxed(a: usize, b: usize, c: usize, M: u32, N: u32, K: u32
   if (!chooseBlockingR(M, N, K, workBytes - (aligned - work) + 16)) return false;
   if (field(a, V_KIND) == KIND_PLAIN && field(a, V_BITS) == 8 && !plainBytesNonNegative(a)) return false;
   rViewA = a; rViewB = b;
+  // i16 headroom: each lane of a dot is at most 2 * maxA * maxB in magnitude, with maxA the
+  // largest nonnegative A code and maxB = 2^(bBits-1) (the most negative B pattern, even one the
+  // symmetric format never writes); D of them sum exactly in i16 while D * that <= 32767.
+  const laneMax = 2 * ((<u32>1 << (<u32>field(a, V_BITS) - 1)) - 1) * (<u32>1 << (<u32>field(b, V_BITS) - 1));
+  rQuadsPerWiden = 32767 / laneMax;
   rTransA = field(a, V_TRANS) != 0;
   rTransB = field(b, V_TRANS) != 0;
   const mcp = roundUpR(rMC, MR_R), ncp = roundUpR(rNC, NR_R), kc4 = roundUpR(rKC, 4);
   let p = aligned;
   rPanelA = p; p += align16R(<usize>mcp * kc4);
   rPanelB = p; p += align16R(<usize>ncp * kc4);
-  rTile = p; p += MR_R * NR_R * 4;
+  rTile = p; p += MR_R * NR_R * 4 + 16;
   rScratch = p;
 
   const ldc = <usize>N << 3;
@@ -277,7 +291,12 @@ function multiplyBlockR(mc: u32, nc: u32, kc: u32, c: usize, ldc: usize): void {
     const bp = rPanelB + <usize>(jr >>> 3) * groupBytes;
     for (let ir: u32 = 0; ir < mc; ir += MR_R) {
       const mr = min(MR_R, mc - ir);
-      microkernelR(rPanelA + <usize>ir * kc4, bp, quads, c + <usize>ir * ldc + (<usize>jr << 3), ldc, mr, nr);
+      const ct = c + <usize>ir * ldc + (<usize>jr << 3);
+      if (rQuadsPerWiden < MIN_QUADS_PER_WIDEN) {
+        microkernelR(rPanelA + <usize>ir * kc4, bp, quads, ct, ldc, mr, nr);
+      } else {
+        microkernelI16Acc(rPanelA + <usize>ir * kc4, bp, quads, ct, ldc, mr, nr);
+      }
     }
   }
 }
@@ -324,6 +343,65 @@ function microkernelR(a: usize, b: usize, quads: u32, c: usize, ldc: usize, mr: 
   v128.store(t, c10, 32); v128.store(t, c11, 48);
   v128.store(t, c20, 64); v128.store(t, c21, 80);
   v128.store(t, c30, 96); v128.store(t, c31, 112);
+  for (let r: u32 = 0; r < mr; r++) {
+    for (let j: u32 = 0; j < nr; j++) {
+      const cp = c + <usize>r * ldc + (<usize>j << 3);
+      store<f64>(cp, load<f64>(cp) + <f64>load<i32>(t + (<usize>(r * NR_R + j) << 2)));
+    }
+  }
+}
+
+// Narrower operands (rQuadsPerWiden >= MIN_QUADS_PER_WIDEN): the 4 x 8 tile sums up to
+// rQuadsPerWiden quads of relaxed dots in i16 accumulators before each widening, so the widening
+// dots, half of the 4 x 8 kernel's multiplies, become rare. 8 i16 accumulators, 2 B vectors, a
+// splat and the ones stay in registers; the i32 sums live in the tile scratch, updated once per
+// rQuadsPerWiden quads. (Measured at 256^3: 1.2x the 4 x 8 kernel at 8 x 4 and 4 x 4 bits, even
+// at D = 4, slower at D = 2, where the extra stores and loads outweigh the widenings saved.)
+function microkernelI16Acc(a: usize, b: usize, quads: u32, c: usize, ldc: usize, mr: u32, nr: u32): void {
+  if (!ASC_FEATURE_RELAXED_SIMD) return;
+  const t = rTile;
+  memory.fill(t, 0, 128);
+  v128.store(t, i16x8.splat(1), 128);
+  const ones = v128.load(t, 128);
+  const d = rQuadsPerWiden;
+  let q: u32 = 0;
+  while (q < quads) {
+    const end = min(q + d, quads);
+    let s00 = i16x8.splat(0), s01 = i16x8.splat(0), s10 = i16x8.splat(0), s11 = i16x8.splat(0);
+    let s20 = i16x8.splat(0), s21 = i16x8.splat(0), s30 = i16x8.splat(0), s31 = i16x8.splat(0);
+    for (; q < end; q++) {
+      const b0 = v128.load(b), b1 = v128.load(b, 16);
+      let va = v128.load32_splat(a);
+      s00 = i16x8.add(s00, i16x8.relaxed_dot_i8x16_i7x16_s(b0, va));
+      s01 = i16x8.add(s01, i16x8.relaxed_dot_i8x16_i7x16_s(b1, va));
+      va = v128.load32_splat(a, 4);
+      s10 = i16x8.add(s10, i16x8.relaxed_dot_i8x16_i7x16_s(b0, va));
+      s11 = i16x8.add(s11, i16x8.relaxed_dot_i8x16_i7x16_s(b1, va));
+      va = v128.load32_splat(a, 8);
+      s20 = i16x8.add(s20, i16x8.relaxed_dot_i8x16_i7x16_s(b0, va));
+      s21 = i16x8.add(s21, i16x8.relaxed_dot_i8x16_i7x16_s(b1, va));
+      va = v128.load32_splat(a, 12);
+      s30 = i16x8.add(s30, i16x8.relaxed_dot_i8x16_i7x16_s(b0, va));
+      s31 = i16x8.add(s31, i16x8.relaxed_dot_i8x16_i7x16_s(b1, va));
+      a += 16;
+      b += 32;
+    }
+    v128.store(t, i32x4.add(v128.load(t), i32x4.dot_i16x8_s(ones, s00)));
+    v128.store(t, i32x4.add(v128.load(t, 16), i32x4.dot_i16x8_s(ones, s01)), 16);
+    v128.store(t, i32x4.add(v128.load(t, 32), i32x4.dot_i16x8_s(ones, s10)), 32);
+    v128.store(t, i32x4.add(v128.load(t, 48), i32x4.dot_i16x8_s(ones, s11)), 48);
+    v128.store(t, i32x4.add(v128.load(t, 64), i32x4.dot_i16x8_s(ones, s20)), 64);
+    v128.store(t, i32x4.add(v128.load(t, 80), i32x4.dot_i16x8_s(ones, s21)), 80);
+    v128.store(t, i32x4.add(v128.load(t, 96), i32x4.dot_i16x8_s(ones, s30)), 96);
+    v128.store(t, i32x4.add(v128.load(t, 112), i32x4.dot_i16x8_s(ones, s31)), 112);
+  }
+  if (mr == MR_R && nr == NR_R) {
+    addRowR(c, v128.load(t), v128.load(t, 16));
+    addRowR(c + ldc, v128.load(t, 32), v128.load(t, 48));
+    addRowR(c + 2 * ldc, v128.load(t, 64), v128.load(t, 80));
+    addRowR(c + 3 * ldc, v128.load(t, 96), v128.load(t, 112));
+    return;
+  }
   for (let r: u32 = 0; r < mr; r++) {
     for (let j: u32 = 0; j < nr; j++) {
       const cp = c + <usize>r * ldc + (<usize>j << 3);

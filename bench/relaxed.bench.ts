@@ -11,7 +11,8 @@
 // over the rounds, and the median of the per-round ratios. Each product is verified first
 // (relaxed == SIMD bit for bit, relaxed path taken). Rows:
 //   (8,8) A 0..127     the figure: relaxed i8 path vs plain dot_i16x8 path
-//   (8,4) A 0..127     a narrower B (same kernels, fewer bytes to decode)
+//   (8,4) A 0..127     a narrower B: i16 headroom for 16 quads of dots per widening
+//   (4,4) A 0..7       both narrow (APT's low end): headroom for 292 quads
 //   (8,8) A signed     relaxed build falls back (a negative A code found while packing): its cost
 // Then the ceiling: the throughput of the vector multiplies both inner loops are made of
 // (i32x4.dot_i16x8_s = pmaddwd, i16x8.relaxed_dot_i8x16_i7x16_s = pmaddubsw on x86), measured as
@@ -120,6 +121,7 @@ const simd = await createKernels({ isa: "simd" });
 const rows = [
   gemmRow("256^3 (8,8) A 0..127", relaxed, simd, 8, 8, 0),
   gemmRow("256^3 (8,4) A 0..127", relaxed, simd, 8, 4, 0),
+  gemmRow("256^3 (4,4) A 0..7", relaxed, simd, 4, 4, 0),
   gemmRow("256^3 (8,8) A signed (fallback)", relaxed, simd, 8, 8, -1),
 ];
 

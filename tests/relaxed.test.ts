@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { createKernels, setWasmSource } from "../src/index.js";
 import { instantiateAbi, resetRelaxedProbe, type AbiExports } from "../src/runtime/wasm.js";
 import { CHECK_N, knownAnswerCheck } from "../src/runtime/relaxed.js";
-import { runSweep } from "./helpers/relaxed-sweep.js";
+import { runRawExtremes, runSweep } from "./helpers/relaxed-sweep.js";
 
 const buildUrl = (isa: string) => new URL(`../build/aptkit.${isa}.wasm`, import.meta.url);
 const relaxedBytes = new Uint8Array(await readFile(buildUrl("relaxed")));
@@ -101,9 +101,13 @@ test("a registered \"relaxed\" source that fails the check: auto falls back to S
 
 test("sweep in this process: relaxed build == SIMD build, bit for bit, relaxed path where it applies", { skip: !validatesHere && NOT_HERE }, async () => {
   resetRelaxedProbe();
-  const r = runSweep(await createKernels({ isa: "relaxed" }), await createKernels({ isa: "simd" }));
+  const relaxed = await createKernels({ isa: "relaxed" }), simd = await createKernels({ isa: "simd" });
+  const r = runSweep(relaxed, simd);
   assert.deepEqual(r.failures, []);
   assert.ok(r.relaxedRan >= 150 && r.fallbacks >= 20, JSON.stringify(r));
+  const x = runRawExtremes(relaxed, simd);
+  assert.deepEqual(x.failures, []);
+  assert.equal(x.relaxedRan, 49);
 });
 
 test("sweep in a child node --experimental-wasm-relaxed-simd: relaxed build == SIMD build", { skip: validatesHere && "ran in this process" }, () => {
@@ -114,5 +118,5 @@ test("sweep in a child node --experimental-wasm-relaxed-simd: relaxed build == S
   const r = JSON.parse(line);
   console.log(`# child ${r.node}: ${r.cases} cases, relaxed path ${r.relaxedRan}, fallbacks ${r.fallbacks}; ${r.isaReason}`);
   assert.deepEqual(r.failures, []);
-  assert.ok(r.relaxedRan >= 150 && r.fallbacks >= 20);
+  assert.ok(r.relaxedRan >= 150 + 49 && r.fallbacks >= 20);
 });

@@ -93,11 +93,49 @@ export function runSweep(relaxed: Kernels, simd: Kernels, cases = sweepCases()):
   return result;
 }
 
+/**
+ * The i16 bound at its edge, every width pair 2..8: A all at its largest code, B all at the most
+ * negative bit pattern -2^(bBits-1), which the symmetric format never writes (pack refuses it)
+ * but a packed row can hold and both builds decode. The relaxed kernels size their i16
+ * accumulation for it; the product must be exact: -K * maxA * 2^(bBits-1) everywhere.
+ */
+export function runRawExtremes(relaxed: Kernels, simd: Kernels): SweepResult {
+  const result: SweepResult = { cases: 0, relaxedRan: 0, fallbacks: 0, failures: [] };
+  const M = 5, N = 9, K = 301;
+  for (let aBits = 2; aBits <= 8; aBits++) {
+    for (let bBits = 2; bBits <= 8; bBits++) {
+      result.cases++;
+      const maxA = maxCodeOf(aBits);
+      const a = simd.pack(new Int32Array(M * K).fill(maxA), M, K, aBits);
+      const stride = Math.ceil((N * bBits) / 32) * 4;
+      const bytes = new Uint8Array(K * stride);
+      for (let k = 0; k < K; k++) {
+        for (let j = 0; j < N; j++) {
+          const bit = j * bBits + bBits - 1; // only the sign bit set: -2^(bBits-1)
+          bytes[k * stride + (bit >> 3)] |= 1 << (bit & 7);
+        }
+      }
+      const b = { rows: K, cols: N, bits: bBits, bytes };
+      const got = relaxed.gemm(a, b);
+      if (relaxed.lastGemmUsedRelaxed()) result.relaxedRan++; else result.failures.push(`(${aBits},${bBits}): relaxed path did not run`);
+      const want = -K * maxA * 2 ** (bBits - 1);
+      const plain = simd.gemm(a, b);
+      const bad = got.findIndex((v, i) => v !== want || plain[i] !== want);
+      if (bad >= 0) result.failures.push(`(${aBits},${bBits}) raw extremes: C[${bad}] relaxed ${got[bad]}, simd ${plain[bad]}, want ${want}`);
+    }
+  }
+  return result;
+}
+
 // Run directly (a child process with the engine flag): one JSON line, exit 1 on any failure.
 if (import.meta.url === `file://${process.argv[1]}`) {
   const relaxed = await createKernels({ isa: "relaxed" });
   const simd = await createKernels({ isa: "simd" });
   const r = runSweep(relaxed, simd);
+  const x = runRawExtremes(relaxed, simd);
+  r.cases += x.cases;
+  r.relaxedRan += x.relaxedRan;
+  r.failures.push(...x.failures);
   console.log(JSON.stringify({ node: process.version, isaReason: relaxed.isaReason, ...r, failures: r.failures.slice(0, 10) }));
   process.exit(r.failures.length === 0 ? 0 : 1);
 }

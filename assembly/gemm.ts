@@ -45,6 +45,7 @@ import {
   V_KIND, V_BASE, V_BITS, V_ROWS, V_COLS, V_TRANS, V_STRIDE, V_H, V_W, V_C, V_KH, V_KW, KIND_PLAIN, KIND_IM2COL,
 } from "./views";
 import { randomKey } from "./random";
+import { gemmRelaxed } from "./gemm-relaxed";
 
 export const MR: u32 = 4;
 export const NR: u32 = 8;
@@ -693,6 +694,10 @@ export function gemmViewsPanels(a: usize, b: usize, c: usize, work: usize, workB
   let status = bindOperands(a, b);
   if (status != GEMM_OK) return status;
   const M = gM, N = gN, K = gK;
+  // Relaxed-SIMD build: the i8 path where the operands fit (gemm-relaxed.ts); else on as before.
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    if (gemmRelaxed(a, b, c, M, N, K, work, workBytes)) return GEMM_OK;
+  }
   const ldc = <usize>N << 3;
   withBlockAcc = false;
   if (M != 0 && N != 0 && K != 0) {

@@ -5,12 +5,15 @@ import { encodeMatrix, decodeMatrix, rowStrideBytes, MIN_BITS, MAX_BITS } from "
 import {
   gemm as gemmImpl, gemmWorkspaceBytes, gemmViews, gemmFused, gemmBPanelsBytes, gemmPrepackPlain, gemmPrepackedPlain,
 } from "./gemm";
+import { relaxedLastUsed } from "./gemm-relaxed";
 
 /** Bumped whenever an export's meaning or signature changes. */
 export const ABI_VERSION: u32 = 1;
 
 export function abi_version(): u32 { return ABI_VERSION; }
 export function has_simd(): bool { return ASC_FEATURE_SIMD; }
+/** 1 in the relaxed-SIMD build (build/aptkit.relaxed.wasm), else 0. */
+export function has_relaxed_simd(): bool { return ASC_FEATURE_RELAXED_SIMD; }
 export function heap_base(): usize { return __heap_base; }
 
 export function packed_row_stride(cols: u32, bits: u32): u32 {
@@ -38,6 +41,12 @@ export function gemm_workspace_bytes(M: u32, N: u32, K: u32, aBits: u32, bBits: 
 /** Workspace of gemm_fused with the default blocking. */
 export function gemm_fused_workspace_bytes(M: u32, N: u32, K: u32, aBits: u32, bBits: u32): usize {
   return gemmWorkspaceBytes(M, N, K, aBits, bBits, true);
+}
+
+/** 1 when the last gemm / gemm_views call ran the relaxed build's i8 path, else 0 (a diagnostic:
+ *  the results are the same either way). */
+export function gemm_relaxed_used(): i32 {
+  return relaxedLastUsed();
 }
 
 /** op(A) * op(B) over operand views `a`, `b` (descriptors, docs/abi.md) into f64 C. */

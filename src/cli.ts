@@ -24,7 +24,7 @@ const USAGE = `usage: aptkit train [--model lenet5|mlp] [--data digits|fashion-m
                     [--interval N] [--rounding stochastic|nearest] [--activations tied|fixed]
                     [--scaling exact|delayed] [--budget B]
                     [--checkpoint PATH [--every N]] [--resume PATH]
-                    [--epochs N] [--batch N] [--lr X] [--seed N] [--isa auto|simd|scalar] [--out DIR]
+                    [--epochs N] [--batch N] [--lr X] [--seed N] [--isa auto|simd|scalar|relaxed] [--out DIR]
        aptkit plan  [--model lenet5|mlp] [--batch N] [--budget B] [--policy P] [--bmin N] [--bmax N]
        aptkit predict --model-file FILE [--data digits|fashion-mnist|idx:DIR] [--batch N] [--isa ...]
        aptkit compare [--quick | --medium] [--jobs N] [--out DIR] [--resume]   (docs/results.md; --help for more)
@@ -74,7 +74,7 @@ export function parseTrainArgs(argv: string[]) {
   const v = parsed.values;
   const model = MODELS[v.model!];
   if (!model) throw new UsageError(`--model: unknown model ${JSON.stringify(v.model)} (known: ${Object.keys(MODELS).join(", ")})`);
-  if (!["auto", "simd", "scalar"].includes(v.isa!)) throw new UsageError(`--isa: expected auto, simd or scalar, got ${JSON.stringify(v.isa)}`);
+  if (!["auto", "simd", "scalar", "relaxed"].includes(v.isa!)) throw new UsageError(`--isa: expected auto, simd, scalar or relaxed, got ${JSON.stringify(v.isa)}`);
   const tMin = num("tmin", v.tmin, (x) => x >= 0, "a number >= 0");
   const tMax = num("tmax", v.tmax, (x) => x > 0, "a number > 0");
   const bMin = num("bmin", v.bmin, (x) => int(x) && x >= 2 && x <= 16, "an integer in 2..16");
@@ -148,7 +148,7 @@ export function parseTrainArgs(argv: string[]) {
     batch: num("batch", v.batch, (x) => int(x) && x >= 1, "a positive integer") ?? 32,
     lr: num("lr", v.lr, (x) => x > 0, "a positive number") ?? 0.05,
     seed: num("seed", v.seed, (x) => int(x) && x >= 0 && x <= 0xffffffff, "an integer in 0..2^32-1") ?? 1,
-    isa: v.isa as "auto" | "simd" | "scalar",
+    isa: v.isa as "auto" | "simd" | "scalar" | "relaxed",
     out: v.out!,
   };
 }

@@ -7,13 +7,16 @@ export interface InitOptions {
   /** A compiled build (e.g. from WebAssembly.compileStreaming, or posted to a worker). Enough for
    *  kernels and unbudgeted training; a memory budget rewrites the module, so it needs bytes or url. */
   module?: WebAssembly.Module;
-  /** The bytes of build/aptkit.simd.wasm or build/aptkit.scalar.wasm (copied). */
+  /** The bytes of build/aptkit.simd.wasm, build/aptkit.scalar.wasm or build/aptkit.relaxed.wasm
+   *  (copied). A relaxed build registered here is still used by "auto" only after the start-up
+   *  known-answer check (docs/kernels.md). */
   bytes?: BufferSource;
   /** Where to fetch a build from. */
   url?: string | URL;
   /**
-   * Which build the source is; by default its own has_simd export tells. With no source, which
-   * build to load now from the default location ("auto": SIMD where it validates).
+   * Which build the source is; by default its own has_relaxed_simd / has_simd exports tell. With
+   * no source, which build to load now from the default location ("auto": relaxed where it
+   * validates and passes the known-answer check, else SIMD where it validates).
    */
   isa?: IsaChoice;
 }
@@ -29,8 +32,8 @@ export async function init(options: InitOptions = {}): Promise<{ isa: Isa }> {
   const given = (["module", "bytes", "url"] as const).filter((k) => options[k] !== undefined);
   if (given.length > 1) throw new TypeError(`aptkit init: give one of module, bytes or url, not ${given.join(" and ")}`);
   const isa = options.isa;
-  if (isa !== undefined && isa !== "auto" && isa !== "simd" && isa !== "scalar") {
-    throw new RangeError(`isa must be "auto", "simd" or "scalar", got ${JSON.stringify(isa)}`);
+  if (isa !== undefined && isa !== "auto" && isa !== "simd" && isa !== "scalar" && isa !== "relaxed") {
+    throw new RangeError(`isa must be "auto", "simd", "scalar" or "relaxed", got ${JSON.stringify(isa)}`);
   }
   if (given.length === 0) {
     return { isa: (await resolveIsa(isa ?? "auto")).isa };

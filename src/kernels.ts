@@ -7,7 +7,8 @@ import { Arena } from "./runtime/arena.js";
 import { instantiateAbi, resolveIsa, type AbiExports, type Isa, type IsaChoice } from "./runtime/wasm.js";
 
 export interface KernelsOptions {
-  /** Which build to run: "auto" picks SIMD where WebAssembly.validate accepts it. */
+  /** Which build to run: "auto" picks the relaxed-SIMD build where WebAssembly.validate accepts
+   *  it and it passes the start-up known-answer check, else SIMD where validate accepts that. */
   isa?: IsaChoice;
 }
 
@@ -29,7 +30,11 @@ const GEMM_ERRORS: Record<number, string> = {
 
 export class Kernels {
   private readonly arena: Arena;
-  constructor(readonly isa: Isa, private readonly abi: AbiExports) {
+  /**
+   * @param isaReason why this build (from resolveIsa): for "auto", why the relaxed build was or
+   *   was not taken, e.g. "not relaxed: this engine does not validate the relaxed-SIMD build ...".
+   */
+  constructor(readonly isa: Isa, private readonly abi: AbiExports, readonly isaReason = "") {
     this.arena = new Arena(abi);
   }
 
@@ -112,6 +117,12 @@ export class Kernels {
     };
   }
 
+  /** Whether the last gemm (or PreparedGemm.run) took the relaxed build's i8 path: a diagnostic
+   *  for tests and benchmarks (the result is the same either way); always false on other builds. */
+  lastGemmUsedRelaxed(): boolean {
+    return this.abi.gemm_relaxed_used?.() === 1;
+  }
+
   private place(m: PackedMatrix): number {
     const at = this.arena.alloc(m.bytes.length);
     this.arena.bytes(at, m.bytes.length).set(m.bytes);
@@ -120,6 +131,6 @@ export class Kernels {
 }
 
 export async function createKernels(options: KernelsOptions = {}): Promise<Kernels> {
-  const { isa, bytes } = await resolveIsa(options.isa ?? "auto");
-  return new Kernels(isa, await instantiateAbi(bytes));
+  const { isa, bytes, reason } = await resolveIsa(options.isa ?? "auto");
+  return new Kernels(isa, await instantiateAbi(bytes), reason);
 }

@@ -84,6 +84,8 @@ export class Engine {
   readonly dryRun: boolean;
   /** Bytes of the .wasm build this engine runs (before the memory limits are written in). */
   codeBytes = 0;
+  /** Why this build (resolveIsa's reason; see Kernels.isaReason). */
+  isaReason = "";
 
   private constructor(readonly isa: Isa, readonly abi: AbiExports, budgetBytes: number | null, dryRun = false) {
     this.budgetBytes = budgetBytes;
@@ -106,6 +108,7 @@ export class Engine {
     }
     const engine = new Engine(resolved.isa, await instantiateAbi(bytes), budget);
     engine.codeBytes = resolved.bytes.byteLength;
+    engine.isaReason = resolved.reason;
     return engine;
   }
 

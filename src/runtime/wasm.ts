@@ -5,8 +5,16 @@
 // the file beside this module (build/aptkit.<isa>.wasm: node:fs under Node and Deno, fetch
 // elsewhere). The builds import nothing (asc --use abort=), so plain WebAssembly.instantiate
 // serves and no bare-specifier import is needed on the browser path.
+//
+// The relaxed-SIMD build is chosen only after WebAssembly.validate accepts it and it passes a
+// known-answer check against the reference and the SIMD build (src/runtime/relaxed.ts). This
+// module never sets engine flags: Node 20 needs --experimental-wasm-relaxed-simd from whoever
+// starts it.
 
-export type Isa = "simd" | "scalar";
+import { knownAnswerCheck } from "./relaxed.js";
+
+export type Isa = "simd" | "scalar" | "relaxed";
+const ISAS: readonly Isa[] = ["simd", "scalar", "relaxed"];
 export type IsaChoice = "auto" | Isa;
 
 /** The raw ABI of build/aptkit.*.wasm (docs/abi.md). Offsets are byte offsets into `memory`. */
@@ -14,6 +22,10 @@ export interface AbiExports {
   memory: WebAssembly.Memory;
   abi_version(): number;
   has_simd(): number;
+  /** 1 in the relaxed-SIMD build. (Absent from builds before it existed.) */
+  has_relaxed_simd?(): number;
+  /** 1 when the last gemm / gemm_views call ran the relaxed build's i8 path. */
+  gemm_relaxed_used?(): number;
   heap_base(): number;
   packed_row_stride(cols: number, bits: number): number;
   pack(src: number, rows: number, cols: number, bits: number, dst: number): number;
@@ -145,10 +157,12 @@ async function load(source: WasmSource): Promise<Loaded> {
 /**
  * Registers where build `isa` comes from (null: back to the file beside this module). Loading
  * (a fetch for a URL) starts at once; resolveIsa waits for it. "auto" then picks among the
- * registered builds only: SIMD where registered and valid here, else scalar.
+ * registered builds only: relaxed where registered, valid and correct here, else SIMD where
+ * registered and valid, else scalar.
  */
 export function setWasmSource(isa: Isa, source: WasmSource | null): void {
-  if (isa !== "simd" && isa !== "scalar") throw new RangeError(`isa must be "simd" or "scalar", got ${JSON.stringify(isa)}`);
+  if (!ISAS.includes(isa)) throw new RangeError(`isa must be "simd", "scalar" or "relaxed", got ${JSON.stringify(isa)}`);
+  relaxedVerdict = null;
   if (source === null) {
     delete registered[isa];
     return;
@@ -178,19 +192,87 @@ function valid(bytes: Uint8Array<ArrayBuffer>): boolean {
 
 const NO_SIMD = "aptkit: this engine does not support WebAssembly SIMD (isa: \"simd\")";
 
-/** Picks the build: SIMD where the engine validates the SIMD build, else scalar. */
-export async function resolveIsa(choice: IsaChoice): Promise<{ isa: Isa; bytes: Uint8Array<ArrayBuffer> }> {
-  if (choice !== "auto" && choice !== "simd" && choice !== "scalar") {
-    throw new RangeError(`isa must be "auto", "simd" or "scalar", got ${JSON.stringify(choice)}`);
+/** Why "auto" did or did not pick the relaxed build (Kernels.isaReason, Engine.isaReason). */
+export interface ResolvedIsa {
+  isa: Isa;
+  bytes: Uint8Array<ArrayBuffer>;
+  /** One sentence: why this build, and for "auto", why not the relaxed one. */
+  reason: string;
+}
+
+type RelaxedVerdict = { bytes: Uint8Array<ArrayBuffer> | null; failure: string | null };
+
+/** The known-answer check's verdict, once per process (and per registered source). Validation is
+ *  asked afresh each time: it is cheap, and the engine's answer is the first condition. */
+let relaxedVerdict: Promise<string | null> | null = null;
+
+async function runKnownAnswerCheck(bytes: Uint8Array<ArrayBuffer>): Promise<string | null> {
+  try {
+    const simd = await readWasm("simd");
+    if (!valid(simd)) return "the SIMD build, which the relaxed build is checked against, does not validate";
+    return knownAnswerCheck(await instantiateAbi(bytes), await instantiateAbi(simd));
+  } catch (e) {
+    return `the relaxed-SIMD known-answer check could not run: ${(e as Error).message}`;
   }
-  if (choice === "scalar") return { isa: "scalar", bytes: await readWasm("scalar") };
+}
+
+/** The relaxed build's bytes where it validates and passes the known-answer check, else why not. */
+export async function probeRelaxed(): Promise<RelaxedVerdict> {
+  let bytes: Uint8Array<ArrayBuffer>;
+  try {
+    bytes = await readWasm("relaxed");
+  } catch (e) {
+    return { bytes: null, failure: `the relaxed-SIMD build could not be read: ${(e as Error).message}` };
+  }
+  if (!valid(bytes)) {
+    return {
+      bytes: null,
+      failure: "this engine does not validate the relaxed-SIMD build (no relaxed SIMD; Node 20 has it behind " +
+        "--experimental-wasm-relaxed-simd)",
+    };
+  }
+  const failure = await (relaxedVerdict ??= runKnownAnswerCheck(bytes));
+  return { bytes: failure === null ? bytes : null, failure };
+}
+
+/** Forgets the known-answer check's verdict (tests that swap what the engine runs). */
+export function resetRelaxedProbe(): void {
+  relaxedVerdict = null;
+}
+
+/**
+ * Picks the build. "auto": relaxed where the engine validates it and it passes the known-answer
+ * check, else SIMD where the engine validates the SIMD build, else scalar. An explicit build that
+ * cannot run here throws, saying why.
+ */
+export async function resolveIsa(choice: IsaChoice): Promise<ResolvedIsa> {
+  if (choice !== "auto" && !ISAS.includes(choice)) {
+    throw new RangeError(`isa must be "auto", "simd", "scalar" or "relaxed", got ${JSON.stringify(choice)}`);
+  }
+  if (choice === "scalar") return { isa: "scalar", bytes: await readWasm("scalar"), reason: "asked for" };
+  if (choice === "relaxed") {
+    const { bytes, failure } = await probeRelaxed();
+    if (bytes === null) throw new Error(`aptkit: isa "relaxed" cannot be used here: ${failure}`);
+    return { isa: "relaxed", bytes, reason: "asked for; validated and passed the known-answer check" };
+  }
   // With sources registered, "auto" stays among them: a page that registered only the scalar
   // build must not go looking for a SIMD file it never shipped.
-  if (choice === "auto" && !registered.simd && registered.scalar) return { isa: "scalar", bytes: await readWasm("scalar") };
+  const anyRegistered = Object.keys(registered).length > 0;
+  let notRelaxed = "";
+  if (choice === "auto") {
+    if (!anyRegistered || registered.relaxed) {
+      const { bytes, failure } = await probeRelaxed();
+      if (bytes !== null) return { isa: "relaxed", bytes, reason: "relaxed SIMD validated and passed the known-answer check" };
+      notRelaxed = `not relaxed: ${failure}`;
+    } else {
+      notRelaxed = "not relaxed: no relaxed build registered";
+    }
+    if (!registered.simd && registered.scalar) return { isa: "scalar", bytes: await readWasm("scalar"), reason: `${notRelaxed}; only the scalar build registered` };
+  }
   const simd = await readWasm("simd");
-  if (valid(simd)) return { isa: "simd", bytes: simd };
+  if (valid(simd)) return { isa: "simd", bytes: simd, reason: choice === "simd" ? "asked for" : notRelaxed };
   if (choice === "simd") throw new Error(NO_SIMD);
-  return { isa: "scalar", bytes: await readWasm("scalar") };
+  return { isa: "scalar", bytes: await readWasm("scalar"), reason: `${notRelaxed}; the engine does not validate the SIMD build` };
 }
 
 /** Instantiates a build (or bytes derived from one); the builds import nothing. */
@@ -220,8 +302,8 @@ export async function instantiateAbi(bytes: Uint8Array<ArrayBuffer>): Promise<Ab
  * build. What init() does for each source.
  */
 export async function useWasm(source: WasmSource, isa?: Isa): Promise<Isa> {
-  if (isa !== undefined && isa !== "simd" && isa !== "scalar") {
-    throw new RangeError(`isa must be "simd" or "scalar", got ${JSON.stringify(isa)}`);
+  if (isa !== undefined && !ISAS.includes(isa)) {
+    throw new RangeError(`isa must be "simd", "scalar" or "relaxed", got ${JSON.stringify(isa)}`);
   }
   const loaded = await load(source);
   if (!loaded.module) {
@@ -234,10 +316,11 @@ export async function useWasm(source: WasmSource, isa?: Isa): Promise<Isa> {
     compiled.set(loaded.bytes, await WebAssembly.compile(loaded.bytes));
   }
   const abi = await instantiateAbi(loaded.bytes);
-  const detected: Isa = abi.has_simd() !== 0 ? "simd" : "scalar";
+  const detected: Isa = abi.has_relaxed_simd?.() === 1 ? "relaxed" : abi.has_simd() !== 0 ? "simd" : "scalar";
   if (isa !== undefined && isa !== detected) {
     throw new RangeError(`aptkit: told isa "${isa}" but the given wasm is the ${detected} build`);
   }
   registered[detected] = Promise.resolve(loaded);
+  relaxedVerdict = null;
   return detected;
 }

@@ -15,7 +15,7 @@ for (const isa of ["simd", "scalar"] as const) {
   });
 }
 
-Deno.test('"auto" picks the SIMD build on Deno', async () => {
+Deno.test('"auto" picks the relaxed-SIMD build on Deno (2.9 validates it and passes the known-answer check)', async () => {
   const kernels = await aptkit.createKernels();
-  if (kernels.isa !== "simd") throw new Error(`auto picked ${kernels.isa}`);
+  if (kernels.isa !== "relaxed") throw new Error(`auto picked ${kernels.isa}: ${kernels.isaReason}`);
 });

@@ -19,7 +19,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { Bench, type Fn } from "tinybench";
-import { createKernels, maxCode, type PreparedGemm } from "../src/index.js";
+import { createKernels, type PreparedGemm } from "../src/index.js";
 import { allDigits } from "../src/data/digits.js";
 import { gather } from "../src/data/dataset.js";
 import { lenet5 } from "../src/nn/model.js";
@@ -28,6 +28,7 @@ import { apt } from "../src/train/policy.js";
 import { loadCeilings, type CeilingLoop } from "./ceiling/ceiling-host.js";
 import { ortMatMulF32, ortMatMulInteger, ortVersion, type OrtGemm } from "./baselines/ort.js";
 import { initTfjs, stepPeakBytes, tfjsVersion, tfLenet, tfMatMulWasm, useBackend } from "./baselines/tfjs.js";
+import { naiveGemm, prng, randomCodes } from "./operands.js";
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -93,29 +94,6 @@ const GEMM_OPTS = (PREPACK ? { prepackB: true } : {}) as Record<string, unknown>
 // ---------------------------------------------------------------------------------------------
 // Operands and checks
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function randomCodes(n: number, bits: number, rand: () => number): Int32Array {
-  const m = maxCode(bits);
-  return Int32Array.from({ length: n }, () => Math.floor(rand() * (2 * m + 1)) - m);
-}
-function naiveGemm(A: Int32Array, B: Int32Array, C: Float64Array, M: number, N: number, K: number): void {
-  for (let i = 0; i < M; i++) {
-    for (let j = 0; j < N; j++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) s += A[i * K + k] * B[k * N + j];
-      C[i * N + j] = s;
-    }
-  }
-}
 function check(what: string, got: ArrayLike<number>, want: ArrayLike<number>, relTol = 0): void {
   if (got.length !== want.length) throw new Error(`${what}: ${got.length} results, expected ${want.length}; refusing to time it`);
   let scale = 1;

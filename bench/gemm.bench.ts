@@ -13,7 +13,8 @@ import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { Bench, type Fn } from "tinybench";
-import { createKernels, maxCode, type Kernels, type PackedMatrix, type PreparedGemm } from "../dist/index.js";
+import { createKernels, type Kernels, type PackedMatrix, type PreparedGemm } from "../dist/index.js";
+import { naiveGemm, prng, randomCodes } from "./operands.js";
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -66,38 +67,7 @@ const OPTIONS = args.quick
 const MIN_SAMPLE_MS = 0.05;
 
 // ---------------------------------------------------------------------------------------------
-// Operands and the baseline
-
-// mulberry32: a seeded PRNG, so every run times the same codes.
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Uniform symmetric codes in [-(2^(bits-1)-1), 2^(bits-1)-1]. */
-function randomCodes(n: number, bits: number, rand: () => number): Int32Array {
-  const m = maxCode(bits);
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.floor(rand() * (2 * m + 1)) - m;
-  return out;
-}
-
-/** The textbook i-j-k loop on unpacked codes: A is M x K, B is K x N, C is M x N, row-major. */
-function naiveGemm(A: Int32Array, B: Int32Array, C: Float64Array, M: number, N: number, K: number): void {
-  for (let i = 0; i < M; i++) {
-    for (let j = 0; j < N; j++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) s += A[i * K + k] * B[k * N + j];
-      C[i * N + j] = s;
-    }
-  }
-}
+// Operands (bench/operands.ts) and checks
 
 function firstMismatch(x: Float64Array, y: Float64Array): number {
   if (x.length !== y.length) return 0;

@@ -49,7 +49,20 @@ function maxPool2x2Bytes(x: usize, N: u32, H: u32, C: u32, OH: u32, OW: u32, sX:
       let q = y + <usize>(n * OH + oy) * sY;
       let p = x + <usize>(n * H + 2 * oy) * sX;
       const below = <usize>sX, right = <usize>C;
-      for (let ox: u32 = 0; ox < OW; ox++) {
+      let ox: u32 = 0;
+      if (ASC_FEATURE_SIMD && C <= 16) {
+        // All C channels of a window in one vector: 16-byte loads and a 16-byte store whose bytes
+        // past the window's C are rewritten by the windows after it. Only windows whose loads and
+        // store stay inside their rows go this way; the rest of the row is done below.
+        for (; <usize>ox * C + 16 <= rowCodes && <usize>(2 * ox + 1) * C + 16 <= 2 * rowCodes; ox++) {
+          const a = v128.load(p), b = v128.load(p + right);
+          const c0 = v128.load(p + below), d = v128.load(p + below + right);
+          v128.store(q, i8x16.max_s(i8x16.max_s(a, b), i8x16.max_s(c0, d)));
+          p += 2 * right;
+          q += right;
+        }
+      }
+      for (; ox < OW; ox++) {
         for (let c: u32 = 0; c < C; c++) {
           const a = <i32>load<i8>(p), b = <i32>load<i8>(p + right);
           const c0 = <i32>load<i8>(p + below), d = <i32>load<i8>(p + below + right);
@@ -78,7 +91,29 @@ function maxPoolScatter2x2Bytes(
       let p = x + <usize>(n * H + 2 * oy) * sX;
       let o = dx + <usize>(n * H + 2 * oy) * sDx;
       const below = <usize>sX, right = <usize>C, belowDx = <usize>sDx;
-      for (let ox: u32 = 0; ox < OW; ox++) {
+      const rowCodes = <usize>OW * C;
+      let ox: u32 = 0;
+      if (ASC_FEATURE_SIMD && C <= 16) {
+        // As in maxPool2x2Bytes: a window's C channels in one vector, stores in the order a, b
+        // (each one's bytes past C are rewritten by the next store, the last one's by the next
+        // window), only while every load and store stays inside its row.
+        for (; <usize>ox * C + 16 <= rowCodes && <usize>(2 * ox + 1) * C + 16 <= 2 * rowCodes; ox++) {
+          const a = v128.load(p), b = v128.load(p + right);
+          const c0 = v128.load(p + below), d = v128.load(p + below + right);
+          const v = v128.load(g);
+          const isA = v128.and(v128.and(i8x16.ge_s(a, b), i8x16.ge_s(a, c0)), i8x16.ge_s(a, d));
+          const isB = v128.and(v128.and(i8x16.gt_s(b, a), i8x16.ge_s(b, c0)), i8x16.ge_s(b, d));
+          const isC = v128.and(v128.and(i8x16.gt_s(c0, a), i8x16.gt_s(c0, b)), i8x16.ge_s(c0, d));
+          v128.store(o, v128.and(v, isA));
+          v128.store(o + right, v128.and(v, isB));
+          v128.store(o + belowDx, v128.and(v, isC));
+          v128.store(o + belowDx + right, v128.andnot(v, v128.or(v128.or(isA, isB), isC)));
+          p += 2 * right;
+          o += 2 * right;
+          g += right;
+        }
+      }
+      for (; ox < OW; ox++) {
         for (let c: u32 = 0; c < C; c++) {
           const a = <i32>load<i8>(p), b = <i32>load<i8>(p + right);
           const c0 = <i32>load<i8>(p + below), d = <i32>load<i8>(p + below + right);

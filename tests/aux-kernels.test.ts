@@ -405,6 +405,9 @@ test("max pooling 2x2 at stride 2 on 8-bit codes (the byte path): odd sizes, row
     { N: 1, H: 3, W: 3, C: 1, kh: 2, kw: 2, sh: 2, sw: 2 },
     { N: 2, H: 6, W: 9, C: 5, kh: 2, kw: 2, sh: 2, sw: 2 },
     { N: 1, H: 2, W: 2, C: 2, kh: 2, kw: 2, sh: 2, sw: 2 },
+    { N: 2, H: 5, W: 7, C: 16, kh: 2, kw: 2, sh: 2, sw: 2 },
+    { N: 1, H: 4, W: 6, C: 20, kh: 2, kw: 2, sh: 2, sw: 2 },
+    { N: 2, H: 9, W: 40, C: 1, kh: 2, kw: 2, sh: 2, sw: 2 },
   ];
   for (const p of shapes) {
     const d = poolDims(p);

@@ -238,7 +238,11 @@ export class Engine {
    */
   product(
     a: View, b: View, out: View, accExp: number,
-    opts: { bias?: { at: number; bits: number; exp: number }; relu?: boolean; stream: number; previousExp?: number; what: string },
+    opts: {
+      bias?: { at: number; bits: number; exp: number }; relu?: boolean; stream: number; previousExp?: number;
+      /** Exact scaling: the exponent to try first (default previousExp); any guess gives the same result. */
+      guessExp?: number; what: string;
+    },
   ): { exp: number; nextExp: number } {
     // Exponents stay far inside float64's range in training; a hostile model file could push their
     // sum out of it, which would make every scale 0 or infinite.
@@ -250,7 +254,8 @@ export class Engine {
     const delayed = this.scaling === "delayed" && opts.previousExp !== undefined;
     let exp: number;
     if (!delayed) {
-      if (opts.previousExp !== undefined) {
+      const guess = opts.guessExp ?? opts.previousExp;
+      if (guess !== undefined) {
         // Exact scaling in one pass when the exponent repeats: requantize at the previous step's
         // exponent while taking the maximum, and keep the codes when the maximum chooses that same
         // exponent. The codes depend only on the operands, the exponent and the draw counters, so
@@ -258,7 +263,6 @@ export class Engine {
         // The energy account prices exact scaling as its two passes whichever way this goes (the
         // cost a step is planned at, the same every step): the first call is counted as the
         // maximum pass, the requantization once.
-        const guess = opts.previousExp;
         this.countGemm(a, b, "maxabs", 0, opts.what);
         const r = this.fused(a, b, out, {
           mode: "requant", bias, relu: opts.relu, stream: opts.stream, scale: 2 ** (accExp - guess), trackMax: true,

@@ -743,6 +743,9 @@ export const STAGE_UPDATE: i32 = 3;  // W += round(m * acc), the progress statis
 // Stage descriptor fields (i32 index unless f64; see docs/abi.md).
 export const S_MODE: u32 = 0, S_RELU: u32 = 1, S_ROUNDING: u32 = 2, S_SEED: u32 = 3, S_STEP: u32 = 4;
 export const S_STREAM: u32 = 5, S_BIAS: u32 = 6, S_BIAS_BITS: u32 = 7, S_OUT_BITS: u32 = 8, S_C: u32 = 9;
+// REQUANT: also take the MAXABS maximum into SF_MAX_ABS (a pass at a guessed exponent that is kept
+// when the maximum confirms the guess: exact scaling in one pass).
+export const S_TRACK_MAX: u32 = 10;
 export const S_F64: u32 = 6; // f64 fields start at byte 48
 export const SF_BIAS_SCALE: u32 = 0; // bias code -> accumulator units
 export const SF_SCALE: u32 = 1;      // accumulator units -> output codes (REQUANT) or update codes (UPDATE)
@@ -880,6 +883,62 @@ function maxAbsI32(m: f64, mc: u32, nc: u32, ld: usize, bias: usize, hasBias: bo
   return accI32 ? <f64>load<i32>(row + (<usize>j << 2)) : load<f64>(row + (<usize>j << 3));
 }
 
+// MAXABS of the block (and of a REQUANT block with S_TRACK_MAX): SF_MAX_ABS = max(SF_MAX_ABS,
+// max |acc + bias|), or of its positive side under a fused ReLU. One function for both modes, so a
+// REQUANT pass reports exactly the maximum the MAXABS pass would.
+function blockMaxAbs(stage: usize, mc: u32, nc: u32, ld: usize, bias: usize, biasAt: usize, biasScale: f64, relu: bool): void {
+  // With a fused ReLU only the positive side survives, so only it sets the scale.
+  let m = sf64(stage, SF_MAX_ABS);
+  if (accI32) {
+    setSf64(stage, SF_MAX_ABS, maxAbsI32(m, mc, nc, ld, bias, biasAt != 0, biasScale, relu));
+    return;
+  }
+  if (ASC_FEATURE_SIMD) {
+    // Two columns at a time; f64x2.max is f64.max per lane, and the maximum of a set does not
+    // depend on the order it is taken in.
+    const hasBias = biasAt != 0;
+    const bs = f64x2.splat(biasScale);
+    let mv = f64x2.splat(m);
+    for (let r: u32 = 0; r < mc; r++) {
+      const accRow = blockAcc + <usize>r * ld;
+      let j: u32 = 0;
+      for (; j + 2 <= nc; j += 2) {
+        let v = accI32
+          ? f64x2.convert_low_i32x4_s(v128.load64_zero(accRow + (<usize>j << 2)))
+          : v128.load(accRow + (<usize>j << 3));
+        if (hasBias) {
+          const codes = f64x2.convert_low_i32x4_s(i32x4.extend_low_i16x8_s(v128.load32_zero(bias + (<usize>j << 1))));
+          v = f64x2.add(v, f64x2.mul(bs, codes));
+        }
+        mv = f64x2.max(mv, relu ? v : f64x2.abs(v));
+      }
+      if (j < nc) {
+        let v = accAt(accRow, j);
+        if (hasBias) v += biasScale * <f64>load<i16>(bias + (<usize>j << 1));
+        m = max(m, relu ? v : abs(v));
+      }
+    }
+    m = max(m, max(f64x2.extract_lane(mv, 0), f64x2.extract_lane(mv, 1)));
+  } else if (biasAt != 0) {
+    for (let r: u32 = 0; r < mc; r++) {
+      const accRow = blockAcc + <usize>r * ld;
+      for (let j: u32 = 0; j < nc; j++) {
+        const v = accAt(accRow, j) + biasScale * <f64>load<i16>(bias + (<usize>j << 1));
+        m = max(m, relu ? v : abs(v));
+      }
+    }
+  } else {
+    for (let r: u32 = 0; r < mc; r++) {
+      const accRow = blockAcc + <usize>r * ld;
+      for (let j: u32 = 0; j < nc; j++) {
+        const v = accAt(accRow, j);
+        m = max(m, relu ? v : abs(v));
+      }
+    }
+  }
+  setSf64(stage, SF_MAX_ABS, m);
+}
+
 function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize): void {
   const mode = sfield(stage, S_MODE);
   const biasAt = <usize>sfield(stage, S_BIAS);
@@ -904,58 +963,9 @@ function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld: usize
     return;
   }
   const relu = sfield(stage, S_RELU) != 0;
-  if (mode == STAGE_MAXABS) {
-    // With a fused ReLU only the positive side survives, so only it sets the scale.
-    let m = sf64(stage, SF_MAX_ABS);
-    if (accI32) {
-      setSf64(stage, SF_MAX_ABS, maxAbsI32(m, mc, nc, ld, bias, biasAt != 0, biasScale, relu));
-      return;
-    }
-    if (ASC_FEATURE_SIMD) {
-      // Two columns at a time; f64x2.max is f64.max per lane, and the maximum of a set does not
-      // depend on the order it is taken in.
-      const hasBias = biasAt != 0;
-      const bs = f64x2.splat(biasScale);
-      let mv = f64x2.splat(m);
-      for (let r: u32 = 0; r < mc; r++) {
-        const accRow = blockAcc + <usize>r * ld;
-        let j: u32 = 0;
-        for (; j + 2 <= nc; j += 2) {
-          let v = accI32
-            ? f64x2.convert_low_i32x4_s(v128.load64_zero(accRow + (<usize>j << 2)))
-            : v128.load(accRow + (<usize>j << 3));
-          if (hasBias) {
-            const codes = f64x2.convert_low_i32x4_s(i32x4.extend_low_i16x8_s(v128.load32_zero(bias + (<usize>j << 1))));
-            v = f64x2.add(v, f64x2.mul(bs, codes));
-          }
-          mv = f64x2.max(mv, relu ? v : f64x2.abs(v));
-        }
-        if (j < nc) {
-          let v = accAt(accRow, j);
-          if (hasBias) v += biasScale * <f64>load<i16>(bias + (<usize>j << 1));
-          m = max(m, relu ? v : abs(v));
-        }
-      }
-      m = max(m, max(f64x2.extract_lane(mv, 0), f64x2.extract_lane(mv, 1)));
-    } else if (biasAt != 0) {
-      for (let r: u32 = 0; r < mc; r++) {
-        const accRow = blockAcc + <usize>r * ld;
-        for (let j: u32 = 0; j < nc; j++) {
-          const v = accAt(accRow, j) + biasScale * <f64>load<i16>(bias + (<usize>j << 1));
-          m = max(m, relu ? v : abs(v));
-        }
-      }
-    } else {
-      for (let r: u32 = 0; r < mc; r++) {
-        const accRow = blockAcc + <usize>r * ld;
-        for (let j: u32 = 0; j < nc; j++) {
-          const v = accAt(accRow, j);
-          m = max(m, relu ? v : abs(v));
-        }
-      }
-    }
-    setSf64(stage, SF_MAX_ABS, m);
-    return;
+  if (mode == STAGE_MAXABS || (mode == STAGE_REQUANT && sfield(stage, S_TRACK_MAX) != 0)) {
+    blockMaxAbs(stage, mc, nc, ld, bias, biasAt, biasScale, relu);
+    if (mode == STAGE_MAXABS) return;
   }
   const stochastic = sfield(stage, S_ROUNDING) == ROUND_STOCHASTIC;
   const key = randomKey(<u32>sfield(stage, S_SEED), <u32>sfield(stage, S_STEP), <u32>sfield(stage, S_STREAM));

@@ -396,6 +396,45 @@ test("max_pool_backward: first maximum wins, overlaps sum and clamp", () => {
   assert.ok(ties > 0);
 });
 
+test("max pooling 2x2 at stride 2 on 8-bit codes (the byte path): odd sizes, row padding, ties", () => {
+  const rng = new Rng(21);
+  const shapes: PoolShape[] = [
+    { N: 2, H: 7, W: 5, C: 3, kh: 2, kw: 2, sh: 2, sw: 2 },
+    { N: 1, H: 28, W: 28, C: 6, kh: 2, kw: 2, sh: 2, sw: 2 },
+    { N: 3, H: 10, W: 10, C: 16, kh: 2, kw: 2, sh: 2, sw: 2 },
+    { N: 1, H: 3, W: 3, C: 1, kh: 2, kw: 2, sh: 2, sw: 2 },
+    { N: 2, H: 6, W: 9, C: 5, kh: 2, kw: 2, sh: 2, sw: 2 },
+    { N: 1, H: 2, W: 2, C: 2, kh: 2, kw: 2, sh: 2, sw: 2 },
+    { N: 2, H: 5, W: 7, C: 16, kh: 2, kw: 2, sh: 2, sw: 2 },
+    { N: 1, H: 4, W: 6, C: 20, kh: 2, kw: 2, sh: 2, sw: 2 },
+    { N: 2, H: 9, W: 40, C: 1, kh: 2, kw: 2, sh: 2, sw: 2 },
+  ];
+  for (const p of shapes) {
+    const d = poolDims(p);
+    for (const narrow of [true, false]) {
+      // Codes in -2..2 make ties in most windows; full-range codes test the comparisons' signs.
+      const x = narrow ? Int32Array.from({ length: d.inRows * d.inCols }, () => rng.int(-2, 2)) : codesFor(rng, d.inRows * d.inCols, 8);
+      const dy = codesFor(rng, d.outRows * d.outCols, 8);
+      const X = pack(x, d.inRows, d.inCols, 8), DY = pack(dy, d.outRows, d.outCols, 8);
+      const what = `${describePool(p)}${narrow ? " (ties)" : ""}`;
+      const got = both((m) => {
+        const xp = m.put(X.bytes), dyp = m.put(DY.bytes);
+        const ny = packedByteLength(d.outRows, d.outCols, 8), nx = packedByteLength(d.inRows, d.inCols, 8);
+        const y = m.out(ny), dx = m.out(nx), stats = m.out(4);
+        const f = m.fn("max_pool_forward")(xp, ...poolArgs(p), 8, 2, 2, 2, 2, y);
+        const b = m.fn("max_pool_backward")(xp, ...poolArgs(p), 8, 2, 2, 2, 2, dyp, 8, dx, stats);
+        return { f, b, y: m.get(y, ny), dx: m.get(dx, nx), saturated: m.i32(stats) };
+      }, what);
+      assert.equal(got.f, 0, what);
+      assert.equal(got.b, 0, what);
+      assert.deepEqual(got.y, pack(maxPoolForward(x, p), d.outRows, d.outCols, 8).bytes, `${what}: forward`);
+      const want = maxPoolBackward(x, dy, 8, p);
+      assert.deepEqual(got.dx, pack(want.dx, d.inRows, d.inCols, 8).bytes, `${what}: backward`);
+      assert.equal(got.saturated, 0, what);
+    }
+  }
+});
+
 test("max_pool_backward: the tie rule is the first position in row-major order", () => {
   // One 2x3 window of equal codes: the whole gradient goes to (0, 0); then make (1, 0) larger.
   const p: PoolShape = { N: 1, H: 2, W: 3, C: 1, kh: 2, kw: 3, sh: 1, sw: 1 };

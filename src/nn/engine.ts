@@ -208,14 +208,18 @@ export class Engine {
     return { kind: "plain", at: this.onesAt, bits: 2, rows: 1, cols: rows };
   }
 
-  /** One fused GEMM call. */
-  fused(a: View, b: View, out: View | null, stage: Stage, what: string): StageResult {
-    if (this.onOp) {
-      const M = a.trans ? viewCols(a) : viewRows(a);
-      const K = a.trans ? viewRows(a) : viewCols(a);
-      const N = b.trans ? viewRows(b) : viewCols(b);
-      this.onOp({ kind: "gemm", what, mode: stage.mode, M, N, K, aBits: a.bits, bBits: b.bits, outBits: out?.bits ?? 0 });
-    }
+  /** Reports a GEMM to onOp. */
+  private countGemm(a: View, b: View, mode: string, outBits: number, what: string): void {
+    if (!this.onOp) return;
+    const M = a.trans ? viewCols(a) : viewRows(a);
+    const K = a.trans ? viewRows(a) : viewCols(a);
+    const N = b.trans ? viewRows(b) : viewCols(b);
+    this.onOp({ kind: "gemm", what, mode, M, N, K, aBits: a.bits, bBits: b.bits, outBits });
+  }
+
+  /** One fused GEMM call (reported to onOp unless `counted` is false). */
+  fused(a: View, b: View, out: View | null, stage: Stage, what: string, counted = true): StageResult {
+    if (counted) this.countGemm(a, b, stage.mode, out?.bits ?? 0, what);
     const mem = this.memory;
     const va = this.ctrl, vb = va + VIEW_BYTES, vo = vb + VIEW_BYTES, st = vo + VIEW_BYTES;
     writeView(mem, va, a);
@@ -234,7 +238,11 @@ export class Engine {
    */
   product(
     a: View, b: View, out: View, accExp: number,
-    opts: { bias?: { at: number; bits: number; exp: number }; relu?: boolean; stream: number; previousExp?: number; what: string },
+    opts: {
+      bias?: { at: number; bits: number; exp: number }; relu?: boolean; stream: number; previousExp?: number;
+      /** Exact scaling: the exponent to try first (default previousExp); any guess gives the same result. */
+      guessExp?: number; what: string;
+    },
   ): { exp: number; nextExp: number } {
     // Exponents stay far inside float64's range in training; a hostile model file could push their
     // sum out of it, which would make every scale 0 or infinite.
@@ -246,8 +254,29 @@ export class Engine {
     const delayed = this.scaling === "delayed" && opts.previousExp !== undefined;
     let exp: number;
     if (!delayed) {
-      const r = this.fused(a, b, null, { mode: "maxabs", bias, relu: opts.relu, stream: opts.stream }, opts.what);
-      exp = chooseExponent(r.maxAbs, accExp, out.bits, this.rounding);
+      const guess = opts.guessExp ?? opts.previousExp;
+      if (guess !== undefined) {
+        // Exact scaling in one pass when the exponent repeats: requantize at the previous step's
+        // exponent while taking the maximum, and keep the codes when the maximum chooses that same
+        // exponent. The codes depend only on the operands, the exponent and the draw counters, so
+        // they are the ones the two-pass order writes; otherwise they are written again below.
+        // The energy account prices exact scaling as its two passes whichever way this goes (the
+        // cost a step is planned at, the same every step): the first call is counted as the
+        // maximum pass, the requantization once.
+        this.countGemm(a, b, "maxabs", 0, opts.what);
+        const r = this.fused(a, b, out, {
+          mode: "requant", bias, relu: opts.relu, stream: opts.stream, scale: 2 ** (accExp - guess), trackMax: true,
+        }, opts.what, false);
+        exp = chooseExponent(r.maxAbs, accExp, out.bits, this.rounding);
+        if (exp === guess) {
+          this.countGemm(a, b, "requant", out.bits, opts.what);
+          this.saturatedCodes += r.saturated;
+          return { exp, nextExp: exp };
+        }
+      } else {
+        const r = this.fused(a, b, null, { mode: "maxabs", bias, relu: opts.relu, stream: opts.stream }, opts.what);
+        exp = chooseExponent(r.maxAbs, accExp, out.bits, this.rounding);
+      }
     } else {
       exp = opts.previousExp!;
     }

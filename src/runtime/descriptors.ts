@@ -108,6 +108,8 @@ export interface Stage {
   storeF32?: boolean;
   /** REQUANT: accumulator -> output code scale; UPDATE: accumulator -> update-in-codes scale. */
   scale?: number;
+  /** REQUANT: also report the MAXABS maximum (StageResult.maxAbs) of what it requantized. */
+  trackMax?: boolean;
 }
 
 export interface StageResult {
@@ -135,6 +137,7 @@ export function writeStage(memory: ArrayBuffer, at: number, s: Stage): void {
   i[7] = s.bias?.bits ?? 0;
   i[8] = s.storeF32 ? 32 : 0;
   i[9] = s.c ?? 0;
+  i[10] = s.trackMax ? 1 : 0;
   d[0] = s.bias?.scale ?? 0;
   d[1] = s.scale ?? 1;
 }

@@ -29,30 +29,17 @@ import { loadCeilings, type CeilingLoop } from "./ceiling/ceiling-host.js";
 import { ortMatMulF32, ortMatMulInteger, ortVersion, type OrtGemm } from "./baselines/ort.js";
 import { initTfjs, stepPeakBytes, tfjsVersion, tfLenet, tfMatMulWasm, useBackend } from "./baselines/tfjs.js";
 import { naiveGemm, prng, randomCodes } from "./operands.js";
+import { parseArgs } from "node:util";
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
-interface Args { quick: boolean; json?: string; clock: "cpu" | "wall" }
-function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, clock: "cpu" };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--quick") args.quick = true;
-    else if (a === "--json") {
-      const file = argv[++i];
-      if (!file || file.startsWith("--")) throw new RangeError("--json needs a file name: --json FILE");
-      args.json = file;
-    } else if (a.startsWith("--json=")) args.json = a.slice("--json=".length);
-    else if (a === "--clock") {
-      const c = argv[++i];
-      if (c !== "cpu" && c !== "wall") throw new RangeError(`--clock must be cpu or wall, got ${JSON.stringify(c)}`);
-      args.clock = c;
-    } else throw new RangeError(`unknown argument ${JSON.stringify(a)}; usage: compare.bench.ts [--quick] [--json FILE] [--clock cpu|wall]`);
-  }
-  return args;
-}
-const args = parseArgs(process.argv.slice(2));
+const parsed = parseArgs({
+  options: { quick: { type: "boolean", default: false }, json: { type: "string" }, clock: { type: "string", default: "cpu" } },
+  strict: true, allowPositionals: false,
+}).values;
+if (parsed.clock !== "cpu" && parsed.clock !== "wall") throw new RangeError(`--clock must be cpu or wall, got ${JSON.stringify(parsed.clock)}`);
+const args = { quick: parsed.quick!, json: parsed.json, clock: parsed.clock as "cpu" | "wall" };
 
 interface Shape { M: number; K: number; N: number; label: string; widths: [number, number][]; naive: boolean }
 const shape = (M: number, K: number, N: number, widths: [number, number][] = [[8, 8]], naive = true): Shape =>

@@ -1,18 +1,10 @@
 // What the GEMM benchmarks time on, and their plainest baseline: seeded codes (every run times the
 // same data) and the textbook loop every aptkit result is checked against before it is timed.
 import { maxCode } from "../src/index.js";
+import { seededUniform } from "../src/nn/init.js";
 
-/** mulberry32: a seeded PRNG in [0, 1). */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG in [0, 1): the one weight initialisation uses (mulberry32). */
+export const prng = seededUniform;
 
 /** Uniform symmetric codes in [-(2^(bits-1)-1), 2^(bits-1)-1]. */
 export function randomCodes(n: number, bits: number, rand: () => number): Int32Array {

@@ -29,17 +29,12 @@ import { loadCeilings, type CeilingLoop } from "./ceiling/ceiling-host.js";
 import { ortMatMulF32, ortMatMulInteger, ortVersion, type OrtGemm } from "./baselines/ort.js";
 import { initTfjs, stepPeakBytes, tfjsVersion, tfLenet, tfMatMulWasm, useBackend } from "./baselines/tfjs.js";
 import { naiveGemm, prng, randomCodes } from "./operands.js";
-import { parseArgs } from "node:util";
+import { benchArgs } from "./args.js";
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
-const parsed = parseArgs({
-  options: { quick: { type: "boolean", default: false }, json: { type: "string" }, clock: { type: "string", default: "cpu" } },
-  strict: true, allowPositionals: false,
-}).values;
-if (parsed.clock !== "cpu" && parsed.clock !== "wall") throw new RangeError(`--clock must be cpu or wall, got ${JSON.stringify(parsed.clock)}`);
-const args = { quick: parsed.quick!, json: parsed.json, clock: parsed.clock as "cpu" | "wall" };
+const args = benchArgs({});
 
 interface Shape { M: number; K: number; N: number; label: string; widths: [number, number][]; naive: boolean }
 const shape = (M: number, K: number, N: number, widths: [number, number][] = [[8, 8]], naive = true): Shape =>

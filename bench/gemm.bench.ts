@@ -15,7 +15,7 @@ import { cpus, loadavg } from "node:os";
 import { Bench, type Fn } from "tinybench";
 import { createKernels, type Kernels, type PackedMatrix, type PreparedGemm } from "../dist/index.js";
 import { naiveGemm, prng, randomCodes } from "./operands.js";
-import { parseArgs } from "node:util";
+import { benchArgs } from "./args.js";
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -31,7 +31,7 @@ const TRAINING = [shape(32, 784, 128), shape(32, 128, 10), shape(1568, 144, 32)]
 const WIDTHS: readonly Widths[] = [[8, 8], [4, 8], [2, 8], [16, 8], [16, 16]];
 const KEY = "256x256x256";
 
-const args = parseArgs({ options: { quick: { type: "boolean", default: false }, json: { type: "string" } }, strict: true, allowPositionals: false }).values;
+const args = benchArgs({}, false);
 const SHAPES = args.quick ? [shape(256, 256, 256), ...TRAINING] : [...CUBES, ...TRAINING];
 // The machine is shared and noisy: foreign load comes in bursts of seconds, and a burst during one
 // task's window would bias that task alone (seen here: (4,8) vs (8,8) at 256^3 read 0.67x with one

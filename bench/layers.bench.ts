@@ -38,37 +38,17 @@ import { lenet5, Model } from "../src/nn/model.js";
 import type { QTensor } from "../src/nn/quant.js";
 import { viewCols, viewRows, type Stage, type StageResult, type View } from "../src/runtime/descriptors.js";
 import type { Isa } from "../src/runtime/wasm.js";
+import { benchArgs, numberFlag } from "./args.js";
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
-interface Args { quick: boolean; json?: string; lr: number; warmup: number; clock: "wall" | "cpu" }
-
-function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, lr: 0.05, warmup: 20, clock: "cpu" };
-  const value = (i: number, flag: string): string => {
-    const v = argv[i];
-    if (v === undefined || v.startsWith("--")) throw new RangeError(`${flag} needs a value`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--quick") args.quick = true;
-    else if (a === "--json") args.json = value(++i, "--json");
-    else if (a === "--lr") args.lr = Number(value(++i, "--lr"));
-    else if (a === "--warmup") args.warmup = Number(value(++i, "--warmup"));
-    else if (a === "--clock") {
-      const c = value(++i, "--clock");
-      if (c !== "wall" && c !== "cpu") throw new RangeError(`--clock must be wall or cpu, got ${JSON.stringify(c)}`);
-      args.clock = c;
-    } else throw new RangeError(`unknown argument ${JSON.stringify(a)}; usage: layers.bench.ts [--quick] [--json FILE] [--lr X] [--warmup N] [--clock wall|cpu]`);
-  }
-  if (!(args.lr > 0) || !Number.isFinite(args.lr)) throw new RangeError(`--lr must be a positive number, got ${args.lr}`);
-  if (!Number.isInteger(args.warmup) || args.warmup < 0) throw new RangeError(`--warmup must be a non-negative integer, got ${args.warmup}`);
-  return args;
-}
-
-const args = parseArgs(process.argv.slice(2));
+const flags = benchArgs({ lr: { type: "string" }, warmup: { type: "string" } });
+const args = {
+  ...flags,
+  lr: numberFlag("lr", flags.own.lr, 0.05, (x) => x > 0 && Number.isFinite(x), "a positive number"),
+  warmup: numberFlag("warmup", flags.own.warmup, 20, (x) => Number.isInteger(x) && x >= 0, "a non-negative integer"),
+};
 const BATCH = 32;
 const WIDTHS = { actBits: 8, errBits: 8, weightBits: 8, maxWeightBits: 8 } as const;
 // See gemm.bench.ts: the machine is shared, so every task of both builds is in each round.

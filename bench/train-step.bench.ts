@@ -30,34 +30,14 @@ import { IntegerLearner } from "../src/train/integer.js";
 import { Fp32Learner } from "../src/train/fp32.js";
 import type { Learner } from "../src/train/learner.js";
 import * as wasm from "../src/runtime/wasm.js";
+import { benchArgs, numberFlag } from "./args.js";
 
-interface Args { quick: boolean; json?: string; rounds?: number; clock: "cpu" | "wall"; baseline?: string }
-
-function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, clock: "cpu" };
-  const value = (i: number, flag: string): string => {
-    const v = argv[i];
-    if (v === undefined || v.startsWith("--")) throw new RangeError(`${flag} needs a value`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--quick") args.quick = true;
-    else if (a === "--json") args.json = value(++i, "--json");
-    else if (a === "--rounds") {
-      args.rounds = Number(value(++i, "--rounds"));
-      if (!Number.isInteger(args.rounds) || args.rounds < 1) throw new RangeError(`--rounds must be a positive integer, got ${args.rounds}`);
-    } else if (a === "--clock") {
-      const c = value(++i, "--clock");
-      if (c !== "cpu" && c !== "wall") throw new RangeError(`--clock must be cpu or wall, got ${JSON.stringify(c)}`);
-      args.clock = c;
-    } else if (a === "--baseline") args.baseline = value(++i, "--baseline");
-    else throw new RangeError(`unknown argument ${JSON.stringify(a)}; usage: train-step.bench.ts [--quick] [--json FILE] [--rounds N] [--clock cpu|wall] [--baseline DIR]`);
-  }
-  return args;
-}
-
-const args = parseArgs(process.argv.slice(2));
+const flags = benchArgs({ rounds: { type: "string" }, baseline: { type: "string" } });
+const args = {
+  ...flags,
+  baseline: flags.own.baseline,
+  rounds: flags.own.rounds === undefined ? undefined : numberFlag("rounds", flags.own.rounds, 0, (x) => Number.isInteger(x) && x >= 1, "a positive integer"),
+};
 const BATCH = 32;
 const SEED = 1;
 const LR = 0.05;

@@ -151,6 +151,11 @@ async function prepareSide(isa: Isa, train: Dataset): Promise<Side> {
     model.trainStep(images, labels, args.lr);
   }
   batchOf(train, args.warmup, images, labels);
+  // Exact scaling takes one pass where the previous step's exponent repeats (engine.product), and
+  // the rows below split each product into its MAXABS and REQUANT calls: forgetting the carried
+  // exponents makes the recorded step take both passes (same codes either way). The timed "step"
+  // rows still run the real, mostly one-pass, step.
+  for (const l of model.layers) if (l instanceof LinearLayer) l.restoreScalingState({ output: null, inputError: null });
 
   // Record one real step: instance properties shadow the prototype methods, then are deleted.
   // Buffers are shared (the model alternates two error buffers, so a layer's input error

@@ -252,6 +252,8 @@ export abstract class LinearLayer implements Layer {
   restoreScalingState(s: { output: number | null; inputError: number | null }): void {
     this.outputTop = s.output === null ? undefined : s.output + this.plannedActBits;
     this.inputErrorTop = s.inputError === null ? undefined : s.inputError + this.plannedErrBits;
+    // A guess only saves a pass; one from before the restore has nothing to say about the state now.
+    this.inputErrorGuess = undefined;
   }
 
   parameterCount(): number {

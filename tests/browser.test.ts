@@ -3,8 +3,9 @@
 // plots bits per layer live, and reports a test accuracy above a threshold. Once on a slice of the
 // real digits (written at test time into .tmp/), once on the page's own synthetic digits with the
 // scalar build. The digits run must end with the model that the same training under Node gives,
-// bit for bit. Chromium comes from Debian (apt-get install chromium); with
-// APTKIT_SKIP_BROWSER=1 a machine without it skips these tests instead of failing.
+// bit for bit. Chromium comes from Debian (apt-get install chromium; APTKIT_CHROMIUM points at
+// another binary); without it the tests report themselves skipped, and under APTKIT_REQUIRE_ALL=1
+// (.ci/run) they fail instead.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -17,11 +18,10 @@ import { writeDigitsSubset } from "../examples/browser/make-subset.mjs";
 import { trainingOptions } from "../examples/browser/config.js";
 import { parseSubset } from "../examples/browser/data.js";
 import { train } from "../dist/index.js";
+import { skipUnless } from "./helpers/system-tool.js";
 
 const CHROMIUM = process.env.APTKIT_CHROMIUM ?? "/usr/bin/chromium";
-const SKIP = process.env.APTKIT_SKIP_BROWSER === "1";
-const present = existsSync(CHROMIUM);
-const skip = !present && SKIP ? `no Chromium at ${CHROMIUM} (APTKIT_SKIP_BROWSER=1)` : false;
+const skip = skipUnless({ what: `Chromium at ${CHROMIUM}`, present: existsSync(CHROMIUM), install: "apt-get install chromium" });
 
 // The flags that work on this machine's closed network (see the project's machine notes):
 // without the background-networking ones Chromium's own connections are refused many at a time.
@@ -37,12 +37,6 @@ let base = "";
 
 before(async () => {
   if (skip) return;
-  if (!present) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}: install it (apt-get install chromium), point APTKIT_CHROMIUM at one, ` +
-        `or set APTKIT_SKIP_BROWSER=1 to skip the browser tests`,
-    );
-  }
   for (const f of ["dist/index.js", "build/aptkit.simd.wasm", "build/aptkit.scalar.wasm"]) {
     if (!existsSync(path.join(ROOT, f))) throw new Error(`${f} is missing: run npm run build first`);
   }

@@ -8,7 +8,7 @@
 // (.ci/run) they fail instead.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Server } from "node:http";
@@ -19,6 +19,8 @@ import { trainingOptions } from "../examples/browser/config.js";
 import { parseSubset } from "../examples/browser/data.js";
 import { train } from "../dist/index.js";
 import { skipUnless } from "./helpers/system-tool.js";
+import { outputMismatch, readmeExample } from "./helpers/readme.js";
+import { spawnSync } from "node:child_process";
 
 const CHROMIUM = process.env.APTKIT_CHROMIUM ?? "/usr/bin/chromium";
 const skip = skipUnless({ what: `Chromium at ${CHROMIUM}`, present: existsSync(CHROMIUM), install: "apt-get install chromium" });
@@ -114,4 +116,36 @@ test("synthetic digits, scalar build: accuracy >= 0.85", { skip, timeout: 180_00
   console.log(`# browser synthetic: accuracy ${r.accuracy}, isa ${r.isa}; ${r.status}`);
   assert.equal(r.isa, "scalar");
   assert.ok(r.accuracy >= 0.85, `test accuracy ${r.accuracy} < 0.85`);
+});
+
+// The README's bundler example: an app that imports "aptkit" (here the checkout, linked as
+// node_modules/aptkit), bundled by esbuild for the browser with no externals or plugins, then run
+// as a page's module script; what it prints must be what the README says.
+test("README's bundled app (esbuild --platform=browser) trains in the page and prints what the README says", { skip, timeout: 180_000 }, async () => {
+  const block = readmeExample("app.js");
+  const dir = path.join(ROOT, ".tmp", "browser", "bundle");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(path.join(dir, "node_modules"), { recursive: true });
+  symlinkSync(ROOT, path.join(dir, "node_modules", "aptkit"), "dir");
+  writeFileSync(path.join(dir, block.file!), block.code);
+  const args = block.runner!.split(",")[0].trim().split(/\s+/).slice(1);
+  const esbuild = spawnSync(path.join(ROOT, "node_modules", ".bin", "esbuild"), args, { cwd: dir, encoding: "utf8" });
+  assert.equal(esbuild.status, 0, `esbuild failed:\n${esbuild.stderr}`);
+  for (const isa of ["simd", "scalar"]) copyFileSync(path.join(ROOT, "build", `aptkit.${isa}.wasm`), path.join(dir, `aptkit.${isa}.wasm`));
+  writeFileSync(path.join(dir, "index.html"), `<!doctype html><meta charset="utf-8"><script type="module" src="app.bundle.js"></script>`);
+  const page = await browser!.newPage();
+  const printed: string[] = [];
+  const problems: string[] = [];
+  page.on("console", (m) => (m.type() === "log" ? printed.push(m.text()) : m.type() === "error" && problems.push(m.text())));
+  page.on("pageerror", (e) => problems.push(e.message));
+  try {
+    await page.goto(`${base}/.tmp/browser/bundle/index.html`);
+    const lines = block.code.split("\n").filter((l) => /prints: /.test(l)).length;
+    const deadline = Date.now() + 120_000;
+    while (printed.length < lines && problems.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(problems, [], "the bundled app failed in the page");
+    assert.equal(outputMismatch(block, printed.join("\n"), true), null);
+  } finally {
+    await page.close();
+  }
 });

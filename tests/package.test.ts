@@ -95,7 +95,7 @@ for (const block of blocks.filter((b) => b.kind === "example")) {
       ok(run(path.join(BIN, "esbuild"), args, app), "esbuild");
       const outfile = args.find((a) => a.startsWith("--outfile="))!.slice("--outfile=".length);
       const bundle = readFileSync(path.join(app, outfile), "utf8");
-      const nodeSpecifiers = [...new Set(bundle.match(/["']node:[\w/]+["']/g) ?? [])];
+      const nodeSpecifiers = [...new Set(bundle.match(/(?:\bimport\s*\(|\bfrom|\brequire\s*\()\s*["']node:[\w/]+["']/g) ?? [])];
       assert.deepEqual(nodeSpecifiers, [], "the browser bundle imports Node modules");
       for (const f of readdirSync(path.join(app, "node_modules", "aptkit", "build")).filter((f) => f.endsWith(".wasm"))) {
         copyFileSync(path.join(app, "node_modules", "aptkit", "build", f), path.join(app, f));

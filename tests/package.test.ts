@@ -15,7 +15,10 @@ import path from "node:path";
 import { ROOT, outputMismatch, readmeBlocks, type ReadmeBlock } from "./helpers/readme.js";
 
 const BIN = path.join(ROOT, "node_modules", ".bin");
-const ENV = { ...process.env, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", npm_config_update_notifier: "false" };
+// The user's npm and npx, not the old npm that a devDependency brings into node_modules/.bin
+// (which `npm test` puts first on PATH).
+const PATH = (process.env.PATH ?? "").split(path.delimiter).filter((d) => !d.includes(`node_modules${path.sep}.bin`)).join(path.delimiter);
+const ENV = { ...process.env, PATH, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", npm_config_update_notifier: "false" };
 const blocks = readmeBlocks();
 let work = "";
 let app = "";

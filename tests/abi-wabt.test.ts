@@ -3,8 +3,9 @@
 // codes above heap_base(), size the workspace, run gemm / gemm_views / gemm_fused and read the
 // results; every expected value comes from the TypeScript reference on the same codes.
 //
-// Needs wabt (wast2json, spectest-interp): `apt-get install -y wabt`; .ci/run installs it. Without
-// it this test fails; APTKIT_SKIP_WABT=1 skips it.
+// Needs wabt (wast2json, spectest-interp), which no npm package ships (npm's wabt is the JavaScript
+// port, without spectest-interp): without it the tests report themselves skipped with the install
+// line; .ci/run installs it and sets APTKIT_REQUIRE_ALL=1, under which its absence fails.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -13,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { abiWast, caseName, type AbiCase } from "./wabt/wast.js";
+import { onPath, skipUnless } from "./helpers/system-tool.js";
 
 const CASES: readonly AbiCase[] = [
   { m: 5, n: 9, k: 17, aBits: 8, bBits: 8, seed: 1 },
@@ -27,17 +29,11 @@ const CASES: readonly AbiCase[] = [
   { m: 9, n: 17, k: 300, aBits: 16, bBits: 16, tight: true, skew: 7, seed: 8 },
 ];
 
-const SKIP = process.env.APTKIT_SKIP_WABT === "1";
-const INSTALL = "install wabt (Debian/Ubuntu: apt-get update && apt-get install -y wabt; .ci/run does this in CI), " +
-  "or set APTKIT_SKIP_WABT=1 to skip this test";
-
-function tool(name: string): string {
-  const probe = spawnSync(name, ["--version"], { encoding: "utf8" });
-  if (probe.error || probe.status !== 0) {
-    throw new Error(`abi-wabt: wabt's ${name} is not on PATH (${probe.error?.message ?? `exit ${probe.status}`}): ${INSTALL}`);
-  }
-  return name;
-}
+const skip = skipUnless({
+  what: "wabt's wast2json and spectest-interp",
+  present: onPath("wast2json") && onPath("spectest-interp"),
+  install: "apt-get install wabt",
+});
 
 function buildBytes(isa: string): Uint8Array {
   const path = fileURLToPath(new URL(`../build/aptkit.${isa}.wasm`, import.meta.url));
@@ -46,13 +42,9 @@ function buildBytes(isa: string): Uint8Array {
 }
 
 for (const isa of ["simd", "scalar"] as const) {
-  test(`${isa} build: abi_version, return codes and pack -> gemm / gemm_views / gemm_fused in wabt's spectest-interp`, (t) => {
-    if (SKIP) {
-      t.skip("APTKIT_SKIP_WABT=1");
-      return;
-    }
-    const wast2json = tool("wast2json");
-    const interp = tool("spectest-interp");
+  test(`${isa} build: abi_version, return codes and pack -> gemm / gemm_views / gemm_fused in wabt's spectest-interp`, { skip }, () => {
+    const wast2json = "wast2json";
+    const interp = "spectest-interp";
     const { text, tests } = abiWast(buildBytes(isa), isa === "simd", CASES);
 
     // Removed only when every assertion passed: a failure message names it.

@@ -3,11 +3,12 @@
 // plots bits per layer live, and reports a test accuracy above a threshold. Once on a slice of the
 // real digits (written at test time into .tmp/), once on the page's own synthetic digits with the
 // scalar build. The digits run must end with the model that the same training under Node gives,
-// bit for bit. Chromium comes from Debian (apt-get install chromium); with
-// APTKIT_SKIP_BROWSER=1 a machine without it skips these tests instead of failing.
+// bit for bit. Chromium comes from Debian (apt-get install chromium; APTKIT_CHROMIUM points at
+// another binary); without it the tests report themselves skipped, and under APTKIT_REQUIRE_ALL=1
+// (.ci/run) they fail instead.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Server } from "node:http";
@@ -17,11 +18,12 @@ import { writeDigitsSubset } from "../examples/browser/make-subset.mjs";
 import { trainingOptions } from "../examples/browser/config.js";
 import { parseSubset } from "../examples/browser/data.js";
 import { train } from "../dist/index.js";
+import { skipUnless } from "./helpers/system-tool.js";
+import { outputMismatch, readmeExample } from "./helpers/readme.js";
+import { spawnSync } from "node:child_process";
 
 const CHROMIUM = process.env.APTKIT_CHROMIUM ?? "/usr/bin/chromium";
-const SKIP = process.env.APTKIT_SKIP_BROWSER === "1";
-const present = existsSync(CHROMIUM);
-const skip = !present && SKIP ? `no Chromium at ${CHROMIUM} (APTKIT_SKIP_BROWSER=1)` : false;
+const skip = skipUnless({ what: `Chromium at ${CHROMIUM}`, present: existsSync(CHROMIUM), install: "apt-get install chromium" });
 
 // The flags that work on this machine's closed network (see the project's machine notes):
 // without the background-networking ones Chromium's own connections are refused many at a time.
@@ -37,12 +39,6 @@ let base = "";
 
 before(async () => {
   if (skip) return;
-  if (!present) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}: install it (apt-get install chromium), point APTKIT_CHROMIUM at one, ` +
-        `or set APTKIT_SKIP_BROWSER=1 to skip the browser tests`,
-    );
-  }
   for (const f of ["dist/index.js", "build/aptkit.simd.wasm", "build/aptkit.scalar.wasm"]) {
     if (!existsSync(path.join(ROOT, f))) throw new Error(`${f} is missing: run npm run build first`);
   }
@@ -120,4 +116,36 @@ test("synthetic digits, scalar build: accuracy >= 0.85", { skip, timeout: 180_00
   console.log(`# browser synthetic: accuracy ${r.accuracy}, isa ${r.isa}; ${r.status}`);
   assert.equal(r.isa, "scalar");
   assert.ok(r.accuracy >= 0.85, `test accuracy ${r.accuracy} < 0.85`);
+});
+
+// The README's bundler example: an app that imports "aptkit" (here the checkout, linked as
+// node_modules/aptkit), bundled by esbuild for the browser with no externals or plugins, then run
+// as a page's module script; what it prints must be what the README says.
+test("README's bundled app (esbuild --platform=browser) trains in the page and prints what the README says", { skip, timeout: 180_000 }, async () => {
+  const block = readmeExample("app.js");
+  const dir = path.join(ROOT, ".tmp", "browser", "bundle");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(path.join(dir, "node_modules"), { recursive: true });
+  symlinkSync(ROOT, path.join(dir, "node_modules", "aptkit"), "dir");
+  writeFileSync(path.join(dir, block.file!), block.code);
+  const args = block.runner!.split(",")[0].trim().split(/\s+/).slice(1);
+  const esbuild = spawnSync(path.join(ROOT, "node_modules", ".bin", "esbuild"), args, { cwd: dir, encoding: "utf8" });
+  assert.equal(esbuild.status, 0, `esbuild failed:\n${esbuild.stderr}`);
+  for (const isa of ["simd", "scalar"]) copyFileSync(path.join(ROOT, "build", `aptkit.${isa}.wasm`), path.join(dir, `aptkit.${isa}.wasm`));
+  writeFileSync(path.join(dir, "index.html"), `<!doctype html><meta charset="utf-8"><script type="module" src="app.bundle.js"></script>`);
+  const page = await browser!.newPage();
+  const printed: string[] = [];
+  const problems: string[] = [];
+  page.on("console", (m) => (m.type() === "log" ? printed.push(m.text()) : m.type() === "error" && problems.push(m.text())));
+  page.on("pageerror", (e) => problems.push(e.message));
+  try {
+    await page.goto(`${base}/.tmp/browser/bundle/index.html`);
+    const lines = block.code.split("\n").filter((l) => /prints: /.test(l)).length;
+    const deadline = Date.now() + 120_000;
+    while (printed.length < lines && problems.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(problems, [], "the bundled app failed in the page");
+    assert.equal(outputMismatch(block, printed.join("\n"), true), null);
+  } finally {
+    await page.close();
+  }
 });

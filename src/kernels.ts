@@ -1,6 +1,6 @@
 // The typed face of the wasm kernels. Nothing outside src/runtime and this file touches raw offsets.
 import {
-  checkCodes, checkPacked, gemmShape, packedByteLength,
+  checkCodes, checkPacked, checkPackedCodes, gemmShape, packedByteLength,
   type GemmOptions, type PackedMatrix,
 } from "./format.js";
 import { Arena } from "./runtime/arena.js";
@@ -113,6 +113,7 @@ export class Kernels {
 
   unpack(m: PackedMatrix): Int32Array {
     checkPacked(m, "m");
+    checkPackedCodes(m, "m");
     this.begin();
     const n = m.rows * m.cols;
     const src = this.arena.alloc(m.bytes.length, `unpack: m (${m.rows}x${m.cols} at ${m.bits} bits)`);
@@ -137,6 +138,10 @@ export class Kernels {
    */
   prepareGemm(a: PackedMatrix, b: PackedMatrix, options: GemmOptions = {}): PreparedGemm {
     const { M, N, K } = gemmShape(a, b, options);
+    // Kernels assume symmetric codes and clean padding; a matrix from outside may hold neither.
+    // One pass over the bytes, here at the boundary: the engine's training path never comes here.
+    checkPackedCodes(a, "a");
+    checkPackedCodes(b, "b");
     const transA = options.transA ? 1 : 0;
     const transB = options.transB ? 1 : 0;
     const abi = this.abi;

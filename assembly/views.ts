@@ -38,11 +38,12 @@ export const KIND_WFLIP: i32 = 2;
   store<i32>(v + (<usize>f << 2), x);
 }
 
-// The longest stored row (line) a view may have: its byte stride must fit the i32 V_STRIDE field.
-const MAX_ROW_BITS: f64 = <f64>0x7ffffffc * 8;
+// The longest stored row (line) a view may have, in bits: rowStrideBytes computes cols * bits + 31
+// in u32, so that must not pass 2^32 - 1 (the stride, at most 2^29 bytes, then fits V_STRIDE too).
+const MAX_ROW_BITS: f64 = 4294967296 - 32;
 
 /**
- * Whether a view's stored row would be longer than V_STRIDE can hold (2^31 bytes). Computed in
+ * Whether a view's stored row is too long for the u32 stride arithmetic (2^32 - 32 bits). Computed in
  * f64 from the i32 fields: the products of up to three of them exceed u64 but never lose the
  * comparison (below 2^53 they are exact, above it they are far past the limit). Call before
  * viewPrepare, which would otherwise compute the stride in wrapping u32.

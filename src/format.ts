@@ -1,5 +1,6 @@
 // The packed matrix format (docs/format.md) and its argument checks, shared by the wasm wrapper
-// and the reference so that both refuse exactly the same inputs with the same messages.
+// and the reference so that both refuse malformed arguments with the same messages. What a
+// well-formed matrix's bytes hold (checkPackedCodes) is checked at the Kernels API only.
 
 export const MIN_BITS = 2;
 export const MAX_BITS = 16;

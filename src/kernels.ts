@@ -4,6 +4,7 @@ import {
   type GemmOptions, type PackedMatrix,
 } from "./format.js";
 import { Arena } from "./runtime/arena.js";
+import { gemmStatusMessage } from "./runtime/descriptors.js";
 import { WASM32_MAX_BYTES, describeBytes, memoryLimitError } from "./runtime/memory-limits.js";
 import { instantiateAbi, resolveIsa, type AbiExports, type Isa, type IsaChoice } from "./runtime/wasm.js";
 
@@ -37,16 +38,6 @@ export class StaleGemmError extends Error {
     this.name = "StaleGemmError";
   }
 }
-
-// Status codes of the gemm entry points (assembly/gemm.ts GEMM_ERR_*).
-const GEMM_ERRORS: Record<number, string> = {
-  [-1]: "bits out of range",
-  [-2]: "inner dimensions differ",
-  [-3]: "workspace too small",
-  [-4]: "inconsistent operand view",
-  [-5]: "unknown output stage",
-  [-6]: "an operand, the result or the workspace lies outside wasm memory (or its size overflows 32-bit addresses)",
-};
 
 /** What a PreparedGemm checks its operand against before every run. */
 interface OperandSnapshot {
@@ -175,7 +166,7 @@ export class Kernels {
     this.arena.bytes(aAt, a.bytes.length).set(a.bytes);
     this.arena.bytes(bAt, b.bytes.length).set(b.bytes);
     const operands = [snapshot("a", a), snapshot("b", b)];
-    const fail = (status: number) => new Error(`aptkit: wasm gemm failed: ${GEMM_ERRORS[status] ?? status}`);
+    const fail = (status: number) => new Error(`aptkit: wasm gemm failed (${gemmStatusMessage(status)}) after host checks passed`);
     const ensureCurrent = (what: string) => {
       if (this.generation !== generation) {
         throw new StaleGemmError(

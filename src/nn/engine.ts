@@ -5,7 +5,7 @@ import { BudgetError, largestItems } from "../budget/errors.js";
 import { Planner } from "../budget/plan.js";
 import { maxCode } from "../format.js";
 import {
-  STAGE_BYTES, VIEW_BYTES, readStage, viewCols, viewRows, writeStage, writeView,
+  STAGE_BYTES, VIEW_BYTES, gemmStatusMessage, readStage, viewCols, viewRows, writeStage, writeView,
   type Rounding, type Stage, type StageResult, type View,
 } from "../runtime/descriptors.js";
 import { instantiateAbi, resolveIsa, type AbiExports, type Isa, type IsaChoice } from "../runtime/wasm.js";
@@ -261,7 +261,7 @@ export class Engine {
     else new Int32Array(mem, vo, VIEW_BYTES / 4).fill(0);
     writeStage(mem, st, { seed: this.seed, step: this.step, rounding: this.rounding, ...stage });
     const status = this.abi.gemm_fused(va, vb, vo, st, this.work, this.workBytes);
-    if (status !== 0) throw new Error(`${what}: kernel refused its arguments (gemm_fused status ${status})`);
+    if (status !== 0) throw new Error(`${what}: kernel refused its arguments (gemm_fused ${gemmStatusMessage(status)})`);
     return readStage(this.memory, st);
   }
 

@@ -91,6 +91,9 @@ export function findPackedViolation(m: PackedMatrix): PackedViolation | null {
   if (rows === 0 || stride === 0) return null;
   const usedInLast = cols * bits - (stride - 4) * 8; // 1..32 bits of the row's last word are codes
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // 16-bit codes as aligned i16 where the bytes start on an even offset (rows start on 4-byte
+  // boundaries within them).
+  const halves = bits === 16 && (bytes.byteOffset & 1) === 0 ? new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1) : null;
   for (let r = 0, at = 0; r < rows; r++, at += stride) {
     if (usedInLast < 32) {
       const padding = view.getUint32(at + stride - 4, true) >>> usedInLast;
@@ -99,19 +102,24 @@ export function findPackedViolation(m: PackedMatrix): PackedViolation | null {
         return { kind: "padding", row: r, column: cols, bit };
       }
     }
-    const column = forbiddenColumn(bytes, view, at, cols, bits);
+    const column = forbiddenColumn(bytes, view, halves, at, cols, bits);
     if (column >= 0) return { kind: "forbidden code", row: r, column, bit: column * bits };
   }
   return null;
 }
 
 // The first column of the row at byte `at` whose field is 1 followed by bits-1 zeros, or -1.
-function forbiddenColumn(bytes: Uint8Array, view: DataView, at: number, cols: number, bits: number): number {
+function forbiddenColumn(bytes: Uint8Array, view: DataView, halves: Int16Array | null, at: number, cols: number, bits: number): number {
   if (bits === 8) {
     for (let j = 0; j < cols; j++) if (bytes[at + j] === 0x80) return j;
     return -1;
   }
   if (bits === 16) {
+    if (halves !== null) {
+      const first = at >> 1;
+      for (let j = 0; j < cols; j++) if (halves[first + j] === -32768) return j;
+      return -1;
+    }
     for (let j = 0; j < cols; j++) if (bytes[at + 2 * j + 1] === 0x80 && bytes[at + 2 * j] === 0) return j;
     return -1;
   }

@@ -41,7 +41,7 @@
 
 import { maxCode, readCode, writeCode, encodeRun, MIN_BITS, MAX_BITS, decodeRow } from "./packed";
 import {
-  viewDecodeRect, setRectZeroMasks, viewPrepare, viewWritable, viewCacheBytes, viewCacheBind, field, VIEW_FIELDS,
+  viewDecodeRect, setRectZeroMasks, viewPrepare, viewRowTooLong, viewDataBytes, viewWritable, viewCacheBytes, viewCacheBind, field, VIEW_FIELDS,
   V_KIND, V_BASE, V_BITS, V_ROWS, V_COLS, V_TRANS, V_STRIDE, V_H, V_W, V_C, V_KH, V_KW, KIND_PLAIN, KIND_IM2COL,
 } from "./views";
 import { randomKey } from "./random";
@@ -62,6 +62,16 @@ export const GEMM_ERR_SHAPE: i32 = -2;
 export const GEMM_ERR_WORKSPACE: i32 = -3;
 export const GEMM_ERR_VIEW: i32 = -4;
 export const GEMM_ERR_STAGE: i32 = -5;
+// A descriptor, operand, output, bias row, workspace or panel buffer that does not lie wholly
+// inside memory, sizes computed in u64 from the arguments (a u32 product would wrap and let the
+// kernel write over memory it was never given, or trap).
+export const GEMM_ERR_RANGE: i32 = -6;
+
+/** Whether [at, at + bytes) lies inside linear memory. f64: sizes come from products of u32
+ *  arguments that can pass 2^64; below 2^53 they are exact, above it far past any memory. */
+export function inMemory(at: usize, bytes: f64): bool {
+  return <f64>at + bytes <= <f64>memory.size() * 65536;
+}
 
 // The call in progress (module state, not objects: the stub runtime never frees).
 let viewA: usize = 0, viewB: usize = 0;
@@ -598,8 +608,10 @@ function multiplyBlock(pb: usize, pb2: usize, mc: u32, nc: u32, kc: u32, c: usiz
 // Validates the operand views of a call and derives (M, N, K); returns an error code or OK.
 let gM: u32 = 0, gN: u32 = 0, gK: u32 = 0;
 function bindOperands(a: usize, b: usize): i32 {
+  if (!inMemory(a, VIEW_FIELDS * 4) || !inMemory(b, VIEW_FIELDS * 4)) return GEMM_ERR_RANGE;
   const aBits = field(a, V_BITS), bBits = field(b, V_BITS);
   if (aBits < <i32>MIN_BITS || aBits > <i32>MAX_BITS || bBits < <i32>MIN_BITS || bBits > <i32>MAX_BITS) return GEMM_ERR_BITS;
+  if (viewRowTooLong(a) || viewRowTooLong(b)) return GEMM_ERR_RANGE;
   if (!viewPrepare(a) || !viewPrepare(b)) return GEMM_ERR_VIEW;
   viewA = a; viewB = b;
   aTransG = field(a, V_TRANS) != 0;
@@ -611,11 +623,13 @@ function bindOperands(a: usize, b: usize): i32 {
   gN = bTransG ? bRows : bCols;
   const Kb = bTransG ? bCols : bRows;
   if (gK != Kb) return GEMM_ERR_SHAPE;
+  if (!inMemory(<usize>field(a, V_BASE), viewDataBytes(a)) || !inMemory(<usize>field(b, V_BASE), viewDataBytes(b))) return GEMM_ERR_RANGE;
   setOperands(<u32>aBits, <u32>bBits);
   return GEMM_OK;
 }
 
 function bindWorkspace(work: usize, workBytes: usize): i32 {
+  if (!inMemory(work, <f64>workBytes)) return GEMM_ERR_RANGE;
   const aligned = align16(work);
   if (aligned - work >= workBytes) return GEMM_ERR_WORKSPACE;
   // workspaceNeed already counts 16 bytes of alignment slack; only the actual gap is spent.
@@ -676,6 +690,7 @@ export function gemmPrepackB(a: usize, b: usize, work: usize, workBytes: usize, 
   status = bindWorkspace(work, workBytes);
   if (status != GEMM_OK) return status;
   if (panelsNeed(N, K) > <u64>panelsBytes) return GEMM_ERR_WORKSPACE;
+  if (!inMemory(panels, <f64>panelsBytes)) return GEMM_ERR_RANGE;
   planExtras(M, K, false);
   for (let jc: u32 = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
@@ -694,6 +709,8 @@ export function gemmViewsPanels(a: usize, b: usize, c: usize, work: usize, workB
   let status = bindOperands(a, b);
   if (status != GEMM_OK) return status;
   const M = gM, N = gN, K = gK;
+  if (!inMemory(c, <f64>M * <f64>N * 8) || !inMemory(work, <f64>workBytes)) return GEMM_ERR_RANGE;
+  if (panels != 0 && !inMemory(panels, <f64>panelsBytes)) return GEMM_ERR_RANGE;
   // Relaxed-SIMD build: the i8 path where the operands fit (gemm-relaxed.ts); else on as before.
   if (ASC_FEATURE_RELAXED_SIMD) {
     if (gemmRelaxed(a, b, c, M, N, K, work, workBytes)) return GEMM_OK;
@@ -1218,9 +1235,12 @@ export function gemmFused(a: usize, b: usize, out: usize, stage: usize, work: us
   let status = bindOperands(a, b);
   if (status != GEMM_OK) return status;
   const M = gM, N = gN, K = gK;
+  if (!inMemory(stage, STAGE_BYTES)) return GEMM_ERR_RANGE;
   const mode = sfield(stage, S_MODE);
   if (mode < STAGE_STORE || mode > STAGE_UPDATE) return GEMM_ERR_STAGE;
   if (mode == STAGE_REQUANT || mode == STAGE_UPDATE) {
+    if (!inMemory(out, VIEW_FIELDS * 4)) return GEMM_ERR_RANGE;
+    if (viewRowTooLong(out)) return GEMM_ERR_RANGE;
     if (!viewPrepare(out)) return GEMM_ERR_VIEW;
     const kind = field(out, V_KIND);
     if (kind == KIND_IM2COL) {
@@ -1229,10 +1249,13 @@ export function gemmFused(a: usize, b: usize, out: usize, stage: usize, work: us
       return GEMM_ERR_VIEW;
     }
     if (<u32>field(out, V_ROWS) != M || <u32>field(out, V_COLS) != N) return GEMM_ERR_SHAPE;
+    if (!inMemory(<usize>field(out, V_BASE), viewDataBytes(out))) return GEMM_ERR_RANGE;
     outView = out;
   }
   const biasBits = sfield(stage, S_BIAS_BITS);
   if (sfield(stage, S_BIAS) != 0 && (biasBits < <i32>MIN_BITS || biasBits > <i32>MAX_BITS)) return GEMM_ERR_BITS;
+  if (sfield(stage, S_BIAS) != 0 && !inMemory(<usize>sfield(stage, S_BIAS), Math.ceil(<f64>N * <f64>biasBits / 32) * 4)) return GEMM_ERR_RANGE;
+  if (mode == STAGE_STORE && !inMemory(<usize>sfield(stage, S_C), <f64>M * <f64>N * (sfield(stage, S_OUT_BITS) == 32 ? 4 : 8))) return GEMM_ERR_RANGE;
   setSf64(stage, SF_COUNT, sf64(stage, SF_COUNT) + <f64>M * <f64>N);
   if (M == 0 || N == 0) return GEMM_OK;
   withBlockAcc = true;

@@ -3,7 +3,7 @@
 
 import { encodeMatrix, decodeMatrix, rowStrideBytes, MIN_BITS, MAX_BITS } from "./packed";
 import {
-  gemm as gemmImpl, gemmWorkspaceBytes, gemmViews, gemmFused, gemmBPanelsBytes, gemmPrepackPlain, gemmPrepackedPlain,
+  gemm as gemmImpl, gemmWorkspaceBytes, inMemory, gemmViews, gemmFused, gemmBPanelsBytes, gemmPrepackPlain, gemmPrepackedPlain,
 } from "./gemm";
 import { relaxedLastUsed } from "./gemm-relaxed";
 
@@ -20,16 +20,27 @@ export function packed_row_stride(cols: u32, bits: u32): u32 {
   return rowStrideBytes(cols, bits);
 }
 
+// Whether the rows x cols i32 codes at `codes` and the packed matrix at `packed` lie inside memory,
+// sized in f64 from the arguments: u32 products (rows * cols, cols * bits) would wrap.
+function packExtentsFit(codes: usize, packed: usize, rows: u32, cols: u32, bits: u32): bool {
+  const stride = Math.ceil(<f64>cols * <f64>bits / 32) * 4;
+  return inMemory(codes, <f64>rows * <f64>cols * 4) && inMemory(packed, <f64>rows * stride);
+}
+
 /** i32 codes (rows*cols at `src`) -> packed matrix at `dst`. 0 = ok, -1 = bits out of 2..16,
- *  k+1 = code k out of its symmetric range (nothing written). */
+ *  -2 = the codes or the packed matrix would not lie inside memory, k+1 = code k out of its
+ *  symmetric range (nothing written). */
 export function pack(src: usize, rows: u32, cols: u32, bits: u32, dst: usize): i32 {
   if (bits < MIN_BITS || bits > MAX_BITS) return -1;
+  if (!packExtentsFit(src, dst, rows, cols, bits)) return -2;
   return encodeMatrix(src, rows, cols, bits, dst);
 }
 
-/** packed matrix at `src` -> i32 codes at `dst`. 0 = ok, -1 = bits out of range. */
+/** packed matrix at `src` -> i32 codes at `dst`. 0 = ok, -1 = bits out of range, -2 = the packed
+ *  matrix or the codes would not lie inside memory. */
 export function unpack(src: usize, rows: u32, cols: u32, bits: u32, dst: usize): i32 {
   if (bits < MIN_BITS || bits > MAX_BITS) return -1;
+  if (!packExtentsFit(dst, src, rows, cols, bits)) return -2;
   decodeMatrix(src, rows, cols, bits, dst);
   return 0;
 }

@@ -38,8 +38,28 @@ export const KIND_WFLIP: i32 = 2;
   store<i32>(v + (<usize>f << 2), x);
 }
 
+// The longest stored row (line) a view may have, in bits: rowStrideBytes computes cols * bits + 31
+// in u32, so that must not pass 2^32 - 1 (the stride, at most 2^29 bytes, then fits V_STRIDE too).
+const MAX_ROW_BITS: f64 = 4294967296 - 32;
+
+/**
+ * Whether a view's stored row is too long for the u32 stride arithmetic (2^32 - 32 bits). Computed in
+ * f64 from the i32 fields: the products of up to three of them exceed u64 but never lose the
+ * comparison (below 2^53 they are exact, above it they are far past the limit). Call before
+ * viewPrepare, which would otherwise compute the stride in wrapping u32.
+ */
+export function viewRowTooLong(v: usize): bool {
+  const kind = field(v, V_KIND), bits = <f64>field(v, V_BITS);
+  let codes: f64 = 0;
+  if (kind == KIND_PLAIN) codes = <f64>field(v, V_COLS);
+  else if (kind == KIND_IM2COL) codes = <f64>field(v, V_W) * <f64>field(v, V_C);
+  else if (kind == KIND_WFLIP) codes = <f64>field(v, V_KH) * <f64>field(v, V_KW) * <f64>field(v, V_C);
+  return codes * bits > MAX_ROW_BITS;
+}
+
 /** Validates a view and fills V_STRIDE; returns false when it is inconsistent. */
 export function viewPrepare(v: usize): bool {
+  if (viewRowTooLong(v)) return false;
   const kind = field(v, V_KIND), bits = field(v, V_BITS);
   if (bits < 2 || bits > 16) return false;
   const rows = field(v, V_ROWS), cols = field(v, V_COLS);
@@ -54,27 +74,29 @@ export function viewPrepare(v: usize): bool {
     const dh = field(v, V_DH), dw = field(v, V_DW), oh = field(v, V_OH), ow = field(v, V_OW);
     if (n < 0 || h <= 0 || w <= 0 || c <= 0 || kh <= 0 || kw <= 0 || sh <= 0 || sw <= 0 || dh <= 0 || dw <= 0) return false;
     if (oh < 0 || ow < 0) return false;
-    if (<i64>rows != <i64>n * oh * ow || <i64>cols != <i64>kh * kw * c) return false;
+    // f64: exact below 2^53, and a larger product cannot equal an i32 (an i64 product could wrap to one).
+    if (<f64>rows != <f64>n * <f64>oh * <f64>ow || <f64>cols != <f64>kh * <f64>kw * <f64>c) return false;
     setField(v, V_STRIDE, <i32>rowStrideBytes(<u32>(w * c), <u32>bits));
     return true;
   }
   if (kind == KIND_WFLIP) {
     const co = field(v, V_N), ci = field(v, V_C), kh = field(v, V_KH), kw = field(v, V_KW);
     if (co <= 0 || ci <= 0 || kh <= 0 || kw <= 0) return false;
-    if (<i64>rows != <i64>kh * kw * co || cols != ci) return false;
+    if (<f64>rows != <f64>kh * <f64>kw * <f64>co || cols != ci) return false;
     setField(v, V_STRIDE, <i32>rowStrideBytes(<u32>(kh * kw * ci), <u32>bits));
     return true;
   }
   return false;
 }
 
-/** Byte length of the packed data a prepared view reads or writes. */
-export function viewDataBytes(v: usize): u64 {
+/** Byte length of the packed data a prepared view reads or writes, in f64 (N * H * stride can
+ *  pass 2^64; the value is exact wherever it could still fit a wasm32 memory). */
+export function viewDataBytes(v: usize): f64 {
   const kind = field(v, V_KIND);
-  const stride = <u64>field(v, V_STRIDE);
-  if (kind == KIND_PLAIN) return <u64>field(v, V_ROWS) * stride;
-  if (kind == KIND_IM2COL) return <u64>field(v, V_N) * <u64>field(v, V_H) * stride;
-  return <u64>field(v, V_N) * stride;
+  const stride = <f64>field(v, V_STRIDE);
+  if (kind == KIND_PLAIN) return <f64>field(v, V_ROWS) * stride;
+  if (kind == KIND_IM2COL) return <f64>field(v, V_N) * <f64>field(v, V_H) * stride;
+  return <f64>field(v, V_N) * stride;
 }
 
 /** Decodes virtual elements [c0, c0+count) of virtual row r into i16 at dst. */

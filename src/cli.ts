@@ -172,7 +172,9 @@ async function plan(o: ReturnType<typeof parseTrainArgs>): Promise<number> {
     console.log(formatPlan(f.plan, o.budget?.bytes));
     return o.budget && f.plan.peakBytes > o.budget.usableBytes ? 1 : 0;
   }
-  const engine = await Engine.create(o.isa, { budgetBytes: o.budget?.bytes });
+  // Only the plan is wanted: a dry engine lays it out (refusing past the budget or 4 GiB) without
+  // growing or painting the memory a run would use.
+  const engine = (await Engine.create(o.isa, { budgetBytes: o.budget?.bytes })).dry();
   const options = {
     batch: o.batch, seed: o.seed, actBits: 8, errBits: 8,
     weightBits: initialBits(p), maxWeightBits: widestBits(p), masterWeights: p.kind === "qat8",
@@ -191,7 +193,7 @@ async function plan(o: ReturnType<typeof parseTrainArgs>): Promise<number> {
   const peak = engine.plan.peakBytes;
   const pct = (x: number) => `${((100 * (1 - peak / x))).toFixed(1)}% less`;
   console.log(`\n${o.model.name} at batch ${o.batch}, ${policyName(p)}: ${groupDigits(peak)} bytes; ` +
-    `fp32() would need ${groupDigits(base.fp32Bytes)} (${pct(base.fp32Bytes)}), qat8() ${groupDigits(base.qat8Bytes)} (${pct(base.qat8Bytes)})`);
+    `fp32() would need ${base.fp32Refused ? `more than ${groupDigits(base.fp32Bytes)}, past the 4 GiB wasm32 ceiling` : `${groupDigits(base.fp32Bytes)} (${pct(base.fp32Bytes)})`}, qat8() ${groupDigits(base.qat8Bytes)} (${pct(base.qat8Bytes)})`);
   return 0;
 }
 

@@ -1,5 +1,6 @@
 // The packed matrix format (docs/format.md) and its argument checks, shared by the wasm wrapper
-// and the reference so that both refuse exactly the same inputs with the same messages.
+// and the reference so that both refuse malformed arguments with the same messages. What a
+// well-formed matrix's bytes hold (checkPackedCodes) is checked at the Kernels API only.
 
 export const MIN_BITS = 2;
 export const MAX_BITS = 16;
@@ -68,7 +69,104 @@ export function checkCodes(codes: ArrayLike<number>, rows: number, cols: number,
   }
 }
 
-/** Checks that a PackedMatrix is self-consistent (shape, width, byte length). */
+/** What checkPackedCodes found: the first forbidden code or nonzero row padding, in row order. */
+export interface PackedViolation {
+  kind: "forbidden code" | "padding";
+  row: number;
+  /** The column of the forbidden code; for padding, the first padding bit set, counted from the
+   *  row's first bit (padding occupies bits cols*bits .. rowStride*8 - 1). */
+  column: number;
+  bit: number;
+}
+
+/**
+ * Scans a packed matrix (already shape-checked) for what the format forbids (docs/format.md):
+ * the code -2^(bits-1), which symmetric codes never use, and set bits in a row's padding. One pass
+ * over the bytes; rows are read a 32-bit word at a time, and 8- and 16-bit widths compare whole
+ * bytes. Returns the first violation, or null.
+ */
+export function findPackedViolation(m: PackedMatrix): PackedViolation | null {
+  const { rows, cols, bits, bytes } = m;
+  const stride = rowStrideBytes(cols, bits);
+  if (rows === 0 || stride === 0) return null;
+  const usedInLast = cols * bits - (stride - 4) * 8; // 1..32 bits of the row's last word are codes
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // 16-bit codes as aligned i16 where the bytes start on an even offset (rows start on 4-byte
+  // boundaries within them).
+  const halves = bits === 16 && (bytes.byteOffset & 1) === 0 ? new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1) : null;
+  for (let r = 0, at = 0; r < rows; r++, at += stride) {
+    if (usedInLast < 32) {
+      const padding = view.getUint32(at + stride - 4, true) >>> usedInLast;
+      if (padding !== 0) {
+        const bit = (stride - 4) * 8 + usedInLast + (31 - Math.clz32(padding & -padding));
+        return { kind: "padding", row: r, column: cols, bit };
+      }
+    }
+    const column = forbiddenColumn(bytes, view, halves, at, cols, bits);
+    if (column >= 0) return { kind: "forbidden code", row: r, column, bit: column * bits };
+  }
+  return null;
+}
+
+// The first column of the row at byte `at` whose field is 1 followed by bits-1 zeros, or -1.
+function forbiddenColumn(bytes: Uint8Array, view: DataView, halves: Int16Array | null, at: number, cols: number, bits: number): number {
+  if (bits === 8) {
+    for (let j = 0; j < cols; j++) if (bytes[at + j] === 0x80) return j;
+    return -1;
+  }
+  if (bits === 16) {
+    if (halves !== null) {
+      const first = at >> 1;
+      for (let j = 0; j < cols; j++) if (halves[first + j] === -32768) return j;
+      return -1;
+    }
+    for (let j = 0; j < cols; j++) if (bytes[at + 2 * j + 1] === 0x80 && bytes[at + 2 * j] === 0) return j;
+    return -1;
+  }
+  const mask = (1 << bits) - 1;
+  const forbidden = 1 << (bits - 1);
+  const words = Math.ceil((cols * bits) / 32);
+  // A window of the row's bit stream: `have` bits of `low` are pending (never more than 31 + 16).
+  let low = 0, have = 0, j = 0;
+  for (let w = 0; w < words && j < cols; w++) {
+    const word = view.getUint32(at + 4 * w, true);
+    // Finish the field that straddles the previous word.
+    if (have > 0) {
+      const field = (low | (word << have)) & mask;
+      if (field === forbidden) return j;
+      j++;
+      const consumed = bits - have;
+      low = consumed === 32 ? 0 : word >>> consumed;
+      have = 32 - consumed;
+    } else {
+      low = word;
+      have = 32;
+    }
+    while (have >= bits && j < cols) {
+      if ((low & mask) === forbidden) return j;
+      j++;
+      low >>>= bits;
+      have -= bits;
+    }
+  }
+  return -1;
+}
+
+/** Refuses a packed matrix holding a forbidden code or set padding bits, naming where. */
+export function checkPackedCodes(m: PackedMatrix, name: string): void {
+  const v = findPackedViolation(m);
+  if (v === null) return;
+  const message = v.kind === "forbidden code"
+    ? `${name}: row ${v.row}, column ${v.column} holds the code -${2 ** (m.bits - 1)}, which the symmetric ` +
+      `${m.bits}-bit format never uses (codes are -${maxCode(m.bits)}..${maxCode(m.bits)})`
+    : `${name}: row ${v.row} has padding bits set after its last column (column ${m.cols - 1}), from bit ${v.bit} ` +
+      `of the row; the format requires a row's padding to be zero`;
+  throw Object.assign(new RangeError(message), { code: "APTKIT_PACKED_FORMAT", matrix: name, ...v });
+}
+
+/** Checks that a PackedMatrix is self-consistent (shape, width, byte length). What the bytes hold
+ *  is checkPackedCodes' part: the public Kernels API runs both, while the reference and test
+ *  harnesses also read the engine's own tensors, whose row padding is never cleared. */
 export function checkPacked(m: PackedMatrix, name: string): void {
   if (m === null || typeof m !== "object") throw new TypeError(`${name} must be a PackedMatrix, got ${m}`);
   checkDimension(m.rows, `${name}.rows`);

@@ -1,5 +1,5 @@
 // aptkit public API.
-export { createKernels, Kernels, type KernelsOptions, type PreparedGemm } from "./kernels.js";
+export { createKernels, Kernels, StaleGemmError, type KernelsOptions, type PreparedGemm } from "./kernels.js";
 export {
   MIN_BITS, MAX_BITS, maxCode, rowStrideBytes, packedByteLength,
   type PackedMatrix, type GemmOptions,

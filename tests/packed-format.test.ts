@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import {
   createKernels, packedByteLength, reference, rowStrideBytes, type Kernels,
 } from "../src/index.js";
+import { instantiateAbi, resolveIsa } from "../src/runtime/wasm.js";
 import { ALL_BITS } from "./helpers/gemm-tester.js";
 import { expectedRowStride, hex, packIndependently } from "./helpers/packed.js";
 import { maxCodeOf, randomCodes, Rng } from "./helpers/random.js";
@@ -134,9 +135,12 @@ for (const isa of ["simd", "scalar"] as const) {
       }
     });
 
-    test("padding bits set to ones by hand leak into neither unpack nor gemm", () => {
-      // The format puts zeros in the padding; a reader that is off by a word would read it. Setting
-      // the padding to ones makes such a reader return a wrong code instead of a lucky zero.
+    test("padding bits set to ones by hand: refused at the API, ignored by the wasm decoders", async () => {
+      // The format puts zeros in the padding, and the public API now refuses a matrix without them
+      // (tests/packed-validation.test.ts sweeps that). The engine hands its own buffers to the ABI
+      // unchecked, so the decoders must still never read padding: a reader off by a word would return
+      // a wrong code here instead of a lucky zero.
+      const abi = await instantiateAbi((await resolveIsa(isa)).bytes);
       const rng = new Rng(13);
       for (const bits of ALL_BITS) {
         const cols = 5;
@@ -149,13 +153,26 @@ for (const isa of ["simd", "scalar"] as const) {
           for (let bit = used; bit < stride * 8; bit++) dirty[r * stride + (bit >> 3)] |= 1 << (bit & 7);
         }
         const m = { rows: 2, cols, bits, bytes: dirty };
-        assert.deepEqual(kernels.unpack(m), codes, `${isa} unpack with dirty padding, ${bits} bits`);
-        assert.deepEqual(reference.unpack(m), codes, `reference.unpack with dirty padding, ${bits} bits`);
-        // (2 x 5) * (2 x 5)^T: every byte of both rows, padding included, reaches the kernel.
-        const clean = reference.gemm(packed, packed, { transB: true });
-        assert.deepEqual(kernels.gemm(m, m, { transB: true }), clean, `${isa} gemm with dirty padding, ${bits} bits`);
-        assert.deepEqual(kernels.gemm(m, m, { transA: true }), reference.gemm(packed, packed, { transA: true }),
-          `${isa} gemm A^T*B with dirty padding, ${bits} bits`);
+        if (used % 32 !== 0) {
+          assert.throws(() => kernels.unpack(m), /^RangeError: m: row 0 has padding bits set/, `${isa} unpack, ${bits} bits`);
+          assert.throws(() => kernels.gemm(m, packed, { transB: true }), /^RangeError: a: row 0 has padding bits set/);
+          assert.deepEqual(reference.unpack(m), codes, `reference.unpack reads past dirty padding, ${bits} bits`);
+        }
+        // Raw ABI: unpack, and (2 x 5) * (2 x 5)^T and A^T * A, where every byte of both rows,
+        // padding included, reaches the kernel.
+        const base = abi.heap_base() + 64;
+        const at = { m: base, codes: base + 256, c: base + 512, work: base + 1024 };
+        const workBytes = 60000;
+        const need = at.work + workBytes;
+        if (abi.memory.buffer.byteLength < need) abi.memory.grow(Math.ceil((need - abi.memory.buffer.byteLength) / 65536));
+        new Uint8Array(abi.memory.buffer, at.m, dirty.length).set(dirty);
+        assert.equal(abi.unpack(at.m, 2, cols, bits, at.codes), 0);
+        assert.deepEqual(new Int32Array(abi.memory.buffer, at.codes, 2 * cols), codes, `${isa} raw unpack with dirty padding, ${bits} bits`);
+        for (const [tA, tB, M, N] of [[0, 1, 2, 2], [1, 0, cols, cols]] as const) {
+          assert.equal(abi.gemm(at.m, 2, cols, bits, tA, at.m, 2, cols, bits, tB, at.c, at.work, workBytes), 0);
+          const want = reference.gemm(packed, packed, { transA: tA === 1, transB: tB === 1 });
+          assert.deepEqual(new Float64Array(abi.memory.buffer, at.c, M * N).slice(), want, `${isa} raw gemm (transA ${tA}) with dirty padding, ${bits} bits`);
+        }
       }
     });
 

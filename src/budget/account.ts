@@ -4,12 +4,14 @@
 import { Engine, PlanTooLarge } from "../nn/engine.js";
 import { Model, type ModelDefinition, type ModelOptions } from "../nn/model.js";
 import type { IsaChoice } from "../runtime/wasm.js";
+import { isMemoryLimitError, WASM32_MAX_BYTES } from "../runtime/memory-limits.js";
 import { BudgetError, fitSuggestions } from "./errors.js";
 import type { Planner } from "./plan.js";
 
-/** Peak bytes of the plan `def` would get on a dry copy of `engine` (budget-limited workspace). */
+/** Peak bytes of the plan `def` would get on a dry copy of `engine` (budget-limited workspace),
+ *  measured to the end even past the wasm32 ceiling. */
 export function plannedPeak(engine: Engine, def: ModelDefinition, options: ModelOptions, budgetBytes = engine.budgetBytes): number {
-  const dry = engine.dry(budgetBytes);
+  const dry = engine.dry(budgetBytes, Infinity);
   try {
     new Model(def, dry, options);
   } catch (e) {
@@ -20,8 +22,10 @@ export function plannedPeak(engine: Engine, def: ModelDefinition, options: Model
 }
 
 /**
- * Builds the model on `engine`; when the plan exceeds the engine's budget, throws a BudgetError
- * naming the largest items and the batch and widest weights that would fit.
+ * Builds the model on `engine`; when the plan exceeds the engine's budget, or (with no budget)
+ * the 4 GiB any wasm32 memory can hold, throws a BudgetError naming the largest items and the
+ * batch and widest weights that would fit. Either is found while the plan is arithmetic: nothing
+ * has grown then.
  */
 export function buildWithinBudget(
   engine: Engine, def: ModelDefinition, options: ModelOptions, minBits = options.weightBits,
@@ -30,19 +34,35 @@ export function buildWithinBudget(
   try {
     return new Model(def, engine, options);
   } catch (e) {
-    if (!(e instanceof PlanTooLarge) || engine.budgetBytes === null) throw e;
-    const budget = engine.budgetBytes;
+    // PlanTooLarge: the whole plan is laid and over the budget. A memory-limit error: a real plan
+    // reached the wasm32 ceiling part way; a dry copy measures all of it for the message.
+    const overBudget = e instanceof PlanTooLarge && engine.budgetBytes !== null;
+    if (!overBudget && !(isMemoryLimitError(e) && e.limitBytes === WASM32_MAX_BYTES)) throw e;
+    const budget = engine.budgetBytes ?? WASM32_MAX_BYTES;
     const fit = fitSuggestions(
       (batch, maxBits) => plannedPeak(engine, def, { ...options, batch, maxWeightBits: maxBits, weightBits: Math.min(options.weightBits, maxBits) }, budget),
       { budgetBytes: budget, batch: options.batch, maxBits: options.maxWeightBits, minBits: Math.min(minBits, options.maxWeightBits), bitsLabel },
     );
-    throw BudgetError.fromPlan(engine.plan, budget, fit.suggestions);
+    let plan: Planner = engine.plan;
+    if (!overBudget) {
+      const dry = engine.dry(budget, Infinity);
+      try {
+        new Model(def, dry, options);
+      } catch (inner) {
+        if (!(inner instanceof PlanTooLarge)) throw inner;
+      }
+      plan = dry.plan;
+    }
+    throw BudgetError.fromPlan(plan, budget, fit.suggestions);
   }
 }
 
 export interface BaselineMemory {
-  /** Peak bytes of fp32() training of the same model and batch (its own plan). */
+  /** Peak bytes of fp32() training of the same model and batch (its own plan); when fp32Refused,
+   *  where its plan had reached when it passed the wasm32 ceiling (so: more than this). */
   fp32Bytes: number;
+  /** Why fp32() could not run this model and batch at all (its plan passes 4 GiB), or null. */
+  fp32Refused: RangeError | null;
   /** Peak bytes of qat8() training: int8 compute plus the fp32 master copy and gradients. */
   qat8Bytes: number;
 }
@@ -50,11 +70,17 @@ export interface BaselineMemory {
 /** What the float baselines would need for this model and batch, from their own plans. */
 export async function baselineMemory(def: ModelDefinition, batch: number, seed: number, isa: IsaChoice, engine: Engine): Promise<BaselineMemory> {
   const { Fp32Learner } = await import("../train/fp32.js");
-  const fp32 = await Fp32Learner.create(def, { batch, seed, isa });
   const qat8Bytes = plannedPeak(engine, def, {
     batch, seed, actBits: 8, errBits: 8, weightBits: 8, maxWeightBits: 8, masterWeights: true,
   }, null);
-  return { fp32Bytes: fp32.plan.peakBytes, qat8Bytes };
+  try {
+    const fp32 = await Fp32Learner.create(def, { batch, seed, isa });
+    return { fp32Bytes: fp32.plan.peakBytes, fp32Refused: null, qat8Bytes };
+  } catch (e) {
+    // Its planner refuses past the wasm32 ceiling before growing anything.
+    if (!isMemoryLimitError(e)) throw e;
+    return { fp32Bytes: e.endBytes, fp32Refused: e, qat8Bytes };
+  }
 }
 
 export type { Planner };

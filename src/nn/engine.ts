@@ -5,11 +5,11 @@ import { BudgetError, largestItems } from "../budget/errors.js";
 import { Planner } from "../budget/plan.js";
 import { maxCode } from "../format.js";
 import {
-  STAGE_BYTES, VIEW_BYTES, readStage, viewCols, viewRows, writeStage, writeView,
+  STAGE_BYTES, VIEW_BYTES, gemmStatusMessage, readStage, viewCols, viewRows, writeStage, writeView,
   type Rounding, type Stage, type StageResult, type View,
 } from "../runtime/descriptors.js";
 import { instantiateAbi, resolveIsa, type AbiExports, type Isa, type IsaChoice } from "../runtime/wasm.js";
-import { withMemoryLimits } from "../runtime/memory-limits.js";
+import { memoryLimitError, withMemoryLimits, WASM32_MAX_BYTES } from "../runtime/memory-limits.js";
 import { chooseExponent } from "./quant.js";
 
 const PAGE = 65536;
@@ -19,6 +19,8 @@ const CANARY = 0xa5;
 /** The smallest GEMM workspace the planner hands out: one 4x8 tile's panels, block and scratch
  *  at any widths fit comfortably, so every product still runs (slower, in smaller blocks). */
 export const MIN_WORKSPACE = 4096;
+/** The largest GEMM dimension the kernels take (their views hold dimensions as i32). */
+const DIMENSION_MAX = 0x7fffffff;
 
 export interface EngineOptions {
   /** Cap of the engine's memory in bytes (whole 64 KiB pages are used). */
@@ -63,6 +65,8 @@ export class Engine {
   private workNeed = 0;
   private onesAt = 0;
   private onesLength = 0;
+  /** Why a declared product cannot run (a dimension past the kernels' limit), or null. */
+  private oversizeProduct: string | null = null;
   seed = 0;
   step = 0;
   rounding: Rounding = "stochastic";
@@ -87,10 +91,12 @@ export class Engine {
   /** Why this build (resolveIsa's reason; see Kernels.isaReason). */
   isaReason = "";
 
-  private constructor(readonly isa: Isa, readonly abi: AbiExports, budgetBytes: number | null, dryRun = false) {
+  private constructor(readonly isa: Isa, readonly abi: AbiExports, budgetBytes: number | null, dryRun = false, planLimitBytes = WASM32_MAX_BYTES) {
     this.budgetBytes = budgetBytes;
     this.dryRun = dryRun;
-    this.plan = new Planner(abi.heap_base());
+    // A plan stops at the wasm32 ceiling as it is laid out (a dry one that only measures may run
+    // on, to say how much a plan that fits nowhere would need).
+    this.plan = new Planner(abi.heap_base(), planLimitBytes);
     this.ctrl = this.plan.reserve("kernel descriptors", "control", null, 3 * VIEW_BYTES + STAGE_BYTES);
     this.scratch = this.plan.reserve("kernel results", "control", null, 64);
   }
@@ -112,10 +118,14 @@ export class Engine {
     return engine;
   }
 
-  /** A planning-only engine on the same module: for "what would this run need" questions
-   *  (other batches, widths, policies) without instantiating or growing anything. */
-  dry(budgetBytes: number | null = this.budgetBytes): Engine {
-    const e = new Engine(this.isa, this.abi, budgetBytes === null ? null : Math.floor(budgetBytes / PAGE) * PAGE, true);
+  /**
+   * A planning-only engine on the same module: for "what would this run need" questions (other
+   * batches, widths, policies) without instantiating or growing anything. Its plan refuses what
+   * a real one would (past the budget at finishPlan, past `planLimitBytes` as it is laid out);
+   * with planLimitBytes = Infinity it measures plans of any size.
+   */
+  dry(budgetBytes: number | null = this.budgetBytes, planLimitBytes = WASM32_MAX_BYTES): Engine {
+    const e = new Engine(this.isa, this.abi, budgetBytes === null ? null : Math.floor(budgetBytes / PAGE) * PAGE, true, planLimitBytes);
     e.codeBytes = this.codeBytes;
     return e;
   }
@@ -126,7 +136,20 @@ export class Engine {
 
   /** Records a GEMM the run will make, so the shared workspace can be sized for the largest. */
   declareGemm(s: GemmShape): void {
-    this.workNeed = Math.max(this.workNeed, this.abi.gemm_fused_workspace_bytes(s.M, s.N, s.K, s.aBits, s.bBits));
+    // The ABI takes u32 dimensions and the kernels' views hold them as i32: a larger one would
+    // wrap into some other, smaller product. The workspace stops growing with a dimension long
+    // before 2^31 (the blocks are capped), so the plan is still measured with it clamped, and
+    // finishPlan refuses a plan that would run such a product.
+    const dims = { M: s.M, N: s.N, K: s.K };
+    for (const [k, v] of Object.entries(dims)) {
+      if (v > DIMENSION_MAX && this.oversizeProduct === null) {
+        this.oversizeProduct = `engine: a ${s.M}x${s.N}x${s.K} product has ${k} = ${v}, beyond the kernels' dimension limit of 2^31 - 1`;
+      }
+    }
+    const clamp = (v: number) => Math.min(v, DIMENSION_MAX);
+    // usize arrives as i32: `>>> 0` reads it as the unsigned size it is.
+    const bytes = this.abi.gemm_fused_workspace_bytes(clamp(s.M), clamp(s.N), clamp(s.K), s.aBits, s.bBits) >>> 0;
+    this.workNeed = Math.max(this.workNeed, bytes);
   }
 
   /** declareGemm for op(a) * op(b). */
@@ -156,6 +179,8 @@ export class Engine {
     if (this.budgetBytes !== null && this.plan.peakBytes > this.budgetBytes) {
       throw new PlanTooLarge(this.plan.peakBytes, this.budgetBytes);
     }
+    // A plan that is only measured (no limit) may hold it; one that could run may not.
+    if (this.oversizeProduct !== null && this.plan.limitBytes !== Infinity) throw new RangeError(this.oversizeProduct);
     if (this.dryRun) return;
     this.ensureMemory(this.plan.peakBytes);
     const base = this.abi.heap_base();
@@ -198,6 +223,14 @@ export class Engine {
       if (e instanceof RangeError && this.budgetBytes !== null) {
         throw new BudgetError({ budgetBytes: this.budgetBytes, plannedBytes: bytes, largest: largestItems(this.plan), suggestions: [] });
       }
+      // No budget: the plan is under the wasm32 ceiling (the planner saw to that), but this
+      // engine could not reserve it.
+      if (e instanceof RangeError) {
+        throw memoryLimitError({
+          what: "the engine's plan", bytes, endBytes: bytes, limitBytes: have,
+          limitName: `memory this engine holds (growing it failed: ${e.message})`,
+        }, e);
+      }
       throw e;
     }
   }
@@ -228,7 +261,7 @@ export class Engine {
     else new Int32Array(mem, vo, VIEW_BYTES / 4).fill(0);
     writeStage(mem, st, { seed: this.seed, step: this.step, rounding: this.rounding, ...stage });
     const status = this.abi.gemm_fused(va, vb, vo, st, this.work, this.workBytes);
-    if (status !== 0) throw new Error(`${what}: kernel refused its arguments (gemm_fused status ${status})`);
+    if (status !== 0) throw new Error(`${what}: kernel refused its arguments (gemm_fused ${gemmStatusMessage(status)})`);
     return readStage(this.memory, st);
   }
 

@@ -2,6 +2,21 @@
 // Field order mirrors assembly/views.ts and assembly/gemm.ts.
 
 export const VIEW_FIELDS = 24;
+
+/** What the gemm entry points' status codes mean (assembly/gemm.ts GEMM_ERR_*). */
+export const GEMM_STATUS: Readonly<Record<number, string>> = {
+  [-1]: "bits out of range",
+  [-2]: "inner dimensions differ",
+  [-3]: "workspace too small",
+  [-4]: "inconsistent operand view",
+  [-5]: "unknown output stage",
+  [-6]: "a descriptor, operand, output, bias row, workspace or panel buffer lies outside wasm memory (or its size passes 32-bit addresses)",
+};
+
+/** "status -6: <meaning>" for a gemm status code. */
+export function gemmStatusMessage(status: number): string {
+  return `status ${status}: ${GEMM_STATUS[status] ?? "unknown status"}`;
+}
 export const VIEW_BYTES = VIEW_FIELDS * 4;
 export const STAGE_BYTES = 48 + 8 * 8;
 

@@ -58,3 +58,47 @@ export function withMemoryLimits(module: Uint8Array, initial: number, maximum: n
   }
   return out;
 }
+
+/** The most one wasm32 memory can address: 65536 pages of 64 KiB (4 GiB). Offsets at or above
+ *  2^31 are still valid there; only JavaScript's 32-bit integer operators would wrap them. */
+export const WASM32_MAX_BYTES = 65536 * 65536;
+
+export interface MemoryLimitDetails {
+  /** The buffer, operand or plan item that did not fit. */
+  what: string;
+  /** Its size in bytes. */
+  bytes: number;
+  /** Where memory would have had to end for it (offset + bytes, aligned). */
+  endBytes: number;
+  /** The limit it met, and which limit that is. */
+  limitBytes: number;
+  limitName: string;
+}
+
+/** A RangeError (its constructor stays RangeError, so callers that test for RangeError keep
+ *  working) with a stable `code` and the numbers, raised before any memory grows. */
+export type MemoryLimitError = RangeError & MemoryLimitDetails & { readonly code: "APTKIT_MEMORY_LIMIT" };
+
+export const MEMORY_LIMIT_CODE = "APTKIT_MEMORY_LIMIT";
+
+/** Byte counts as "4,294,967,296 bytes (4.00 GiB)": the exact figure and one a reader can scale. */
+export function describeBytes(bytes: number): string {
+  const exact = `${Math.round(bytes).toLocaleString("en-US")} bytes`;
+  if (bytes < 1024 * 1024) return exact;
+  const mib = bytes / 2 ** 20;
+  return `${exact} (${mib < 1024 ? `${mib.toFixed(1)} MiB` : `${(mib / 1024).toFixed(2)} GiB`})`;
+}
+
+export function memoryLimitError(d: MemoryLimitDetails, cause?: unknown): MemoryLimitError {
+  const e = new RangeError(
+    `${d.what} needs ${describeBytes(d.bytes)}, so memory would have to reach ${describeBytes(d.endBytes)}: ` +
+      `more than the ${d.limitName} of ${describeBytes(d.limitBytes)}`,
+    cause === undefined ? undefined : { cause },
+  );
+  return Object.assign(e, { ...d, code: MEMORY_LIMIT_CODE }) as MemoryLimitError;
+}
+
+/** Whether `e` is a MemoryLimitError (from any copy of this module). */
+export function isMemoryLimitError(e: unknown): e is MemoryLimitError {
+  return e instanceof RangeError && (e as { code?: unknown }).code === MEMORY_LIMIT_CODE;
+}

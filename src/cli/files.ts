@@ -55,7 +55,7 @@ export async function prepareDirectory(flag: string, dir: string, what = dir): P
   const fail = (detail: string): never => { throw new UsageError(flag, `${what}: ${detail}`); };
   const existing = await nearestExisting(dir).catch((e) => fail(reason(e)));
   if (!existing.isDirectory) {
-    fail(existing.path === resolve(dir) ? "is a file, not a directory" : `${existing.path} is a file, not a directory`);
+    fail(existing.path === resolve(what) ? "is a file, not a directory" : `${existing.path} is a file, not a directory`);
   }
   try {
     await mkdir(dir, { recursive: true });

@@ -129,7 +129,6 @@ export function checkTrainOptions(o: TrainOptions): CheckedOptions {
     if (!isDataset(data[half])) throw new TypeError(`data.${half} must be a dataset (createDataset(...)), got ${show(data[half])}`);
   }
   const policy = checkPolicy(o.policy);
-  const integerPolicy = policy.kind !== "fp32";
   const given = <K extends keyof TrainOptions>(k: K) => o[k] !== undefined;
   const epochs = integer("epochs", o.epochs ?? TRAIN_DEFAULTS.epochs, 1, 1_000_000);
   const batch = given("batch") ? integer("batch", o.batch, 1, 65536) : o.budgetBytes !== undefined ? null : TRAIN_DEFAULTS.batch;
@@ -140,10 +139,15 @@ export function checkTrainOptions(o: TrainOptions): CheckedOptions {
   const schedule = oneOf("schedule", o.schedule ?? TRAIN_DEFAULTS.schedule, SCHEDULES);
   const isa = oneOf("isa", o.isa ?? "auto", ISA_CHOICES);
   const logEvery = integer("logEvery", o.logEvery ?? TRAIN_DEFAULTS.logEvery, 1, Number.MAX_SAFE_INTEGER);
-  // Options a policy would ignore are refused: a run must not record a setting it did not use.
+  // A setting the policy would ignore is refused: a run must not record one it did not use. The
+  // value a policy works at anyway (qat8's 8 bits, fp32's exact scaling) is accepted.
+  const fixedBy: Record<"actBits" | "errBits" | "scaling", unknown> = policy.kind === "fp32"
+    ? { actBits: null, errBits: null, scaling: "exact" }
+    : policy.kind === "qat8" ? { actBits: 8, errBits: 8, scaling: undefined } : { actBits: undefined, errBits: undefined, scaling: undefined };
   for (const k of ["actBits", "errBits", "scaling"] as const) {
-    if (given(k) && (!integerPolicy || (policy.kind === "qat8" && k !== "scaling"))) {
-      throw new RangeError(`${k} does not apply to policy ${policy.kind} (${policy.kind === "fp32" ? "it trains in float32" : "it runs every tensor at 8 bits"})`);
+    if (given(k) && fixedBy[k] !== undefined && o[k] !== fixedBy[k]) {
+      throw new RangeError(`${k} ${show(o[k])} does not apply to policy ${policy.kind} (${policy.kind === "fp32"
+        ? "it trains in float32, every product exact" : "it runs every activation and error at 8 bits"})`);
     }
   }
   const actBits = integer("actBits", o.actBits ?? 8, 2, 16);

@@ -66,6 +66,9 @@ export interface TrainOptions {
   signal?: AbortSignal;
 }
 
+/** How long a run watching a signal computes before letting other work run (milliseconds). */
+const YIELD_MS = 20;
+
 export interface TrainResult {
   report: TrainReport;
   learner: Learner;
@@ -285,6 +288,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   };
   const lastGood = () => (checkpointWritten ? checkpointPath : null);
   let stopped: TrainReport["stopped"];
+  // Steps run synchronously: with a signal to watch, give its sender (a signal handler, a button)
+  // a turn of the event loop now and then, or the abort would only land after the run.
+  let lastYield = performance.now();
+  const yieldNow = (): Promise<void> => new Promise((resume) => (typeof setImmediate === "function" ? setImmediate(resume) : setTimeout(resume, 0)));
   epochs: for (let epoch = firstEpoch; epoch < epochs; epoch++) {
     let t0 = performance.now();
     let stepInEpoch = 0;
@@ -292,6 +299,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       if (epoch === firstEpoch && stepInEpoch < skip) {
         stepInEpoch++;
         continue;
+      }
+      if (o.signal && performance.now() - lastYield > YIELD_MS) {
+        await yieldNow();
+        lastYield = performance.now();
       }
       if (o.signal?.aborted) {
         // Stopped between steps: the state is whole, so the checkpoint resumes exactly here.

@@ -357,8 +357,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     evaluations.push({ step, epoch, accuracy: e.accuracy, loss: e.loss });
     if (c.checkpoint) await saveCheckpoint(epoch + 1, 0);
   }
-  if (stopped) {
-    // The checkpoint is written; this evaluation is for the report only (a resumed run does not see it).
+  if (stopped && evaluations.at(-1)?.step !== step) {
+    // The checkpoint is written; this evaluation is for the report only (a resumed run does not see
+    // it). A stop right after an epoch's end already has that epoch's evaluation.
     const t1 = performance.now();
     const e = evaluate(learner, test);
     evalMs += performance.now() - t1;

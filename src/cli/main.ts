@@ -41,6 +41,11 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`aptkit ${command}: ${e.message}\n${usage}`);
       return 2;
     }
+    // aptkit's own errors (a missing data set, a damaged file, ...) explain themselves: no stack.
+    if (e instanceof Error && typeof (e as { code?: unknown }).code === "string" && (e as { code: string }).code.startsWith("APTKIT_")) {
+      console.error(`aptkit ${command}: ${e.message}`);
+      return 1;
+    }
     throw e;
   }
 }

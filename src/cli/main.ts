@@ -42,7 +42,8 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     // aptkit's own errors (a missing data set, a damaged file, ...) explain themselves: no stack.
-    if (e instanceof Error && typeof (e as { code?: unknown }).code === "string" && (e as { code: string }).code.startsWith("APTKIT_")) {
+    const code: unknown = (e as { code?: unknown } | null)?.code;
+    if (e instanceof Error && typeof code === "string" && code.startsWith("APTKIT_")) {
       console.error(`aptkit ${command}: ${e.message}`);
       return 1;
     }

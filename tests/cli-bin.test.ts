@@ -6,7 +6,7 @@ import { chmod, mkdir, mkdtemp, readFile, symlink, writeFile } from "node:fs/pro
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { assertBuilt, BIN, ROOT, runCli, writeIdxData } from "./helpers/cli-child.js";
 
 const version = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")).version as string;
@@ -73,8 +73,14 @@ test("through a link, as node_modules/.bin, npx and an npm script run it, the co
   await writeFile(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, scripts: { "aptkit-version": "aptkit --version" } }));
   const run = promisify(execFile);
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  const script = await run(npm, ["run", "--silent", "aptkit-version"], { cwd: project });
+  // As a user's shell would run npm: not with the settings of an npm script that may be running these tests.
+  // (An npm script puts node_modules/.bin first on PATH, where a dependency may bring an old npm.)
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+  env.PATH = (process.env.PATH ?? "").split(delimiter).filter((p) => !/node_modules[\\/]\.bin$/.test(p)).join(delimiter);
+  const script = await run(npm, ["run", "--silent", "aptkit-version"], { cwd: project, env });
   assert.equal(script.stdout.trim(), version);
-  const exec = await run(npm, ["exec", "--offline", "--", "aptkit", "--version"], { cwd: project });
+  const exec = await run(npm, ["exec", "--offline", "--", "aptkit", "--version"], { cwd: project, env }).catch((e) => {
+    throw new Error(`npm exec failed (${e.code}): ${e.stdout}${e.stderr}`);
+  });
   assert.equal(exec.stdout.trim(), version);
 });

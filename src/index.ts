@@ -13,7 +13,12 @@ export { setWasmSource, type WasmSource } from "./runtime/wasm.js";
 
 // Training. Nothing below imports a node: module at load time (the dataset readers import
 // node:fs / node:zlib when called), so this entry point also loads in browsers, workers and Deno.
-export { train, evaluate, learningRate, type TrainOptions, type Progress, type LrSchedule } from "./train/trainer.js";
+export {
+  train, evaluate, learningRate, largestBatchThatFits, DivergenceError,
+  type TrainOptions, type TrainResult, type Progress, type LrSchedule,
+} from "./train/trainer.js";
+export { TRAIN_DEFAULTS } from "./train/defaults.js";
+export { CheckpointError } from "./train/checkpoint.js";
 export { IntegerLearner, type IntegerLearnerOptions } from "./train/integer.js";
 export type { Learner, BatchResult } from "./train/learner.js";
 export type { TrainReport, BitsDecision } from "./train/report.js";
@@ -28,8 +33,11 @@ export {
   createDataset, subset, split, batches, gather, sampleSize, loadDataset, digits,
   type Dataset, type Split,
 } from "./data/index.js";
+export { DatasetError } from "./data/error.js";
 
 // Trained models leave the trainer as versioned files (docs/model-file.md) for inference anywhere.
 export { saveModel, loadModel, LoadedModel, ModelFileError, type LoadOptions, type Prediction } from "./model-file/index.js";
 export { parseBudget, type Budget } from "./budget/budget.js";
 export { BudgetError } from "./budget/errors.js";
+// The command line's refusal (exit code 2), for programs that drive it through main().
+export { UsageError } from "./cli/usage.js";

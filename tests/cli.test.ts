@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { main, parseTrainArgs, UsageError } from "../src/cli.js";
+import { main } from "../src/cli/main.js";
+import { parseTrainArgs } from "../src/cli/train.js";
+import { UsageError } from "../src/cli/usage.js";
 import { validateReport } from "../src/report/schema.js";
 
 function refuses(args: string[], pattern: RegExp): void {
@@ -31,7 +33,7 @@ test("unknown flags and bad values are usage errors naming the flag", () => {
   refuses(["--budget", "0"], /--budget: budget "0"/);
   refuses(["--budget=-5"], /--budget: budget "-5"/);
   refuses(["--activations", "wide"], /--activations: expected tied or fixed, got "wide"/);
-  refuses(["--policy", "fixed:8", "--activations", "tied"], /--activations applies to --policy apt only/);
+  refuses(["--policy", "fixed:8", "--activations", "tied"], /--activations: does not apply to --policy fixed:8 \(it applies to apt\)/);
 });
 
 test("missing data is an error naming --data, with exit code 2", async () => {
@@ -44,7 +46,7 @@ test("missing data is an error naming --data, with exit code 2", async () => {
   } finally {
     console.error = original;
   }
-  assert.match(errors.join("\n"), /--data idx:\/nonexistent\/dir/);
+  assert.match(errors.join("\n"), /--data: idx:\/nonexistent\/dir/);
 });
 
 test("a short training run's loss falls and its report.json validates against the documented schema", async () => {

@@ -31,6 +31,7 @@ const TOP = 5;
 /** The plan does not fit the budget. The message names the total, the largest items, the budget
  *  and what would fit; the fields carry the same numbers for programs. */
 export class BudgetError extends Error {
+  readonly code = "APTKIT_BUDGET";
   readonly budgetBytes: number;
   readonly plannedBytes: number;
   readonly largest: PlanItem[];

@@ -16,6 +16,7 @@ export interface DatasetErrorOptions {
  * facts are kept as properties for programs.
  */
 export class DatasetError extends Error {
+  readonly code = "APTKIT_DATASET";
   readonly file: string;
   readonly offset: number;
   readonly decompressed: boolean;

@@ -469,7 +469,9 @@ export const USAGE = `usage: compare [--quick | --medium] [--epochs N] [--train 
                [--jobs N] [--out DIR] [--reports DIR] [--resume] [--note TEXT]
   (default: the full configuration into docs/; --quick writes into .tmp/results-quick/)`;
 
-export async function main(argv: string[]): Promise<number> {
+/** `defaultOut`: where the page goes without --out (`aptkit compare` passes a new directory; the
+ *  repository's reproduce script, which runs this file directly, regenerates docs/). */
+export async function main(argv: string[], options: { defaultOut?: string } = {}): Promise<number> {
   const { values: v } = parseArgs({
     args: argv,
     strict: true,
@@ -510,8 +512,16 @@ export async function main(argv: string[]): Promise<number> {
   if (v.epochs !== undefined || v.train !== undefined || v.test !== undefined || v.runs !== undefined) c.mode = "custom";
   c.runs.forEach(specByLabel);
   const jobs = int("jobs", v.jobs, Math.max(1, Math.min(2, availableParallelism())));
-  const outDir = v.out ?? (mode === "quick" ? ".tmp/results-quick" : "docs");
+  const outDir = v.out ?? options.defaultOut ?? (mode === "quick" ? ".tmp/results-quick" : "docs");
   const reportsDir = v.reports ?? join(outDir, "results");
+  // Before any run: an output place that cannot be created is refused now, not after the runs.
+  for (const [flag, dir] of [["--out", outDir], ["--reports", reportsDir]] as const) {
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (e) {
+      throw new RangeError(`${flag}: ${dir}: cannot create the directory: ${(e as Error).message}`);
+    }
+  }
   const t0 = performance.now();
   console.log(`compare: ${c.mode}: ${c.runs.length} runs, ${c.trainSamples}/${c.testSamples} samples, ${c.epochs} epoch(s), ${jobs} job(s)`);
   let reused = 0;

@@ -44,6 +44,7 @@ export const LIMITS = {
  *  start of the file). */
 export class ModelFileError extends Error {
   override readonly name = "ModelFileError";
+  readonly code = "APTKIT_MODEL_FILE";
   constructor(readonly field: string, readonly offset: number, detail: string) {
     super(`model file: ${field} at byte ${offset}: ${detail}`);
   }

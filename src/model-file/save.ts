@@ -2,7 +2,7 @@
 // settings its forward pass depends on) written as a model file (docs/model-file.md).
 import { LinearLayer, BIAS_BITS, BIAS_EXP } from "../nn/layers/linear.js";
 import { Model } from "../nn/model.js";
-import type { IntegerLearner } from "../train/integer.js";
+import type { Learner } from "../train/learner.js";
 import { checkDefinition } from "./definition.js";
 import {
   clearPadding, decodeModelFile, encodeModelFile, findInvalidCode, LIMITS, ModelFileError,
@@ -14,8 +14,14 @@ import {
  * what a file cannot hold: a qat8 model (fp32 master weights, whose codes are re-derived every
  * forward), a dry-run model, a definition the loader would refuse.
  */
-export function modelFileOf(source: IntegerLearner | Model): ModelFile {
-  const model = source instanceof Model ? source : source.model;
+export function modelFileOf(source: Learner | Model): ModelFile {
+  // What train() returns is a Learner; only the integer ones (IntegerLearner) hold a Model.
+  const inner = source instanceof Model ? source : (source as { model?: unknown }).model;
+  if (!(inner instanceof Model)) {
+    throw new RangeError(`saveModel: a ${source?.constructor?.name ?? typeof source} keeps float weights; ` +
+      "the model file holds integer models (fixed-precision or APT) only");
+  }
+  const model = inner;
   const what = `saveModel(${JSON.stringify(model.definition.name)})`;
   if (model.engine.dryRun) throw new RangeError(`${what}: a planning-only (dry-run) model has no weights`);
   if (model.options.masterWeights) {
@@ -62,7 +68,7 @@ export function modelFileOf(source: IntegerLearner | Model): ModelFile {
  * The model file of a trained integer model (an IntegerLearner or a Model): the bytes are
  * checked by the loader's own decoder before they are returned.
  */
-export async function saveModel(source: IntegerLearner | Model): Promise<Uint8Array> {
+export async function saveModel(source: Learner | Model): Promise<Uint8Array> {
   const bytes = await encodeModelFile(modelFileOf(source));
   try {
     await decodeModelFile(bytes);

@@ -55,6 +55,7 @@ export interface TrainingState {
 }
 
 export class CheckpointError extends Error {
+  readonly code = "APTKIT_CHECKPOINT";
   constructor(readonly field: string, readonly offset: number, message: string) {
     super(`checkpoint: ${field} at byte ${offset}: ${message}`);
     this.name = "CheckpointError";

@@ -59,11 +59,12 @@ export interface TrainReport {
   /** SHA-256 of the final packed weights, exponents and widths (hex). */
   modelSha256: string;
   timings: { totalSeconds: number; trainSeconds: number; evalSeconds: number; msPerStep: number };
-  /** The memory account (integer policies): docs/budget.md. */
+  /** The memory account of the run's own plan, for every policy: docs/budget.md. */
   memory?: {
     budgetBytes: number | null;
     plannedPeakBytes: number;
-    measuredPeakBytes: number;
+    /** The highest byte the run wrote (integer policies); null for fp32, which keeps no high-water mark. */
+    measuredPeakBytes: number | null;
     workspaceBytes: number;
     breakdown: { byCategory: Record<string, number>; byLayer: Record<string, number> };
     codeBytes: number;
@@ -72,4 +73,7 @@ export interface TrainReport {
   };
   /** The energy account of the training steps: docs/energy.md. */
   energy?: EnergyReport;
+  /** Present when the run was stopped (train()'s signal) before its last step: the steps done,
+   *  why, and the checkpoint that resumes it (null when none was configured). */
+  stopped?: { step: number; reason: string; checkpoint: string | null };
 }

@@ -14,11 +14,15 @@ import { baselineMemory, plannedPeak } from "../budget/account.js";
 import { EnergyCounter, masterWeightOps, type EnergyOp } from "../budget/energy.js";
 import type { Learner } from "./learner.js";
 import { AptController, budgetSearch, initialBits, policyName, widestBits, type PolicySpec } from "./policy.js";
-import { checkPlan, type PlanLike } from "../budget/errors.js";
+import { checkPlan, fits, type PlanLike } from "../budget/errors.js";
+import { breakdown } from "../budget/table.js";
 import type { BitsDecision, CurvePoint, EvalPoint, TrainReport } from "./report.js";
+import { TRAIN_DEFAULTS } from "./defaults.js";
+import { checkTrainOptions, type CheckedOptions } from "./options.js";
 
 /** Training produced a non-finite loss: stopped, the last checkpoint (if any) kept intact. */
 export class DivergenceError extends Error {
+  readonly code = "APTKIT_DIVERGENCE";
   constructor(readonly step: number, readonly loss: number, readonly lr: number, readonly checkpoint: string | null, cause = `loss ${loss}`) {
     super(`training diverged at step ${step} (${cause}): lower the learning rate (now ${lr}), ` +
       `or raise bMin / tMin so the weights keep more precision` +
@@ -33,7 +37,10 @@ export interface TrainOptions {
   model: ModelDefinition;
   data: Split;
   policy: PolicySpec;
+  /** Defaults (here and below): TRAIN_DEFAULTS (src/train/defaults.ts). */
   epochs?: number;
+  /** Samples per step. Without it, a run with budgetBytes takes the largest batch up to the
+   *  default that fits the budget (report.config.batchChosenBy says so). */
   batch?: number;
   /** Initial learning rate. */
   lr?: number;
@@ -54,6 +61,17 @@ export interface TrainOptions {
   /** Creates the learner for policies this module does not build itself (fp32, qat8). */
   learnerFactory?: (o: { model: ModelDefinition; batch: number; seed: number; isa: IsaChoice; policy: PolicySpec }) => Promise<Learner>;
   onProgress?: (p: Progress) => void;
+  /** Stops the run after the step in progress: train() then writes a checkpoint (when one is
+   *  configured) and returns the learner and a report whose `stopped` says where it stopped. */
+  signal?: AbortSignal;
+}
+
+/** How long a run watching a signal computes before letting other work run (milliseconds). */
+const YIELD_MS = 20;
+
+export interface TrainResult {
+  report: TrainReport;
+  learner: Learner;
 }
 
 export interface Progress {
@@ -78,20 +96,9 @@ export function learningRate(schedule: LrSchedule, lr0: number, step: number, to
   }
 }
 
-function checkOptions(o: TrainOptions): Required<Pick<TrainOptions, "epochs" | "batch" | "lr" | "seed" | "logEvery">> {
-  const epochs = o.epochs ?? 5, batch = o.batch ?? 32, lr = o.lr ?? 0.05, seed = o.seed ?? 1, logEvery = o.logEvery ?? 10;
-  if (!Number.isInteger(epochs) || epochs < 1) throw new RangeError(`epochs must be a positive integer, got ${epochs}`);
-  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer, got ${batch}`);
-  if (!(lr > 0) || !Number.isFinite(lr)) throw new RangeError(`lr must be a positive finite number, got ${lr}`);
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be an integer in 0..2^32-1, got ${seed}`);
-  if (!Number.isInteger(logEvery) || logEvery < 1) throw new RangeError(`logEvery must be a positive integer, got ${logEvery}`);
-  if (o.data.train.count < batch) throw new RangeError(`batch (${batch}) exceeds the training set (${o.data.train.count} samples)`);
-  return { epochs, batch, lr, seed, logEvery };
-}
-
-export async function createLearner(o: TrainOptions, batch: number, seed: number): Promise<Learner> {
+export async function createLearner(o: TrainOptions, batch: number, seed: number, policy: PolicySpec = o.policy): Promise<Learner> {
   const isa = o.isa ?? "auto";
-  const p = o.policy;
+  const p = policy;
   const budgetBytes = o.budgetBytes;
   // A refusal searches widths down to bMin (apt) or 2 (fixed:N) and names them as the policy's flag.
   const search = budgetSearch(p);
@@ -115,15 +122,17 @@ export async function createLearner(o: TrainOptions, batch: number, seed: number
       rounding: "nearest", scaling: o.scaling, masterWeights: true, budgetBytes,
     });
   }
-  if (!o.learnerFactory) throw new RangeError(`policy ${p.kind} needs a learnerFactory (see src/train/index.ts)`);
-  const learner = await o.learnerFactory({ model: o.model, batch, seed, isa, policy: p });
+  // The float learners load only when asked for, so the integer path loads nothing it does not use.
+  const factory = o.learnerFactory ?? (await import("./factory.js")).learnerFactory;
+  const learner = await factory({ model: o.model, batch, seed, isa, policy: p });
   // fp32 plans its buffers but its memory is not capped: at least refuse a plan over the budget.
   const planned = (learner as { plan?: PlanLike }).plan;
   if (budgetBytes !== undefined && planned) checkPlan(planned, budgetBytes);
   return learner;
 }
 
-async function widestThatFits(
+/** The widest weights in lo..hi whose plan fits the budget (lo when none wider does): what budget-aware APT reserves. */
+export async function widestThatFits(
   def: ModelDefinition, o: { batch: number; seed: number; isa: IsaChoice; actBits?: number; errBits?: number },
   lo: number, hi: number, budgetBytes: number,
 ): Promise<number> {
@@ -135,6 +144,42 @@ async function widestThatFits(
     if (peak <= probe.budgetBytes!) return bits;
   }
   return lo;
+}
+
+/**
+ * The largest batch in 1..upTo whose plan fits `budgetBytes` for this model and policy (at the
+ * narrowest weights the policy would accept under the budget), or null when not even batch 1 fits
+ * (createLearner then refuses with a BudgetError that says what would).
+ */
+export async function largestBatchThatFits(
+  model: ModelDefinition, policy: PolicySpec, budgetBytes: number,
+  o: { upTo: number; seed?: number; isa?: IsaChoice; actBits?: number; errBits?: number },
+): Promise<number | null> {
+  const seed = o.seed ?? TRAIN_DEFAULTS.seed, isa = o.isa ?? "auto";
+  let peakAt: (batch: number) => Promise<number>;
+  if (policy.kind === "fp32") {
+    const { Fp32Learner } = await import("./fp32.js");
+    peakAt = async (batch) => (await Fp32Learner.create(model, { batch, seed, isa })).plan.peakBytes;
+  } else {
+    const probe = await Engine.create(isa, { budgetBytes });
+    const bits = policy.kind === "qat8" ? 8 : initialBits(policy);
+    const widths = policy.kind === "qat8"
+      ? { actBits: 8, errBits: 8, masterWeights: true }
+      : { actBits: o.actBits ?? 8, errBits: o.errBits ?? 8 };
+    peakAt = async (batch) => plannedPeak(probe, model, { batch, seed, weightBits: bits, maxWeightBits: bits, ...widths });
+  }
+  // Plans grow with the batch: a binary search over 1..upTo.
+  let lo = 1, hi = o.upTo, best: number | null = null;
+  while (lo <= hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (fits(await peakAt(mid), budgetBytes)) {
+      best = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return best;
 }
 
 /** Accuracy and mean loss of a learner on a whole data set, a batch at a time. */
@@ -155,16 +200,26 @@ export function evaluate(learner: Learner, ds: Dataset): { accuracy: number; los
   return { accuracy: correct / ds.count, loss: loss / ds.count };
 }
 
-export async function train(o: TrainOptions): Promise<{ report: TrainReport; learner: Learner }> {
-  const { epochs, batch, lr, seed, logEvery } = checkOptions(o);
-  const schedule = o.schedule ?? "cosine";
+export async function train(o: TrainOptions): Promise<TrainResult> {
+  const c: CheckedOptions = checkTrainOptions(o);
+  const { epochs, lr, seed, logEvery, schedule, policy } = c;
   const started = performance.now();
-  const learner = await createLearner(o, batch, seed);
   const { train: trainSet, test } = o.data;
+  let batch = c.batch;
+  let batchChosenBy: "budget" | undefined;
+  if (batch === null) {
+    // A budget and no batch: the largest batch up to the default that fits, rather than a refusal
+    // of the default when a smaller batch would have trained.
+    const upTo = Math.min(TRAIN_DEFAULTS.batch, trainSet.count);
+    const fitting = await largestBatchThatFits(o.model, policy, o.budgetBytes!, { upTo, seed, isa: c.isa, actBits: o.actBits, errBits: o.errBits });
+    batch = fitting ?? upTo;
+    if (fitting !== null) batchChosenBy = "budget";
+  }
+  const learner = await createLearner(o, batch, seed, policy);
   const stepsPerEpoch = Math.floor(trainSet.count / batch);
   const totalSteps = stepsPerEpoch * epochs;
-  const controller = o.policy.kind === "apt" && learner instanceof IntegerLearner
-    ? new AptController(o.policy, Object.fromEntries(Object.keys(learner.weightBits()).map((l) => [l, learner.weightTensor(l).maxBits])))
+  const controller = policy.kind === "apt" && learner instanceof IntegerLearner
+    ? new AptController(policy, Object.fromEntries(Object.keys(learner.weightBits()).map((l) => [l, learner.weightTensor(l).maxBits])))
     : null;
   // The energy account counts the kernel calls of training steps and precision changes, not of
   // evaluation (docs/energy.md).
@@ -178,7 +233,7 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
   if (learner instanceof IntegerLearner) learner.engine.onOp = listen;
   else if ("onOp" in hookable) hookable.onOp = listen;
   // qat8's master-weight quantization and SGD run outside the kernels that report themselves.
-  const masterOps = o.policy.kind === "qat8" ? masterWeightOps(learner.layers().filter((l) => l.parameters > 0).map((l) => {
+  const masterOps = policy.kind === "qat8" ? masterWeightOps(learner.layers().filter((l) => l.parameters > 0).map((l) => {
     const weights = learner.weightCounts()[l.name] ?? 0;
     return { name: l.name, weights, biases: l.parameters - weights, weightBits: learner.weightBits()[l.name] ?? 8 };
   })) : [];
@@ -191,11 +246,11 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
   let step = 0, trainMs = 0, evalMs = 0, firstEpoch = 0, skip = 0;
   let windowLoss = 0, windowCorrect = 0, windowSteps = 0;
   const fingerprint: RunFingerprint = {
-    model: o.model.name, dataset: trainSet.name, trainCount: trainSet.count, policy: o.policy, seed, batch, epochs, lr,
-    schedule, actBits: o.actBits ?? 8, errBits: o.errBits ?? 8, scaling: o.scaling ?? "exact",
+    model: o.model.name, dataset: trainSet.name, trainCount: trainSet.count, policy, seed, batch, epochs, lr,
+    schedule, actBits: c.actBits, errBits: c.errBits, scaling: c.scaling,
   };
   if (o.resume) {
-    if (!(learner instanceof IntegerLearner)) throw new RangeError(`resume: policy ${o.policy.kind} has no integer model to restore`);
+    if (!(learner instanceof IntegerLearner)) throw new RangeError(`resume: policy ${policy.kind} has no integer model to restore`);
     const { model, state } = await decodeCheckpoint(o.resume);
     const mismatch = Object.keys(fingerprint).filter((k) =>
       JSON.stringify((state.fingerprint as unknown as Record<string, unknown>)[k]) !== JSON.stringify((fingerprint as unknown as Record<string, unknown>)[k]));
@@ -213,12 +268,13 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
     ({ loss: windowLoss, correct: windowCorrect, steps: windowSteps } = state.window);
     ({ trainMs, evalMs } = state.timings);
   }
+  const checkpointPath = c.checkpoint?.path ?? null;
   // A DivergenceError names only a checkpoint this run has written.
   let checkpointWritten = false;
-  if (o.checkpoint) await removeStaleTemporaries(o.checkpoint.path);
+  if (checkpointPath !== null) await removeStaleTemporaries(checkpointPath);
   /** The whole state after `stepInEpoch` batches of `epoch`. */
   const saveCheckpoint = async (epoch: number, stepInEpoch: number) => {
-    if (!o.checkpoint || !(learner instanceof IntegerLearner)) return;
+    if (checkpointPath === null || !(learner instanceof IntegerLearner)) return;
     const scaling: TrainingState["scaling"] = {};
     for (const l of learner.model.layers) if (l instanceof LinearLayer) scaling[l.name] = l.scalingState();
     const state: TrainingState = {
@@ -227,10 +283,16 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
       window: { loss: windowLoss, correct: windowCorrect, steps: windowSteps }, scaling,
       timings: { trainMs, evalMs }, energy: energy.snapshot(),
     };
-    await writeFileAtomic(o.checkpoint.path, await encodeCheckpoint(modelFileOf(learner), state));
+    await writeFileAtomic(checkpointPath, await encodeCheckpoint(modelFileOf(learner), state));
     checkpointWritten = true;
   };
-  for (let epoch = firstEpoch; epoch < epochs; epoch++) {
+  const lastGood = () => (checkpointWritten ? checkpointPath : null);
+  let stopped: TrainReport["stopped"];
+  // Steps run synchronously: with a signal to watch, give its sender (a signal handler, a button)
+  // a turn of the event loop now and then, or the abort would only land after the run.
+  let lastYield = performance.now();
+  const yieldNow = (): Promise<void> => new Promise((resume) => (typeof setImmediate === "function" ? setImmediate(resume) : setTimeout(resume, 0)));
+  epochs: for (let epoch = firstEpoch; epoch < epochs; epoch++) {
     let t0 = performance.now();
     let stepInEpoch = 0;
     for (const indices of batches(trainSet, batch, seed, epoch, { dropLast: true })) {
@@ -238,14 +300,23 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
         stepInEpoch++;
         continue;
       }
+      if (o.signal && performance.now() - lastYield > YIELD_MS) {
+        await yieldNow();
+        lastYield = performance.now();
+      }
+      if (o.signal?.aborted) {
+        // Stopped between steps: the state is whole, so the checkpoint resumes exactly here.
+        trainMs += performance.now() - t0;
+        await saveCheckpoint(epoch, stepInEpoch);
+        stopped = { step, reason: String(o.signal.reason ?? "aborted"), checkpoint: lastGood() };
+        break epochs;
+      }
       gather(trainSet, indices, images, labels);
       const rate = learningRate(schedule, lr, step, totalSteps);
       counting = true;
       const r = learner.trainStep(images, labels, rate);
       for (const op of masterOps) energy.record(op);
-      if (!Number.isFinite(r.loss)) {
-        throw new DivergenceError(step, r.loss, rate, (checkpointWritten ? o.checkpoint?.path : null) ?? null);
-      }
+      if (!Number.isFinite(r.loss)) throw new DivergenceError(step, r.loss, rate, lastGood());
       step++;
       stepInEpoch++;
       windowLoss += r.loss;
@@ -255,7 +326,7 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
       if (controller && learner instanceof IntegerLearner) {
         for (const [layer, G] of Object.entries(learner.progress())) {
           // An update statistic that is not finite means the arithmetic blew up: stop like a NaN loss.
-          if (!Number.isFinite(G)) throw new DivergenceError(step, r.loss, rate, (checkpointWritten ? o.checkpoint?.path : null) ?? null, `${layer}'s progress statistic G is ${G}`);
+          if (!Number.isFinite(G)) throw new DivergenceError(step, r.loss, rate, lastGood(), `${layer}'s progress statistic G is ${G}`);
           controller.observe(layer, G);
         }
         decisions = controller.decide(step, learner.weightBits());
@@ -271,7 +342,7 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
           bits: learner.weightBits(), lr: rate, decisions });
         windowLoss = windowCorrect = windowSteps = 0;
       }
-      if (o.checkpoint && step % o.checkpoint.every === 0 && stepInEpoch < stepsPerEpoch) {
+      if (c.checkpoint && step % c.checkpoint.every === 0 && stepInEpoch < stepsPerEpoch) {
         // The epoch's time so far goes into the checkpoint; writing it is not training time.
         const now = performance.now();
         trainMs += now - t0;
@@ -284,17 +355,21 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
     const e = evaluate(learner, test);
     evalMs += performance.now() - t1;
     evaluations.push({ step, epoch, accuracy: e.accuracy, loss: e.loss });
-    if (o.checkpoint) await saveCheckpoint(epoch + 1, 0);
+    if (c.checkpoint) await saveCheckpoint(epoch + 1, 0);
+  }
+  if (stopped && evaluations.at(-1)?.step !== step) {
+    // The checkpoint is written; this evaluation is for the report only (a resumed run does not see
+    // it). A stop right after an epoch's end already has that epoch's evaluation.
+    const t1 = performance.now();
+    const e = evaluate(learner, test);
+    evalMs += performance.now() - t1;
+    const epoch = Math.min(Math.floor(step / Math.max(stepsPerEpoch, 1)), epochs - 1);
+    evaluations.push({ step, epoch, accuracy: e.accuracy, loss: e.loss });
   }
   bitsTimeline.push({ step, bits: learner.weightBits() });
   if (learner instanceof IntegerLearner) learner.engine.onOp = null;
   else if ("onOp" in hookable) hookable.onOp = null;
-  let memory: TrainReport["memory"];
-  if (learner instanceof IntegerLearner) {
-    const m = learner.memory();
-    const base = await baselineMemory(o.model, batch, seed, o.isa ?? "auto", learner.engine);
-    memory = { ...m, ...base };
-  }
+  const memory = await memoryAccount(learner, o, batch, seed, c.isa);
   const finalBits = learner.weightBits();
   const counts = learner.weightCounts();
   const totalWeights = Object.values(counts).reduce((a, b) => a + b, 0);
@@ -303,8 +378,11 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
     version: 1,
     model: o.model.name,
     dataset: trainSet.name.replace(/\/train$/, ""),
-    policy: policyName(o.policy),
-    config: { epochs, batch, lr, schedule, seed, actBits: o.actBits ?? 8, errBits: o.errBits ?? 8, scaling: o.scaling ?? "exact", policy: o.policy },
+    policy: policyName(policy),
+    config: {
+      epochs, batch, lr, schedule, seed, actBits: c.actBits, errBits: c.errBits, scaling: c.scaling, policy,
+      ...(batchChosenBy ? { batchChosenBy } : {}),
+    },
     isa: learner.isa,
     accuracy: evaluations[evaluations.length - 1].accuracy,
     loss,
@@ -316,7 +394,7 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
     finalBits,
     averageWeightBits,
     modelSha256: await learner.modelSha256(),
-    ...(memory ? { memory } : {}),
+    memory,
     energy: energy.report(),
     timings: {
       totalSeconds: (performance.now() - started) / 1000,
@@ -324,8 +402,31 @@ export async function train(o: TrainOptions): Promise<{ report: TrainReport; lea
       evalSeconds: evalMs / 1000,
       msPerStep: trainMs / Math.max(step, 1),
     },
+    ...(stopped ? { stopped } : {}),
   };
   return { report, learner };
+}
+
+/** The memory section of every policy's report: the run's own plan, and the float baselines'. */
+async function memoryAccount(learner: Learner, o: TrainOptions, batch: number, seed: number, isa: IsaChoice): Promise<TrainReport["memory"]> {
+  if (learner instanceof IntegerLearner) {
+    return { ...learner.memory(), ...await baselineMemory(o.model, batch, seed, isa, learner.engine) };
+  }
+  const planned = (learner as { plan?: PlanLike }).plan;
+  if (!planned) throw new RangeError(`the ${learner.constructor.name} learner has no memory plan (a plan property) to report`);
+  const probe = await Engine.create(isa);
+  const base = await baselineMemory(o.model, batch, seed, isa, probe);
+  return {
+    budgetBytes: o.budgetBytes ?? null,
+    plannedPeakBytes: planned.peakBytes,
+    // fp32 places every buffer once when it is created and does not fill its memory with a
+    // canary, so there is no high-water mark to read.
+    measuredPeakBytes: null,
+    workspaceBytes: planned.reservations.filter((r) => r.category === "workspace").reduce((a, r) => a + r.bytes, 0),
+    breakdown: breakdown(planned),
+    codeBytes: probe.codeBytes,
+    ...base,
+  };
 }
 
 export { layerName };

@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const cli = join(root, "dist/cli.js");
+const cli = join(root, "dist/bin/aptkit.js");
 const { decodeCheckpoint, CheckpointError } = await import(join(root, "dist/train/checkpoint.js"));
 
 const { values: flags } = parseArgs({

@@ -50,7 +50,7 @@ export function checkFp32Exports(exports: Record<string, unknown>, origin: strin
   const missing = REQUIRED.filter((k) => !(k in exports));
   if (missing.length > 0) {
     throw new Error(`aptkit fp32: ${origin} lacks ${missing.join(", ")}: ` +
-      `the wasm must re-export assembly/f32/index.ts (export * from "./f32/index"; in assembly/index.ts), then npm run build:wasm`);
+      `it is not one of aptkit's builds (build/aptkit.<isa>.wasm export the f32_ kernels): use those, or a build of the same sources`);
   }
   const abi = exports as unknown as Fp32Exports;
   const version = abi.f32_abi_version();

@@ -45,6 +45,9 @@ import {
   V_KIND, V_BASE, V_BITS, V_ROWS, V_COLS, V_TRANS, V_STRIDE, V_H, V_W, V_C, V_KH, V_KW, KIND_PLAIN, KIND_IM2COL,
 } from "./views";
 import { randomKey } from "./random";
+import {
+  inMemory, STATUS_OK, STATUS_BITS, STATUS_SHAPE, STATUS_WORKSPACE, STATUS_VIEW, STATUS_STAGE, STATUS_RANGE,
+} from "./extents";
 import { gemmRelaxed } from "./gemm-relaxed";
 
 export const MR: u32 = 4;
@@ -56,22 +59,19 @@ const SPLIT_BELOW: u32 = 64;
 const WHOLE_K_MAX: u32 = 1024;
 const I32_MAX: u64 = 0x7fffffff;
 
-export const GEMM_OK: i32 = 0;
-export const GEMM_ERR_BITS: i32 = -1;
-export const GEMM_ERR_SHAPE: i32 = -2;
-export const GEMM_ERR_WORKSPACE: i32 = -3;
-export const GEMM_ERR_VIEW: i32 = -4;
-export const GEMM_ERR_STAGE: i32 = -5;
+// Status codes: the shared table (src/runtime/abi-status.ts), under the names this file uses.
+export const GEMM_OK: i32 = STATUS_OK;
+export const GEMM_ERR_BITS: i32 = STATUS_BITS;
+export const GEMM_ERR_SHAPE: i32 = STATUS_SHAPE;
+export const GEMM_ERR_WORKSPACE: i32 = STATUS_WORKSPACE;
+export const GEMM_ERR_VIEW: i32 = STATUS_VIEW;
+export const GEMM_ERR_STAGE: i32 = STATUS_STAGE;
 // A descriptor, operand, output, bias row, workspace or panel buffer that does not lie wholly
-// inside memory, sizes computed in u64 from the arguments (a u32 product would wrap and let the
+// inside memory, sizes computed in f64 from the arguments (a u32 product would wrap and let the
 // kernel write over memory it was never given, or trap).
-export const GEMM_ERR_RANGE: i32 = -6;
+export const GEMM_ERR_RANGE: i32 = STATUS_RANGE;
 
-/** Whether [at, at + bytes) lies inside linear memory. f64: sizes come from products of u32
- *  arguments that can pass 2^64; below 2^53 they are exact, above it far past any memory. */
-export function inMemory(at: usize, bytes: f64): bool {
-  return <f64>at + bytes <= <f64>memory.size() * 65536;
-}
+export { inMemory };
 
 // The call in progress (module state, not objects: the stub runtime never frees).
 let viewA: usize = 0, viewB: usize = 0;

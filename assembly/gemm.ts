@@ -127,9 +127,11 @@ function workspaceNeed(mc: u32, nc: u32, kc: u32): usize {
 // (NC also fixes the order in which the output stage visits elements, and so the f64 sum of
 // SF_SUM_ABS: keep this choice as it is.)
 function chooseBlocking(M: u32, N: u32, K: u32, workBytes: usize): bool {
-  KC = min(roundUp(K, 2), kcLimit);
-  NC = min(roundUp(N, NR), NC_CACHE);
-  MC = min(roundUp(M, MR), MC_CACHE);
+  // Capped before rounding up (the caps are multiples of the steps, so the blocks are the same):
+  // rounding a dimension near 2^32 up would wrap it to 0.
+  KC = roundUp(min(K, kcLimit), 2);
+  NC = roundUp(min(N, NC_CACHE), NR);
+  MC = roundUp(min(M, MC_CACHE), MR);
   while (workspaceNeed(MC, NC, KC) > workBytes) {
     if (NC > NR) NC = roundUp(NC >>> 1, NR);
     else if (MC > MR) MC = roundUp(MC >>> 1, MR);
@@ -660,8 +662,9 @@ let panelPlane: usize = 0, panelStride: usize = 0, panelKBlocks: u32 = 0;
 function panelsNeed(N: u32, K: u32): u64 {
   panelPlane = align16(<usize>roundUp(NC, NR) * roundUp(KC, 2) * 2);
   panelStride = panelPlane * (splitB ? 2 : 1);
-  panelKBlocks = (K + KC - 1) / KC;
-  const nBlocks = <u64>((N + NC - 1) / NC);
+  // In u64: K or N near 2^32 would wrap the rounding up.
+  panelKBlocks = <u32>((<u64>K + KC - 1) / KC);
+  const nBlocks = (<u64>N + NC - 1) / NC;
   return nBlocks * <u64>panelKBlocks * <u64>panelStride;
 }
 

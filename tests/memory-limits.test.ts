@@ -216,8 +216,10 @@ describe("plans are checked against their limit as they are laid", () => {
         assert.ok(e instanceof BudgetError, String(e));
         assert.equal(e.budgetBytes, WASM32_MAX_BYTES);
         assert.ok(e.plannedBytes > 60e9, `the whole plan is measured: ${e.plannedBytes}`);
-        assert.match(e.message, /the plan needs 62,\d{3},\d{3},\d{3} bytes .* but the budget holds 4,294,967,296 bytes/);
+        assert.equal(e.limit, "wasm32");
+        assert.match(e.message, /the plan needs 62,\d{3},\d{3},\d{3} bytes .* but the wasm32 memory ceiling \(no budget is set\) holds 4,294,967,296 bytes/);
         assert.match(e.message, /would fit: batch \d+ fits/);
+        assert.doesNotMatch(e.message, /a budget of [\d,]+ pages/, "no budget past 65,536 pages is suggested");
         return true;
       },
     ));

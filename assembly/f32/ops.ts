@@ -17,12 +17,13 @@ export const F32_ERR_WINDOW_TOO_LARGE: i32 = STATUS_WINDOW_TOO_LARGE;
 @inline function minI(a: i32, b: i32): i32 { return a < b ? a : b; }
 @inline function maxI(a: i32, b: i32): i32 { return a > b ? a : b; }
 
-/** Output size of a convolution along one axis: floor((n + 2p - k) / s) + 1, or -1 when the kernel
- *  does not fit the padded input or the padded input passes i32 (the loops index it in i32). */
+/** Output size of a convolution along one axis: floor((n + 2p - k) / s) + 1, or F32_ERR_SHAPE (< 0)
+ *  when the kernel does not fit the padded input or the padded input passes i32 (the loops index
+ *  it in i32). */
 export function convOutputSize(n: i32, k: i32, s: i32, p: i32): i32 {
-  if (k <= 0 || s <= 0 || p < 0 || n <= 0) return -1;
+  if (k <= 0 || s <= 0 || p < 0 || n <= 0) return F32_ERR_SHAPE;
   const span = <i64>n + 2 * <i64>p;
-  if (span > 0x7fffffff || <i64>k > span) return -1;
+  if (span > 0x7fffffff || <i64>k > span) return F32_ERR_SHAPE;
   return <i32>((span - <i64>k) / <i64>s) + 1;
 }
 

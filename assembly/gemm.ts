@@ -45,6 +45,9 @@ import {
   V_KIND, V_BASE, V_BITS, V_ROWS, V_COLS, V_TRANS, V_STRIDE, V_H, V_W, V_C, V_KH, V_KW, KIND_PLAIN, KIND_IM2COL,
 } from "./views";
 import { randomKey } from "./random";
+import {
+  inMemory, STATUS_OK, STATUS_BITS, STATUS_SHAPE, STATUS_WORKSPACE, STATUS_VIEW, STATUS_STAGE, STATUS_RANGE,
+} from "./extents";
 import { gemmRelaxed } from "./gemm-relaxed";
 
 export const MR: u32 = 4;
@@ -56,22 +59,19 @@ const SPLIT_BELOW: u32 = 64;
 const WHOLE_K_MAX: u32 = 1024;
 const I32_MAX: u64 = 0x7fffffff;
 
-export const GEMM_OK: i32 = 0;
-export const GEMM_ERR_BITS: i32 = -1;
-export const GEMM_ERR_SHAPE: i32 = -2;
-export const GEMM_ERR_WORKSPACE: i32 = -3;
-export const GEMM_ERR_VIEW: i32 = -4;
-export const GEMM_ERR_STAGE: i32 = -5;
+// Status codes: the shared table (src/runtime/abi-status.ts), under the names this file uses.
+export const GEMM_OK: i32 = STATUS_OK;
+export const GEMM_ERR_BITS: i32 = STATUS_BITS;
+export const GEMM_ERR_SHAPE: i32 = STATUS_SHAPE;
+export const GEMM_ERR_WORKSPACE: i32 = STATUS_WORKSPACE;
+export const GEMM_ERR_VIEW: i32 = STATUS_VIEW;
+export const GEMM_ERR_STAGE: i32 = STATUS_STAGE;
 // A descriptor, operand, output, bias row, workspace or panel buffer that does not lie wholly
-// inside memory, sizes computed in u64 from the arguments (a u32 product would wrap and let the
+// inside memory, sizes computed in f64 from the arguments (a u32 product would wrap and let the
 // kernel write over memory it was never given, or trap).
-export const GEMM_ERR_RANGE: i32 = -6;
+export const GEMM_ERR_RANGE: i32 = STATUS_RANGE;
 
-/** Whether [at, at + bytes) lies inside linear memory. f64: sizes come from products of u32
- *  arguments that can pass 2^64; below 2^53 they are exact, above it far past any memory. */
-export function inMemory(at: usize, bytes: f64): bool {
-  return <f64>at + bytes <= <f64>memory.size() * 65536;
-}
+export { inMemory };
 
 // The call in progress (module state, not objects: the stub runtime never frees).
 let viewA: usize = 0, viewB: usize = 0;
@@ -127,9 +127,11 @@ function workspaceNeed(mc: u32, nc: u32, kc: u32): usize {
 // (NC also fixes the order in which the output stage visits elements, and so the f64 sum of
 // SF_SUM_ABS: keep this choice as it is.)
 function chooseBlocking(M: u32, N: u32, K: u32, workBytes: usize): bool {
-  KC = min(roundUp(K, 2), kcLimit);
-  NC = min(roundUp(N, NR), NC_CACHE);
-  MC = min(roundUp(M, MR), MC_CACHE);
+  // Capped before rounding up (the caps are multiples of the steps, so the blocks are the same):
+  // rounding a dimension near 2^32 up would wrap it to 0.
+  KC = roundUp(min(K, kcLimit), 2);
+  NC = roundUp(min(N, NC_CACHE), NR);
+  MC = roundUp(min(M, MC_CACHE), MR);
   while (workspaceNeed(MC, NC, KC) > workBytes) {
     if (NC > NR) NC = roundUp(NC >>> 1, NR);
     else if (MC > MR) MC = roundUp(MC >>> 1, MR);
@@ -660,8 +662,9 @@ let panelPlane: usize = 0, panelStride: usize = 0, panelKBlocks: u32 = 0;
 function panelsNeed(N: u32, K: u32): u64 {
   panelPlane = align16(<usize>roundUp(NC, NR) * roundUp(KC, 2) * 2);
   panelStride = panelPlane * (splitB ? 2 : 1);
-  panelKBlocks = (K + KC - 1) / KC;
-  const nBlocks = <u64>((N + NC - 1) / NC);
+  // In u64: K or N near 2^32 would wrap the rounding up.
+  panelKBlocks = <u32>((<u64>K + KC - 1) / KC);
+  const nBlocks = (<u64>N + NC - 1) / NC;
   return nBlocks * <u64>panelKBlocks * <u64>panelStride;
 }
 

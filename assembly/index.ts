@@ -3,12 +3,16 @@
 
 import { encodeMatrix, decodeMatrix, rowStrideBytes, MIN_BITS, MAX_BITS } from "./packed";
 import {
-  gemm as gemmImpl, gemmWorkspaceBytes, inMemory, gemmViews, gemmFused, gemmBPanelsBytes, gemmPrepackPlain, gemmPrepackedPlain,
+  gemm as gemmImpl, gemmWorkspaceBytes, gemmViews, gemmFused, gemmBPanelsBytes, gemmPrepackPlain, gemmPrepackedPlain,
 } from "./gemm";
+import { packedFits, arrayFits, MAX_ROW_BITS, STATUS_BITS, STATUS_RANGE, STATUS_OK } from "./extents";
 import { relaxedLastUsed } from "./gemm-relaxed";
 
-/** Bumped whenever an export's meaning or signature changes. */
-export const ABI_VERSION: u32 = 1;
+/** Bumped whenever an export's meaning or signature changes. 2: one status table for every export
+ *  (src/runtime/abi-status.ts; pack/unpack's out-of-memory status is -6, the auxiliary kernels'
+ *  codes moved to -7..-12), every export checks its extents, random_bits returns a status, and
+ *  packed_row_stride checks its arguments. */
+export const ABI_VERSION: u32 = 2;
 
 export function abi_version(): u32 { return ABI_VERSION; }
 export function has_simd(): bool { return ASC_FEATURE_SIMD; }
@@ -16,33 +20,36 @@ export function has_simd(): bool { return ASC_FEATURE_SIMD; }
 export function has_relaxed_simd(): bool { return ASC_FEATURE_RELAXED_SIMD; }
 export function heap_base(): usize { return __heap_base; }
 
-export function packed_row_stride(cols: u32, bits: u32): u32 {
-  return rowStrideBytes(cols, bits);
+/** ceil(cols * bits / 32) * 4 bytes, or -1 (bits outside 2..16), or -6 (a row of more than
+ *  2^32 - 32 bits, which no kernel can index). */
+export function packed_row_stride(cols: u32, bits: u32): i32 {
+  if (bits < MIN_BITS || bits > MAX_BITS) return STATUS_BITS;
+  if (<f64>cols * <f64>bits > MAX_ROW_BITS) return STATUS_RANGE;
+  return <i32>rowStrideBytes(cols, bits);
 }
 
-// Whether the rows x cols i32 codes at `codes` and the packed matrix at `packed` lie inside memory,
-// sized in f64 from the arguments: u32 products (rows * cols, cols * bits) would wrap.
+// Whether the rows x cols i32 codes at `codes` and the packed matrix at `packed` lie inside memory
+// and can be indexed in u32.
 function packExtentsFit(codes: usize, packed: usize, rows: u32, cols: u32, bits: u32): bool {
-  const stride = Math.ceil(<f64>cols * <f64>bits / 32) * 4;
-  return inMemory(codes, <f64>rows * <f64>cols * 4) && inMemory(packed, <f64>rows * stride);
+  return arrayFits(codes, <f64>rows * <f64>cols, 4) && packedFits(packed, rows, cols, bits);
 }
 
 /** i32 codes (rows*cols at `src`) -> packed matrix at `dst`. 0 = ok, -1 = bits out of 2..16,
- *  -2 = the codes or the packed matrix would not lie inside memory, k+1 = code k out of its
- *  symmetric range (nothing written). */
+ *  -6 = the codes or the packed matrix would not lie inside memory (or a size passes 32 bits),
+ *  k+1 = code k out of its symmetric range (nothing written). */
 export function pack(src: usize, rows: u32, cols: u32, bits: u32, dst: usize): i32 {
-  if (bits < MIN_BITS || bits > MAX_BITS) return -1;
-  if (!packExtentsFit(src, dst, rows, cols, bits)) return -2;
+  if (bits < MIN_BITS || bits > MAX_BITS) return STATUS_BITS;
+  if (!packExtentsFit(src, dst, rows, cols, bits)) return STATUS_RANGE;
   return encodeMatrix(src, rows, cols, bits, dst);
 }
 
-/** packed matrix at `src` -> i32 codes at `dst`. 0 = ok, -1 = bits out of range, -2 = the packed
+/** packed matrix at `src` -> i32 codes at `dst`. 0 = ok, -1 = bits out of range, -6 = the packed
  *  matrix or the codes would not lie inside memory. */
 export function unpack(src: usize, rows: u32, cols: u32, bits: u32, dst: usize): i32 {
-  if (bits < MIN_BITS || bits > MAX_BITS) return -1;
-  if (!packExtentsFit(dst, src, rows, cols, bits)) return -2;
+  if (bits < MIN_BITS || bits > MAX_BITS) return STATUS_BITS;
+  if (!packExtentsFit(dst, src, rows, cols, bits)) return STATUS_RANGE;
   decodeMatrix(src, rows, cols, bits, dst);
-  return 0;
+  return STATUS_OK;
 }
 
 export function gemm_workspace_bytes(M: u32, N: u32, K: u32, aBits: u32, bBits: u32): usize {
@@ -103,19 +110,23 @@ export function gemm_prepacked(
 
 import { randomKey, randomBits } from "./random";
 
-/** The draw that stochastic rounding uses for element `index` of (seed, step, stream): the high
- *  and low 32 bits are returned through `out` (8 bytes). For tests and other runtimes. */
-export function random_bits(seed: u32, step: u32, stream: u32, index: u32, out: usize): void {
+/** The draw that stochastic rounding uses for element `index` of (seed, step, stream), written as
+ *  a u64 to `out` (8 bytes). For tests and other runtimes. 0, or -6 when `out` is not in memory. */
+export function random_bits(seed: u32, step: u32, stream: u32, index: u32, out: usize): i32 {
+  if (!arrayFits(out, 1, 8)) return STATUS_RANGE;
   store<u64>(out, randomBits(randomKey(seed, step, stream), <u64>index));
+  return STATUS_OK;
 }
 
 // ---- Auxiliary kernels: precision change, pooling, activations, the float edges --------------
 // Conventions (docs in assembly/quantize.ts): tensors are packed matrices; NHWC activations are
 // N*H rows x W*C cols. `mode`: 0 = stochastic rounding (SR), 1 = round to nearest even (RNE); SR
 // draws randomUnit(randomKey(seed, step, stream), flat output index). Returns 0 on success;
-// errors (nothing written): -1 bits outside 2..16, -2 zero N/classes (loss), -3 window or stride 0
-// (or kh*kw >= 2^31), -4 window larger than input, -5 bad mode, -6 label width not 1 or 4,
-// -7 exponent outside -960..960; k+1 > 0 names bad data element k (NaN/Inf input, bad label).
+// errors (nothing written), from the shared table (src/runtime/abi-status.ts): -1 bits outside
+// 2..16, -6 a buffer outside memory or a count, row or size past 32 bits, -7 zero N/classes
+// (loss), -8 window or stride 0 (or kh*kw >= 2^31), -9 window larger than input, -10 bad mode,
+// -11 label width not 1 or 4, -12 exponent outside -960..960; k+1 > 0 names bad data element k
+// (NaN/Inf input, bad label).
 
 import { changePrecision } from "./precision";
 import { maxPoolForward, maxPoolBackward, avgPoolForward, avgPoolBackward, poolOutputSize } from "./pool";
@@ -125,7 +136,7 @@ import { softmaxCrossEntropy } from "./loss";
 
 /** In place, from `fromBits` to `toBits` (any two widths in 2..16); the buffer must hold
  *  rows * packed_row_stride(cols, max(fromBits, toBits)) bytes. stats: i32[2] = [rounded, clamped].
- *  Returns 0, -1, -5. */
+ *  Returns 0, -1, -6, -10. */
 export function change_precision(
   ptr: usize, rows: u32, cols: u32, fromBits: u32, toBits: u32,
   mode: u32, seed: u32, step: u32, stream: u32, stats: usize,
@@ -133,12 +144,12 @@ export function change_precision(
   return changePrecision(ptr, rows, cols, fromBits, toBits, mode, seed, step, stream, stats);
 }
 
-/** floor((n - k) / s) + 1: a pooling output size; -3 (k or s 0), -4 (k > n). */
+/** floor((n - k) / s) + 1: a pooling output size; -8 (k or s 0), -9 (k > n), -6 (size past i32). */
 export function pool_output_size(n: u32, k: u32, s: u32): i32 {
   return poolOutputSize(n, k, s);
 }
 
-/** x: N*H x W*C at bits -> y: N*OH x OW*C at bits, window maxima. Returns 0, -1, -3, -4. */
+/** x: N*H x W*C at bits -> y: N*OH x OW*C at bits, window maxima. Returns 0, -1, -6, -8, -9. */
 export function max_pool_forward(
   x: usize, N: u32, H: u32, W: u32, C: u32, bits: u32,
   kh: u32, kw: u32, sh: u32, sw: u32, y: usize,
@@ -149,7 +160,7 @@ export function max_pool_forward(
 /** x: saved pool input (N*H x W*C at xBits); dy: N*OH x OW*C at dyBits -> dx: N*H x W*C at dyBits.
  *  Each dY element goes to the first maximum of its window in row-major order; overlapping
  *  contributions are summed and clamped once; i32 count of clamped dX elements to `stats`.
- *  Returns 0, -1, -3, -4. */
+ *  Returns 0, -1, -6, -8, -9. */
 export function max_pool_backward(
   x: usize, N: u32, H: u32, W: u32, C: u32, xBits: u32,
   kh: u32, kw: u32, sh: u32, sw: u32,
@@ -158,7 +169,7 @@ export function max_pool_backward(
   return maxPoolBackward(x, N, H, W, C, xBits, kh, kw, sh, sw, dy, dyBits, dx, stats);
 }
 
-/** y = round(window sum / (kh*kw)) at the input's bits and exponent. Returns 0, -1, -3, -4, -5. */
+/** y = round(window sum / (kh*kw)) at the input's bits and exponent. Returns 0, -1, -6, -8, -9, -10. */
 export function avg_pool_forward(
   x: usize, N: u32, H: u32, W: u32, C: u32, bits: u32,
   kh: u32, kw: u32, sh: u32, sw: u32,
@@ -168,7 +179,7 @@ export function avg_pool_forward(
 }
 
 /** dy: N*OH x OW*C at bits -> dx: N*H x W*C at bits, dx = round(sum of covering dY / (kh*kw)).
- *  (N, H, W, C) are the pool INPUT's. Returns 0, -1, -3, -4, -5. */
+ *  (N, H, W, C) are the pool INPUT's. Returns 0, -1, -6, -8, -9, -10. */
 export function avg_pool_backward(
   dy: usize, N: u32, H: u32, W: u32, C: u32, bits: u32,
   kh: u32, kw: u32, sh: u32, sw: u32,
@@ -177,32 +188,32 @@ export function avg_pool_backward(
   return avgPoolBackward(dy, N, H, W, C, bits, kh, kw, sh, sw, mode, seed, step, stream, dx);
 }
 
-/** q = max(q, 0) in place. Returns 0, -1. */
+/** q = max(q, 0) in place. Returns 0, -1, -6. */
 export function relu_forward(ptr: usize, rows: u32, cols: u32, bits: u32): i32 {
   return reluForward(ptr, rows, cols, bits);
 }
 
 /** dx = y > 0 ? dy : 0 (y: the saved ReLU output at yBits; dy, dx at dyBits; dx may be dy).
- *  Returns 0, -1. */
+ *  Returns 0, -1, -6. */
 export function relu_backward(
   y: usize, yBits: u32, dy: usize, dyBits: u32, rows: u32, cols: u32, dx: usize,
 ): i32 {
   return reluBackward(y, yBits, dy, dyBits, rows, cols, dx);
 }
 
-/** N*H x W*C -> N x H*W*C at the same bits (dst may be src). Returns 0, -1. */
+/** N*H x W*C -> N x H*W*C at the same bits (dst may be src). Returns 0, -1, -6. */
 export function flatten_nhwc(src: usize, N: u32, H: u32, W: u32, C: u32, bits: u32, dst: usize): i32 {
   return flattenNhwc(src, N, H, W, C, bits, dst);
 }
 
 /** N x H*W*C -> N*H x W*C at the same bits (dst may be src, reserved at the larger size).
- *  Returns 0, -1. */
+ *  Returns 0, -1, -6. */
 export function unflatten_nhwc(src: usize, N: u32, H: u32, W: u32, C: u32, bits: u32, dst: usize): i32 {
   return unflattenNhwc(src, N, H, W, C, bits, dst);
 }
 
 /** f32[rows*cols] -> packed rows x cols at bits; i32 exponent to expOut (smallest with no
- *  saturation; 0 for all zeros). Returns 0, -1, -5, or k+1 for a NaN/Inf at element k. */
+ *  saturation; 0 for all zeros). Returns 0, -1, -6, -10, or k+1 for a NaN/Inf at element k. */
 export function quantize_f32(
   src: usize, rows: u32, cols: u32, bits: u32,
   mode: u32, seed: u32, step: u32, stream: u32, dst: usize, expOut: usize,
@@ -210,7 +221,7 @@ export function quantize_f32(
   return quantizeF32(src, rows, cols, bits, mode, seed, step, stream, dst, expOut);
 }
 
-/** max |q| of a packed rows x cols matrix, or -1 for bad bits. */
+/** max |q| of a packed rows x cols matrix, or -1 for bad bits, -6 for a matrix outside memory. */
 export function max_abs_codes(ptr: usize, rows: u32, cols: u32, bits: u32): i32 {
   return maxAbsCodes(ptr, rows, cols, bits);
 }
@@ -218,7 +229,7 @@ export function max_abs_codes(ptr: usize, rows: u32, cols: u32, bits: u32): i32 
 /** Softmax cross-entropy: logits N x classes at (bits, exp), labels u8/i32 (labelBytes 1/4) ->
  *  f64 mean loss to lossOut, i32 correct count to correctOut, dL/dlogits N x classes at errBits to
  *  dlogits (must not overlap logits) with its i32 exponent to expOut.
- *  Returns 0, -1, -2, -5, -6, -7, or k+1 for an out-of-range label of sample k. */
+ *  Returns 0, -1, -6, -7, -10, -11, -12, or k+1 for an out-of-range label of sample k. */
 export function softmax_cross_entropy(
   logits: usize, N: u32, classes: u32, bits: u32, exp: i32,
   labels: usize, labelBytes: u32, errBits: u32,

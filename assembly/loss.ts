@@ -10,9 +10,10 @@
 
 import { maxCode, rowStrideBytes } from "./packed";
 import { randomKey } from "./random";
+import { packedFits, arrayFits } from "./extents";
 import {
   loadCode, storeCode, clearTail, clampCode, validBits, chooseExponent, scalePow2, pow2, roundReal,
-  ERR_BITS, ERR_SHAPE, ERR_MODE, ERR_LABEL_WIDTH, ERR_EXPONENT, ROUND_RNE, MAX_ABS_EXPONENT,
+  ERR_BITS, ERR_DIMENSION, ERR_MODE, ERR_LABEL_WIDTH, ERR_EXPONENT, ERR_RANGE, ROUND_RNE, MAX_ABS_EXPONENT,
 } from "./quantize";
 
 @inline function loadLabel(labels: usize, i: u32, labelBytes: u32): i64 {
@@ -34,8 +35,9 @@ import {
  * i32 (labelBytes 4). Writes: f64 mean loss to `lossOut`; i32 count of samples whose first argmax
  * equals the label to `correctOut`; dL/dlogits as N x classes packed at `errBits` to `dlogits`,
  * rounded by `mode` (draw index i*classes + j), with its exponent as i32 to `expOut`.
- * Returns 0; ERR_BITS; ERR_SHAPE (N or classes 0); ERR_MODE; ERR_LABEL_WIDTH; ERR_EXPONENT
- * (|exp| > 960); k+1 if label k is outside 0..classes-1 (nothing written).
+ * Returns 0; ERR_BITS; ERR_DIMENSION (N or classes 0); ERR_MODE; ERR_LABEL_WIDTH; ERR_EXPONENT
+ * (|exp| > 960); ERR_RANGE (a buffer outside memory, or a size past 32 bits); k+1 if label k is
+ * outside 0..classes-1 (nothing written).
  */
 export function softmaxCrossEntropy(
   logits: usize, N: u32, classes: u32, bits: u32, exp: i32,
@@ -44,10 +46,14 @@ export function softmaxCrossEntropy(
   dlogits: usize, lossOut: usize, correctOut: usize, expOut: usize,
 ): i32 {
   if (!validBits(bits) || !validBits(errBits)) return ERR_BITS;
-  if (N == 0 || classes == 0) return ERR_SHAPE;
+  if (N == 0 || classes == 0) return ERR_DIMENSION;
   if (mode > ROUND_RNE) return ERR_MODE;
   if (labelBytes != 1 && labelBytes != 4) return ERR_LABEL_WIDTH;
   if (exp < -MAX_ABS_EXPONENT || exp > MAX_ABS_EXPONENT) return ERR_EXPONENT;
+  if (
+    !packedFits(logits, N, classes, bits) || !arrayFits(labels, N, labelBytes) || !packedFits(dlogits, N, classes, errBits) ||
+    !arrayFits(lossOut, 1, 8) || !arrayFits(correctOut, 1, 4) || !arrayFits(expOut, 1, 4)
+  ) return ERR_RANGE;
   for (let i: u32 = 0; i < N; i++) {
     const label = loadLabel(labels, i, labelBytes);
     if (label < 0 || label >= <i64>classes) return <i32>i + 1;

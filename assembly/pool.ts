@@ -11,8 +11,9 @@ import { maxCode, rowStrideBytes } from "./packed";
 import { randomKey } from "./random";
 import {
   loadCode, storeCode, clearTail, roundDiv, validBits,
-  ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE, ERR_MODE, ROUND_RNE,
+  ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE, ERR_MODE, ERR_RANGE, ROUND_RNE,
 } from "./quantize";
+import { packedFits, arrayFits } from "./extents";
 
 function checkPool(H: u32, W: u32, bits: u32, kh: u32, kw: u32, sh: u32, sw: u32): i32 {
   if (!validBits(bits)) return ERR_BITS;
@@ -22,16 +23,27 @@ function checkPool(H: u32, W: u32, bits: u32, kh: u32, kw: u32, sh: u32, sw: u32
   return 0;
 }
 
-/** Output size along one axis: floor((n - k) / s) + 1, or ERR_WINDOW / ERR_WINDOW_TOO_LARGE. */
+// Whether the pool's input-shaped tensor (N*H x W*C) at `at` and its output-shaped one
+// (N*OH x OW*C) at `outAt` lie in memory with every count the loops use inside u32.
+function poolFits(at: usize, atBits: u32, outAt: usize, outBits: u32, N: u32, H: u32, W: u32, C: u32, OH: u32, OW: u32): bool {
+  const n = <f64>N, c = <f64>C;
+  return packedFits(at, n * <f64>H, <f64>W * c, atBits) && packedFits(outAt, n * <f64>OH, <f64>OW * c, outBits);
+}
+
+/** Output size along one axis: floor((n - k) / s) + 1, or ERR_WINDOW / ERR_WINDOW_TOO_LARGE, or
+ *  ERR_RANGE when the size passes i32 (it would read as a status). */
 export function poolOutputSize(n: u32, k: u32, s: u32): i32 {
   if (k == 0 || s == 0) return ERR_WINDOW;
   if (k > n) return ERR_WINDOW_TOO_LARGE;
-  return <i32>((n - k) / s) + 1;
+  const size = <u64>((n - k) / s) + 1;
+  return size > 0x7fffffff ? ERR_RANGE : <i32>size;
 }
 
-// The windows (along one axis) that contain input coordinate y: o*s <= y <= o*s + k - 1.
+// The windows (along one axis) that contain input coordinate y: o*s <= y <= o*s + k - 1. The
+// first is ceil((y + 1 - k) / s), written floor((y - k) / s) + 1 so that no sum can wrap a u32
+// whatever the stride.
 @inline function firstWindow(y: u32, k: u32, s: u32): u32 {
-  return y + 1 > k ? (y + 1 - k + s - 1) / s : 0;
+  return y >= k ? (y - k) / s + 1 : 0;
 }
 @inline function lastWindow(y: u32, s: u32, outSize: u32): u32 {
   const o = y / s;
@@ -142,7 +154,7 @@ function maxPoolScatter2x2Bytes(
 
 /**
  * y = max over each kh x kw window of x (same bits). x: N*H x W*C at `bits`; y: N*OH x OW*C.
- * Returns 0, ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE.
+ * Returns 0, ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE, ERR_RANGE.
  */
 export function maxPoolForward(
   x: usize, N: u32, H: u32, W: u32, C: u32, bits: u32,
@@ -152,6 +164,7 @@ export function maxPoolForward(
   if (bad != 0) return bad;
   const OH = (H - kh) / sh + 1;
   const OW = (W - kw) / sw + 1;
+  if (!poolFits(x, bits, y, bits, N, H, W, C, OH, OW)) return ERR_RANGE;
   const sX = rowStrideBytes(W * C, bits);
   const sY = rowStrideBytes(OW * C, bits);
   if (bits == 8 && kh == 2 && kw == 2 && sh == 2 && sw == 2) {
@@ -210,7 +223,7 @@ function isFirstMax(
  * position wins); every other dX element gets nothing. Where windows overlap (stride < kernel) an
  * element sums what it receives, clamped once to +-maxCode(dyBits); the number of clamped dX
  * elements is written as i32 to `stats`.
- * Returns 0, ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE.
+ * Returns 0, ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE, ERR_RANGE.
  */
 export function maxPoolBackward(
   x: usize, N: u32, H: u32, W: u32, C: u32, xBits: u32,
@@ -222,6 +235,10 @@ export function maxPoolBackward(
   if (!validBits(dyBits)) return ERR_BITS;
   const OH = (H - kh) / sh + 1;
   const OW = (W - kw) / sw + 1;
+  if (
+    !poolFits(x, xBits, dy, dyBits, N, H, W, C, OH, OW) || !packedFits(dx, <f64>N * <f64>H, <f64>W * <f64>C, dyBits) ||
+    !arrayFits(stats, 1, 4)
+  ) return ERR_RANGE;
   const sX = rowStrideBytes(W * C, xBits);
   const sDy = rowStrideBytes(OW * C, dyBits);
   const sDx = rowStrideBytes(W * C, dyBits);
@@ -295,7 +312,7 @@ export function maxPoolBackward(
 /**
  * y = round(sum of each kh x kw window of x / (kh*kw)) at the same bits and exponent; RNE or SR
  * (draw index = flat output index). |y| <= maxCode, so nothing clamps.
- * Returns 0, ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE, ERR_MODE.
+ * Returns 0, ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE, ERR_MODE, ERR_RANGE.
  */
 export function avgPoolForward(
   x: usize, N: u32, H: u32, W: u32, C: u32, bits: u32,
@@ -307,6 +324,7 @@ export function avgPoolForward(
   if (mode > ROUND_RNE) return ERR_MODE;
   const OH = (H - kh) / sh + 1;
   const OW = (W - kw) / sw + 1;
+  if (!poolFits(x, bits, y, bits, N, H, W, C, OH, OW)) return ERR_RANGE;
   const sX = rowStrideBytes(W * C, bits);
   const sY = rowStrideBytes(OW * C, bits);
   const k = kh * kw;
@@ -338,7 +356,7 @@ export function avgPoolForward(
  * rounded once (RNE or SR; draw index = flat dX index); 0 where no window reaches. At most kh*kw
  * windows contain a point, so |dx| <= maxCode: nothing clamps.
  * dy: N*OH x OW*C at `bits`; dx: N*H x W*C at `bits`, exponent of dY.
- * Returns 0, ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE, ERR_MODE.
+ * Returns 0, ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE, ERR_MODE, ERR_RANGE.
  */
 export function avgPoolBackward(
   dy: usize, N: u32, H: u32, W: u32, C: u32, bits: u32,
@@ -350,6 +368,7 @@ export function avgPoolBackward(
   if (mode > ROUND_RNE) return ERR_MODE;
   const OH = (H - kh) / sh + 1;
   const OW = (W - kw) / sw + 1;
+  if (!poolFits(dx, bits, dy, bits, N, H, W, C, OH, OW)) return ERR_RANGE;
   const sDy = rowStrideBytes(OW * C, bits);
   const sDx = rowStrideBytes(W * C, bits);
   const k = kh * kw;

@@ -16,15 +16,16 @@ import { maxCode, rowStrideBytes } from "./packed";
 import { randomKey, randomBits } from "./random";
 import {
   loadCode, storeCode, clearTail, rneDiv, validBits,
-  ERR_BITS, ERR_MODE, ROUND_RNE,
+  ERR_BITS, ERR_MODE, ERR_RANGE, ROUND_RNE,
 } from "./quantize";
+import { packedFits, arrayFits } from "./extents";
 
 /**
  * Re-encodes the packed rows x cols matrix at `ptr` from `fromBits` to `toBits` (both 2..16, any
  * difference), in place. Writes two i32 to `stats`: [0] codes whose value q / 2^k was not an
  * integer (rounded), [1] codes clamped to +-maxCode(toBits). Both 0 when not shrinking.
  * SR here is floor(q / 2^k + randomUnit(key, r*cols + j)) = (q + (bits >> (64 - k))) >> k.
- * Returns 0, ERR_BITS or ERR_MODE (nothing written).
+ * Returns 0, ERR_BITS, ERR_MODE or ERR_RANGE (nothing written).
  */
 export function changePrecision(
   ptr: usize, rows: u32, cols: u32, fromBits: u32, toBits: u32,
@@ -32,6 +33,8 @@ export function changePrecision(
 ): i32 {
   if (!validBits(fromBits) || !validBits(toBits)) return ERR_BITS;
   if (mode > ROUND_RNE) return ERR_MODE;
+  // The buffer is reserved at the wider size; both layouts must be indexable.
+  if (!packedFits(ptr, rows, cols, max(fromBits, toBits)) || !arrayFits(stats, 2, 4)) return ERR_RANGE;
   let rounded: i32 = 0;
   let clamped: i32 = 0;
   const sFrom = rowStrideBytes(cols, fromBits);

@@ -9,6 +9,7 @@
 // of a line: one decodeRow call per kernel row, not one per element.
 
 import { decodeRow, rowStrideBytes } from "./packed";
+import { MAX_ROW_BITS } from "./extents";
 
 export const VIEW_FIELDS: u32 = 24;
 // Field indices (i32).
@@ -38,9 +39,7 @@ export const KIND_WFLIP: i32 = 2;
   store<i32>(v + (<usize>f << 2), x);
 }
 
-// The longest stored row (line) a view may have, in bits: rowStrideBytes computes cols * bits + 31
-// in u32, so that must not pass 2^32 - 1 (the stride, at most 2^29 bytes, then fits V_STRIDE too).
-const MAX_ROW_BITS: f64 = 4294967296 - 32;
+// The longest stored row (line) a view may have: MAX_ROW_BITS (assembly/extents.ts).
 
 /**
  * Whether a view's stored row is too long for the u32 stride arithmetic (2^32 - 32 bits). Computed in

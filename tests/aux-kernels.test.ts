@@ -21,6 +21,9 @@ import { reluBackward, reluForward } from "../src/reference/activation.js";
 import { maxAbsCodes, quantizeF32 } from "../src/reference/quantize.js";
 import { softmaxCrossEntropy } from "../src/reference/loss.js";
 import { Rng, randomCodes } from "./helpers/random.js";
+import {
+  STATUS_BITS, STATUS_DIMENSION, STATUS_EXPONENT, STATUS_LABEL_WIDTH, STATUS_MODE, STATUS_WINDOW, STATUS_WINDOW_TOO_LARGE,
+} from "../src/runtime/abi-status.js";
 
 // ---- loader --------------------------------------------------------------------------------------
 
@@ -122,13 +125,14 @@ function both<T>(f: (m: Mem) => T, what: string): T {
   return results[0];
 }
 
-const ERR_BITS = -1;
-const ERR_SHAPE = -2;
-const ERR_WINDOW = -3;
-const ERR_WINDOW_TOO_LARGE = -4;
-const ERR_MODE = -5;
-const ERR_LABEL_WIDTH = -6;
-const ERR_EXPONENT = -7;
+// The shared status table (its values are pinned against docs/abi.md in tests/abi-status.test.ts).
+const ERR_BITS = STATUS_BITS;
+const ERR_DIMENSION = STATUS_DIMENSION;
+const ERR_WINDOW = STATUS_WINDOW;
+const ERR_WINDOW_TOO_LARGE = STATUS_WINDOW_TOO_LARGE;
+const ERR_MODE = STATUS_MODE;
+const ERR_LABEL_WIDTH = STATUS_LABEL_WIDTH;
+const ERR_EXPONENT = STATUS_EXPONENT;
 
 const ALL_BITS = Array.from({ length: 15 }, (_, i) => i + 2);
 
@@ -808,8 +812,8 @@ test("softmax_cross_entropy: bad labels and arguments", () => {
     assert.equal(call(m, ok, { labelBytes: 2 }), ERR_LABEL_WIDTH);
     assert.equal(call(m, ok, { bits: 1 }), ERR_BITS);
     assert.equal(call(m, ok, { errBits: 17 }), ERR_BITS);
-    assert.equal(call(m, ok, { N: 0 }), ERR_SHAPE);
-    assert.equal(call(m, ok, { classes: 0 }), ERR_SHAPE);
+    assert.equal(call(m, ok, { N: 0 }), ERR_DIMENSION);
+    assert.equal(call(m, ok, { classes: 0 }), ERR_DIMENSION);
     assert.equal(call(m, ok, { mode: 2 }), ERR_MODE);
     assert.equal(call(m, ok, { exp: 961 }), ERR_EXPONENT);
     assert.equal(call(m, ok, { exp: -961 }), ERR_EXPONENT);

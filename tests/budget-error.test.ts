@@ -165,3 +165,33 @@ test("fitSuggestions refuses a bad query and a bad planFor answer", () => {
   assert.throws(() => fitSuggestions(linear, { budgetBytes: 65_536, batch: 4, maxBits: 4, minBits: 6 }), /minBits \(6\) exceeds maxBits \(4\)/);
   assert.throws(() => fitSuggestions(() => NaN, { budgetBytes: 65_536, batch: 4, maxBits: 8 }), /planFor\(4, 8\) gave NaN/);
 });
+
+test("with no budget set, a refusal names the wasm32 ceiling, not a budget", () => {
+  const ceiling = 65536 * 65536;
+  const plan = { reservations: [], peakBytes: ceiling + 65536 * 3 };
+  const e = BudgetError.fromPlan(plan, ceiling, [], "wasm32");
+  assert.equal(e.limit, "wasm32");
+  assert.equal(e.budgetBytes, ceiling);
+  assert.match(e.message, /^budget: the plan needs 4,295,163,904 bytes \(65,539 pages of 64 KiB\) but the wasm32 memory ceiling \(no budget is set\) holds 4,294,967,296 bytes \(65,536 pages, 4(\.0)? GiB\): 196,608 bytes over$/);
+  assert.doesNotMatch(e.message, /the budget holds/);
+  // A budget the caller set is still called one.
+  const set = BudgetError.fromPlan(plan, ceiling);
+  assert.equal(set.limit, "budget");
+  assert.match(set.message, /but the budget holds 4,294,967,296 bytes/);
+});
+
+test("fitSuggestions never suggests a budget past 65,536 pages (no wasm32 memory holds it)", () => {
+  const GiB = 2 ** 30;
+  // 1 GiB per sample: batch 3 fits the 4 GiB ceiling, batch 8 as asked needs 8 GiB.
+  const perSample = (b: number) => b * GiB;
+  const r = fitSuggestions(perSample, { budgetBytes: 4 * GiB, batch: 8, maxBits: 8 });
+  assert.equal(r.neededPages, 131_072);
+  assert.deepEqual(r.suggestions, ["batch 4 fits (4,294,967,296 bytes)"]);
+  // A budget given past the ceiling is searched against what a wasm32 memory holds.
+  const past = fitSuggestions(perSample, { budgetBytes: 16 * GiB, batch: 8, maxBits: 8 });
+  assert.equal(past.fitsAsAsked, false);
+  assert.deepEqual(past.suggestions, ["batch 4 fits (4,294,967,296 bytes)"]);
+  // Just at the ceiling the budget is still suggested.
+  const at = fitSuggestions((b) => b * GiB, { budgetBytes: 2 * GiB, batch: 4, maxBits: 8 });
+  assert.deepEqual(at.suggestions.at(-1), "a budget of 65,536 pages (4,294,967,296 bytes, 4 GiB) holds the plan as asked");
+});

@@ -11,6 +11,7 @@ import {
 import type { Isa } from "../src/runtime/wasm.js";
 import { Fp32Memory, loadFp32 } from "./helpers/fp32-wasm.js";
 import { Rng } from "./helpers/random.js";
+import { STATUS_DIMENSION } from "../src/runtime/abi-status.js";
 
 const U = 2 ** -24;
 
@@ -79,6 +80,6 @@ test("f32 im2col/col2im refuse a kernel larger than the padded input", async () 
   const { exports: abi } = await loadFp32("simd");
   const mem = new Fp32Memory(abi);
   const x = mem.alloc(64), cols = mem.alloc(1024);
-  assert.equal(abi.f32_im2col(x, 1, 2, 2, 1, 5, 5, 1, 1, 1, 1, cols), -2);
-  assert.equal(abi.f32_col2im(cols, 1, 2, 2, 1, 3, 3, 0, 1, 0, 0, x), -2);
+  assert.equal(abi.f32_im2col(x, 1, 2, 2, 1, 5, 5, 1, 1, 1, 1, cols), STATUS_DIMENSION);
+  assert.equal(abi.f32_col2im(cols, 1, 2, 2, 1, 3, 3, 0, 1, 0, 0, x), STATUS_DIMENSION);
 });

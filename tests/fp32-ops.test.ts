@@ -9,6 +9,7 @@ import {
 import type { Isa } from "../src/runtime/wasm.js";
 import { Fp32Memory, loadFp32 } from "./helpers/fp32-wasm.js";
 import { Rng } from "./helpers/random.js";
+import { STATUS_WINDOW, STATUS_WINDOW_TOO_LARGE } from "../src/runtime/abi-status.js";
 
 const U = 2 ** -24;
 const uniform = (rng: Rng) => (rng.u32() / 2 ** 32) * 2 - 1;
@@ -58,8 +59,8 @@ for (const isa of ["simd", "scalar"] as Isa[]) {
       }
     }
     const x = mem.alloc(64);
-    assert.equal(abi.f32_max_pool_forward(x, 1, 2, 2, 1, 3, 3, 1, 1, x), -4, "window larger than input");
-    assert.equal(abi.f32_avg_pool_forward(x, 1, 2, 2, 1, 1, 1, 0, 1, x), -3, "zero stride");
+    assert.equal(abi.f32_max_pool_forward(x, 1, 2, 2, 1, 3, 3, 1, 1, x), STATUS_WINDOW_TOO_LARGE, "window larger than input");
+    assert.equal(abi.f32_avg_pool_forward(x, 1, 2, 2, 1, 1, 1, 0, 1, x), STATUS_WINDOW, "zero stride");
   });
 
   test(`f32 relu, bias, sgd (${isa})`, async () => {

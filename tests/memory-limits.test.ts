@@ -1,8 +1,8 @@
 // Sizes past what memory can hold are refused while they are still arithmetic, with a RangeError
 // (code APTKIT_MEMORY_LIMIT) or BudgetError that names the buffer, its size and the limit, before
 // any memory grows; offsets past 2 GiB are placed exactly (no 32-bit wrap). The wasm checks every
-// extent it is given, in wide arithmetic, and answers a distinct status (gemm -6, pack/unpack -2)
-// instead of wrapping or trapping. Each case ends in well under a second and a few MB.
+// extent it is given, in wide arithmetic, and answers a distinct status (-6, STATUS_RANGE, for
+// gemm, pack and unpack alike) instead of wrapping or trapping. Each case ends in well under a second and a few MB.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { BudgetError, createKernels, IntegerLearner, lenet5, mlp } from "../src/index.js";
@@ -175,18 +175,18 @@ for (const isa of ["simd", "scalar"] as const) {
       assert.equal(abi.gemm_fused(va, vb, vo, st, work, workBytes), GEMM_ERR_RANGE, "im2col line too long");
     });
 
-    test("pack and unpack: extents outside memory or sized past u32 are status -2, nothing written", async () => {
+    test("pack and unpack: extents outside memory or sized past u32 are status -6, nothing written", async () => {
       const { abi, base, end } = await module();
       const src = base, dst = base + 4096;
       new Int32Array(abi.memory.buffer, src, 16).fill(1);
       assert.equal(abi.pack(src, 4, 4, 4, dst), 0);
-      assert.equal(abi.pack(src, 4, 4, 4, end - 4), -2);
-      assert.equal(abi.unpack(dst, 4, 4, 4, end - 4), -2);
+      assert.equal(abi.pack(src, 4, 4, 4, end - 4), -6);
+      assert.equal(abi.unpack(dst, 4, 4, 4, end - 4), -6);
       // 65536 x 65536 codes: rows * cols * 4 wraps u32 to 0.
-      assert.equal(abi.pack(src, 65536, 65536, 4, dst), -2);
-      assert.equal(abi.unpack(dst, 65536, 65536, 4, src), -2);
+      assert.equal(abi.pack(src, 65536, 65536, 4, dst), -6);
+      assert.equal(abi.unpack(dst, 65536, 65536, 4, src), -6);
       // cols * bits past u32: the stride would wrap.
-      assert.equal(abi.unpack(dst, 1, 2 ** 29, 16, src), -2);
+      assert.equal(abi.unpack(dst, 1, 2 ** 29, 16, src), -6);
     });
   });
 }
@@ -216,8 +216,10 @@ describe("plans are checked against their limit as they are laid", () => {
         assert.ok(e instanceof BudgetError, String(e));
         assert.equal(e.budgetBytes, WASM32_MAX_BYTES);
         assert.ok(e.plannedBytes > 60e9, `the whole plan is measured: ${e.plannedBytes}`);
-        assert.match(e.message, /the plan needs 62,\d{3},\d{3},\d{3} bytes .* but the budget holds 4,294,967,296 bytes/);
+        assert.equal(e.limit, "wasm32");
+        assert.match(e.message, /the plan needs 62,\d{3},\d{3},\d{3} bytes .* but the wasm32 memory ceiling \(no budget is set\) holds 4,294,967,296 bytes/);
         assert.match(e.message, /would fit: batch \d+ fits/);
+        assert.doesNotMatch(e.message, /a budget of [\d,]+ pages/, "no budget past 65,536 pages is suggested");
         return true;
       },
     ));

@@ -16,15 +16,19 @@
 // Padding with zeros makes every tile full-sized inside the kernel; edge tiles go through a 32-float
 // scratch tile in the workspace and only their valid part is written to C.
 
+import { inMemory, STATUS_OK, STATUS_DIMENSION, STATUS_WORKSPACE, STATUS_RANGE } from "../extents";
+
 export const F32_MR: u32 = 4;
 export const F32_NR: u32 = 8;
 const KC_BLOCK: u32 = 256;
 const MC_BLOCK: u32 = 64;
 const NC_BLOCK: u32 = 512;
 
-export const F32_OK: i32 = 0;
-export const F32_ERR_SHAPE: i32 = -2;
-export const F32_ERR_WORKSPACE: i32 = -3;
+// Status codes: the shared table (src/runtime/abi-status.ts), under the names the f32 kernels use.
+export const F32_OK: i32 = STATUS_OK;
+export const F32_ERR_SHAPE: i32 = STATUS_DIMENSION;
+export const F32_ERR_WORKSPACE: i32 = STATUS_WORKSPACE;
+export const F32_ERR_RANGE: i32 = STATUS_RANGE;
 
 @inline function roundUp(x: u32, m: u32): u32 { return (x + m - 1) / m * m; }
 @inline function minU(a: u32, b: u32): u32 { return a < b ? a : b; }
@@ -208,7 +212,8 @@ function kernel4x4Scalar(ap: usize, bp: usize, kb: u32, c: usize, ldcB: usize, a
 /**
  * C = op(A) op(B) (accumulate = 0) or C += op(A) op(B) (accumulate = 1). `work` holds
  * f32GemmWorkspaceBytes(M, N, K) bytes, 16-byte aligned. C must not overlap A, B or work.
- * Returns F32_OK, F32_ERR_WORKSPACE (workBytes too small; nothing written).
+ * Returns F32_OK, F32_ERR_WORKSPACE (workBytes too small), F32_ERR_RANGE (A, B, C or the workspace
+ * not inside memory); nothing is written on error.
  * M, N or K = 0 is allowed: with K = 0 the product is zero (C is zeroed unless accumulating).
  */
 export function f32Gemm(
@@ -216,6 +221,10 @@ export function f32Gemm(
   transA: bool, transB: bool, accumulate: bool, work: usize, workBytes: usize,
 ): i32 {
   if (workBytes < f32GemmWorkspaceBytes(M, N, K)) return F32_ERR_WORKSPACE;
+  const m = <f64>M, n = <f64>N, k = <f64>K;
+  if (!inMemory(a, m * k * 4) || !inMemory(b, k * n * 4) || !inMemory(c, m * n * 4) || !inMemory(work, <f64>workBytes)) {
+    return F32_ERR_RANGE;
+  }
   if (M == 0 || N == 0) return F32_OK;
   if (K == 0) {
     if (!accumulate) memory.fill(c, 0, (<usize>M * N) << 2);

@@ -2,21 +2,36 @@
 // row-major f32; activations are NHWC (channel fastest). Every function works on caller-placed
 // buffers and allocates nothing.
 
-import { F32_OK, F32_ERR_SHAPE } from "./gemm";
+import { F32_OK, F32_ERR_SHAPE, F32_ERR_RANGE } from "./gemm";
+import { arrayFits, STATUS_WINDOW, STATUS_WINDOW_TOO_LARGE } from "../extents";
 
-/** Errors (nothing written). */
-export const F32_ERR_WINDOW: i32 = -3;
-export const F32_ERR_WINDOW_TOO_LARGE: i32 = -4;
+/** Errors (nothing written; the shared table, src/runtime/abi-status.ts). */
+export const F32_ERR_WINDOW: i32 = STATUS_WINDOW;
+export const F32_ERR_WINDOW_TOO_LARGE: i32 = STATUS_WINDOW_TOO_LARGE;
+
+// Whether `count` f32 at `at` lie inside memory (counts from i32 products, taken in f64).
+@inline function floatsFit(at: usize, count: f64): bool {
+  return arrayFits(at, count, 4);
+}
 
 @inline function minI(a: i32, b: i32): i32 { return a < b ? a : b; }
 @inline function maxI(a: i32, b: i32): i32 { return a > b ? a : b; }
 
-/** Output size of a convolution along one axis: floor((n + 2p - k) / s) + 1, or -1 when the kernel
- *  does not fit the padded input. */
+/** Output size of a convolution along one axis: floor((n + 2p - k) / s) + 1, or F32_ERR_SHAPE (< 0)
+ *  when the kernel does not fit the padded input or the padded input passes i32 (the loops index
+ *  it in i32). */
 export function convOutputSize(n: i32, k: i32, s: i32, p: i32): i32 {
-  if (k <= 0 || s <= 0 || p < 0 || n <= 0) return -1;
-  if (k > n + 2 * p) return -1;
-  return (n + 2 * p - k) / s + 1;
+  if (k <= 0 || s <= 0 || p < 0 || n <= 0) return F32_ERR_SHAPE;
+  const span = <i64>n + 2 * <i64>p;
+  if (span > 0x7fffffff || <i64>k > span) return F32_ERR_SHAPE;
+  return <i32>((span - <i64>k) / <i64>s) + 1;
+}
+
+// Whether the image (N x H x W x C) at `img` and the patch matrix (N*OH*OW x KH*KW*C) at `cols`
+// lie inside memory; arguments already checked positive.
+function patchesFit(img: usize, cols: usize, N: i32, H: i32, W: i32, C: i32, kh: i32, kw: i32, OH: i32, OW: i32): bool {
+  const n = <f64>N, c = <f64>C;
+  return floatsFit(img, n * <f64>H * <f64>W * c) && floatsFit(cols, n * <f64>OH * <f64>OW * <f64>kh * <f64>kw * c);
 }
 
 // ---- im2col / col2im -------------------------------------------------------------------------
@@ -32,6 +47,7 @@ export function im2col(
 ): i32 {
   const OH = convOutputSize(H, kh, sh, ph), OW = convOutputSize(W, kw, sw, pw);
   if (OH < 0 || OW < 0 || N <= 0 || C <= 0) return F32_ERR_SHAPE;
+  if (!patchesFit(x, cols, N, H, W, C, kh, kw, OH, OW)) return F32_ERR_RANGE;
   const seg = kw * C;
   const K = <usize>(kh * seg);
   // (n, oy, ky) outermost: one input line feeds the kernel row ky of a whole row of patches, so
@@ -81,6 +97,7 @@ export function col2im(
 ): i32 {
   const OH = convOutputSize(H, kh, sh, ph), OW = convOutputSize(W, kw, sw, pw);
   if (OH < 0 || OW < 0 || N <= 0 || C <= 0) return F32_ERR_SHAPE;
+  if (!patchesFit(dx, dcols, N, H, W, C, kh, kw, OH, OW)) return F32_ERR_RANGE;
   memory.fill(dx, 0, (<usize>N * H * W * C) << 2);
   const seg = kw * C;
   let src = dcols;
@@ -151,8 +168,11 @@ export function col2im(
 
 // ---- bias, ReLU, SGD ------------------------------------------------------------------------
 
-/** y[r][j] += bias[j] for rows x cols y, then y = max(y, 0) when relu. */
-export function biasAct(y: usize, rows: i32, cols: i32, bias: usize, relu: bool): void {
+/** y[r][j] += bias[j] for rows x cols y, then y = max(y, 0) when relu. Returns F32_OK,
+ *  F32_ERR_SHAPE (rows or cols negative) or F32_ERR_RANGE. */
+export function biasAct(y: usize, rows: i32, cols: i32, bias: usize, relu: bool): i32 {
+  if (rows < 0 || cols < 0) return F32_ERR_SHAPE;
+  if (!floatsFit(y, <f64>rows * <f64>cols) || !floatsFit(bias, cols)) return F32_ERR_RANGE;
   for (let r = 0; r < rows; r++) {
     const row = y + ((<usize>r * cols) << 2);
     let j = 0;
@@ -172,16 +192,24 @@ export function biasAct(y: usize, rows: i32, cols: i32, bias: usize, relu: bool)
       store<f32>(row + o, v);
     }
   }
+  return F32_OK;
 }
 
-/** db[j] = sum over rows of dy[r][j] (rows summed in order). */
-export function biasGrad(dy: usize, rows: i32, cols: i32, db: usize): void {
+/** db[j] = sum over rows of dy[r][j] (rows summed in order). Returns F32_OK, F32_ERR_SHAPE or
+ *  F32_ERR_RANGE. */
+export function biasGrad(dy: usize, rows: i32, cols: i32, db: usize): i32 {
+  if (rows < 0 || cols < 0) return F32_ERR_SHAPE;
+  if (!floatsFit(dy, <f64>rows * <f64>cols) || !floatsFit(db, cols)) return F32_ERR_RANGE;
   memory.fill(db, 0, <usize>cols << 2);
   for (let r = 0; r < rows; r++) addInto(db, dy + ((<usize>r * cols) << 2), cols);
+  return F32_OK;
 }
 
-/** y = max(x, 0) elementwise (y may be x). NaN becomes 0 in both builds. */
-export function reluForward(x: usize, n: i32, y: usize): void {
+/** y = max(x, 0) elementwise (y may be x). NaN becomes 0 in both builds. Returns F32_OK,
+ *  F32_ERR_SHAPE (n negative) or F32_ERR_RANGE; so do reluBackward and sgd. */
+export function reluForward(x: usize, n: i32, y: usize): i32 {
+  if (n < 0) return F32_ERR_SHAPE;
+  if (!floatsFit(x, n) || !floatsFit(y, n)) return F32_ERR_RANGE;
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const zero = f32x4.splat(0);
@@ -196,10 +224,13 @@ export function reluForward(x: usize, n: i32, y: usize): void {
     const v = load<f32>(x + o);
     store<f32>(y + o, v > 0 ? v : 0);
   }
+  return F32_OK;
 }
 
 /** dx = dy where the ReLU output y > 0, else 0 (dx may be dy). */
-export function reluBackward(y: usize, dy: usize, n: i32, dx: usize): void {
+export function reluBackward(y: usize, dy: usize, n: i32, dx: usize): i32 {
+  if (n < 0) return F32_ERR_SHAPE;
+  if (!floatsFit(y, n) || !floatsFit(dy, n) || !floatsFit(dx, n)) return F32_ERR_RANGE;
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const zero = f32x4.splat(0);
@@ -212,10 +243,13 @@ export function reluBackward(y: usize, dy: usize, n: i32, dx: usize): void {
     const o = <usize>i << 2;
     store<f32>(dx + o, load<f32>(y + o) > 0 ? load<f32>(dy + o) : 0);
   }
+  return F32_OK;
 }
 
 /** w -= lr * g over n floats (plain SGD, in f32). */
-export function sgd(w: usize, g: usize, n: i32, lr: f32): void {
+export function sgd(w: usize, g: usize, n: i32, lr: f32): i32 {
+  if (n < 0) return F32_ERR_SHAPE;
+  if (!floatsFit(w, n) || !floatsFit(g, n)) return F32_ERR_RANGE;
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const vlr = f32x4.splat(lr);
@@ -228,6 +262,7 @@ export function sgd(w: usize, g: usize, n: i32, lr: f32): void {
     const o = <usize>i << 2;
     store<f32>(w + o, load<f32>(w + o) - lr * load<f32>(g + o));
   }
+  return F32_OK;
 }
 
 // ---- pooling (no padding; OH = floor((H - kh) / sh) + 1, as the integer kernels) --------------
@@ -237,6 +272,13 @@ function checkPool(N: i32, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw
   if (kh <= 0 || kw <= 0 || sh <= 0 || sw <= 0) return F32_ERR_WINDOW;
   if (kh > H || kw > W) return F32_ERR_WINDOW_TOO_LARGE;
   return F32_OK;
+}
+
+// Whether the pool's input-shaped (N x H x W x C) and output-shaped (N x OH x OW x C) buffers lie
+// inside memory.
+function poolFits(input: usize, output: usize, N: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32): bool {
+  const n = <f64>N, c = <f64>C;
+  return floatsFit(input, n * <f64>H * <f64>W * c) && floatsFit(output, n * <f64>OH * <f64>OW * c);
 }
 
 /** Offset (in floats, within the image) of the FIRST maximum of window (oy, ox), channel c, in
@@ -259,6 +301,7 @@ export function maxPoolForward(x: usize, N: i32, H: i32, W: i32, C: i32,
   const bad = checkPool(N, H, W, C, kh, kw, sh, sw);
   if (bad != F32_OK) return bad;
   const OH = (H - kh) / sh + 1, OW = (W - kw) / sw + 1;
+  if (!poolFits(x, y, N, H, W, C, OH, OW)) return F32_ERR_RANGE;
   let out = y;
   for (let n = 0; n < N; n++) {
     const img = x + ((<usize>n * H * W * C) << 2);
@@ -296,6 +339,7 @@ export function maxPoolBackward(x: usize, N: i32, H: i32, W: i32, C: i32,
   const bad = checkPool(N, H, W, C, kh, kw, sh, sw);
   if (bad != F32_OK) return bad;
   const OH = (H - kh) / sh + 1, OW = (W - kw) / sw + 1;
+  if (!poolFits(x, dy, N, H, W, C, OH, OW) || !floatsFit(dx, <f64>N * <f64>H * <f64>W * <f64>C)) return F32_ERR_RANGE;
   memory.fill(dx, 0, (<usize>N * H * W * C) << 2);
   let g = dy;
   for (let n = 0; n < N; n++) {
@@ -345,6 +389,7 @@ export function avgPoolForward(x: usize, N: i32, H: i32, W: i32, C: i32,
   const bad = checkPool(N, H, W, C, kh, kw, sh, sw);
   if (bad != F32_OK) return bad;
   const OH = (H - kh) / sh + 1, OW = (W - kw) / sw + 1;
+  if (!poolFits(x, y, N, H, W, C, OH, OW)) return F32_ERR_RANGE;
   const inv: f32 = 1 / <f32>(kh * kw);
   let out = y;
   for (let n = 0; n < N; n++) {
@@ -371,6 +416,7 @@ export function avgPoolBackward(dy: usize, N: i32, H: i32, W: i32, C: i32,
   const bad = checkPool(N, H, W, C, kh, kw, sh, sw);
   if (bad != F32_OK) return bad;
   const OH = (H - kh) / sh + 1, OW = (W - kw) / sw + 1;
+  if (!poolFits(dx, dy, N, H, W, C, OH, OW)) return F32_ERR_RANGE;
   const inv: f32 = 1 / <f32>(kh * kw);
   memory.fill(dx, 0, (<usize>N * H * W * C) << 2);
   let g = dy;
@@ -400,11 +446,16 @@ export function avgPoolBackward(dy: usize, N: i32, H: i32, W: i32, C: i32,
  * logits: N x classes f32; labels: N u8. Writes the mean loss (f64) to `out` and the count of
  * samples whose FIRST argmax equals the label (i32) to `out + 8`; when dlogits != 0 also
  * dlogits = (softmax - onehot) / N as f32. Computed in f64 per sample: t_j = z_j - max z,
- * loss_i = log(sum_j exp t_j) - t_label. Returns F32_OK, F32_ERR_SHAPE, or k+1 when label k is
- * outside 0..classes-1 (nothing written).
+ * loss_i = log(sum_j exp t_j) - t_label. Returns F32_OK, F32_ERR_SHAPE, F32_ERR_RANGE, or k+1
+ * when label k is outside 0..classes-1 (nothing written).
  */
 export function softmaxXent(logits: usize, N: i32, classes: i32, labels: usize, dlogits: usize, out: usize): i32 {
   if (N <= 0 || classes <= 0) return F32_ERR_SHAPE;
+  const elements = <f64>N * <f64>classes;
+  if (
+    !floatsFit(logits, elements) || !arrayFits(labels, N, 1) || (dlogits != 0 && !floatsFit(dlogits, elements)) ||
+    !arrayFits(out, 1, 12)
+  ) return F32_ERR_RANGE;
   for (let i = 0; i < N; i++) if (<i32>load<u8>(labels + i) >= classes) return i + 1;
   const invN: f64 = 1 / <f64>N;
   let total: f64 = 0;

@@ -53,7 +53,7 @@ export function buildWithinBudget(
       }
       plan = dry.plan;
     }
-    throw BudgetError.fromPlan(plan, budget, fit.suggestions);
+    throw BudgetError.fromPlan(plan, budget, fit.suggestions, engine.budgetBytes === null ? "wasm32" : "budget");
   }
 }
 

@@ -1,5 +1,5 @@
-// Refusing a budget before training (DESIGN 5): what needs how much, and what would fit.
-import { PAGE_BYTES, formatSize, groupDigits, pageCount, pagesFor, usableBytes } from "./budget.js";
+// Refusing a budget before training (docs/budget.md): what needs how much, and what would fit.
+import { MAX_BUDGET_BYTES, MAX_PAGES, PAGE_BYTES, formatSize, groupDigits, pageCount, pagesFor, usableBytes } from "./budget.js";
 import type { Reservation } from "./plan.js";
 
 export interface PlanItem {
@@ -24,7 +24,13 @@ export interface BudgetErrorDetails {
   largest: PlanItem[];
   /** Ways to fit, one phrase each (fitSuggestions). */
   suggestions: string[];
+  /** What budgetBytes is: a budget the caller set, or (none set) the wasm32 memory ceiling of
+   *  4 GiB that every plan meets. Default "budget". */
+  limit?: BudgetLimit;
 }
+
+/** The limit a refused plan met: the caller's budget, or the wasm32 ceiling when none was set. */
+export type BudgetLimit = "budget" | "wasm32";
 
 const TOP = 5;
 
@@ -36,10 +42,13 @@ export class BudgetError extends Error {
   readonly plannedBytes: number;
   readonly largest: PlanItem[];
   readonly suggestions: string[];
+  /** Whether budgetBytes is the caller's budget or the wasm32 ceiling (no budget set). */
+  readonly limit: BudgetLimit;
 
   constructor(details: BudgetErrorDetails) {
     super(budgetMessage(details));
     this.name = "BudgetError";
+    this.limit = details.limit ?? "budget";
     this.budgetBytes = details.budgetBytes;
     this.plannedBytes = details.plannedBytes;
     this.largest = details.largest.map((r) => ({ ...r }));
@@ -56,8 +65,8 @@ export class BudgetError extends Error {
     return this.plannedBytes - usableBytes(this.budgetBytes);
   }
 
-  static fromPlan(plan: PlanLike, budgetBytes: number, suggestions: string[] = []): BudgetError {
-    return new BudgetError({ budgetBytes, plannedBytes: plan.peakBytes, largest: largestItems(plan), suggestions });
+  static fromPlan(plan: PlanLike, budgetBytes: number, suggestions: string[] = [], limit: BudgetLimit = "budget"): BudgetError {
+    return new BudgetError({ budgetBytes, plannedBytes: plan.peakBytes, largest: largestItems(plan), suggestions, limit });
   }
 }
 
@@ -85,9 +94,11 @@ function budgetMessage(d: BudgetErrorDetails): string {
   const pages = Math.floor(d.budgetBytes / PAGE_BYTES);
   const usable = pages * PAGE_BYTES;
   const given = usable === d.budgetBytes ? "" : `, the whole pages of the ${groupDigits(d.budgetBytes)} bytes given`;
+  // With no budget set the limit is no choice of the caller's: say which one it is.
+  const holder = d.limit === "wasm32" ? "the wasm32 memory ceiling (no budget is set)" : "the budget";
   const lines = [
     `budget: the plan needs ${groupDigits(d.plannedBytes)} bytes (${pageCount(pagesFor(d.plannedBytes))} of 64 KiB) ` +
-    `but the budget holds ${groupDigits(usable)} bytes (${pageCount(pages)}${given}, ` +
+    `but ${holder} holds ${groupDigits(usable)} bytes (${pageCount(pages)}${given}, ` +
     `${formatSize(usable)}): ${groupDigits(d.plannedBytes - usable)} bytes over`,
   ];
   if (d.largest.length > 0) {
@@ -139,7 +150,8 @@ export interface FitResult {
   both: Fit | null;
   /** The smallest plan tried (batch 1 at minBits), when nothing fits. */
   smallest: Fit | null;
-  /** The pages a budget needs to hold the plan as asked. */
+  /** The pages a budget needs to hold the plan as asked (more than MAX_PAGES when no wasm32
+   *  memory can: then no budget is suggested). */
   neededPages: number;
   /** One phrase per way to fit, for BudgetError.suggestions. */
   suggestions: string[];
@@ -175,7 +187,8 @@ export function fitSuggestions(planFor: PlanFor, q: FitQuery): FitResult {
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`fitSuggestions: ${k} must be a positive integer, got ${v}`);
   }
   if (minBits > q.maxBits) throw new RangeError(`fitSuggestions: minBits (${minBits}) exceeds maxBits (${q.maxBits})`);
-  const limit = usableBytes(q.budgetBytes);
+  // A budget past 4 GiB still cannot give more than a wasm32 memory holds.
+  const limit = Math.min(usableBytes(q.budgetBytes), MAX_BUDGET_BYTES);
   const memo = new Map<string, number>();
   const peak = (batch: number, bits: number): number => {
     const key = `${batch}/${bits}`;
@@ -220,7 +233,10 @@ export function fitSuggestions(planFor: PlanFor, q: FitQuery): FitResult {
     result.smallest = fit(1, minBits);
     result.suggestions.push(`nothing smaller fits: even batch 1 at ${label(minBits)} needs ${say(result.smallest)}`);
   }
-  result.suggestions.push(`a budget of ${pageCount(result.neededPages)} (${groupDigits(result.neededPages * PAGE_BYTES)} bytes, ` +
-    `${formatSize(result.neededPages * PAGE_BYTES)}) holds the plan as asked`);
+  // Past 65,536 pages no wasm32 memory exists to hold the plan as asked: no budget is suggested.
+  if (result.neededPages <= MAX_PAGES) {
+    result.suggestions.push(`a budget of ${pageCount(result.neededPages)} (${groupDigits(result.neededPages * PAGE_BYTES)} bytes, ` +
+      `${formatSize(result.neededPages * PAGE_BYTES)}) holds the plan as asked`);
+  }
   return result;
 }

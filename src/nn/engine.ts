@@ -5,7 +5,7 @@ import { BudgetError, largestItems } from "../budget/errors.js";
 import { Planner } from "../budget/plan.js";
 import { maxCode } from "../format.js";
 import {
-  STAGE_BYTES, VIEW_BYTES, gemmStatusMessage, readStage, viewCols, viewRows, writeStage, writeView,
+  STAGE_BYTES, VIEW_BYTES, kernelStatusError, readStage, viewCols, viewRows, writeStage, writeView,
   type Rounding, type Stage, type StageResult, type View,
 } from "../runtime/descriptors.js";
 import { instantiateAbi, resolveIsa, type AbiExports, type Isa, type IsaChoice } from "../runtime/wasm.js";
@@ -261,7 +261,7 @@ export class Engine {
     else new Int32Array(mem, vo, VIEW_BYTES / 4).fill(0);
     writeStage(mem, st, { seed: this.seed, step: this.step, rounding: this.rounding, ...stage });
     const status = this.abi.gemm_fused(va, vb, vo, st, this.work, this.workBytes);
-    if (status !== 0) throw new Error(`${what}: kernel refused its arguments (gemm_fused ${gemmStatusMessage(status)})`);
+    if (status !== 0) throw kernelStatusError(what, "gemm_fused", status);
     return readStage(this.memory, st);
   }
 
@@ -323,7 +323,7 @@ export class Engine {
     if (r.saturated > 0) return { exp, nextExp: exp + 1 };
     const rows = out.kind === "im2col" ? out.n * out.h : viewRows(out);
     const cols = out.kind === "im2col" ? out.w * out.c : viewCols(out);
-    const m = this.abi.max_abs_codes(out.at, rows, cols, out.bits);
+    const m = this.maxAbsCodes(out.at, rows, cols, out.bits, opts.what);
     this.count({ what: opts.what, op: "compare", elements: rows * cols, bits: out.bits, reads: rows * cols, writes: 0 });
     return { exp, nextExp: m > 0 ? chooseExponent(m, exp, out.bits, this.rounding) : exp };
   }
@@ -335,23 +335,28 @@ export class Engine {
 
   // ---- auxiliary kernels ----------------------------------------------------------------------
 
-  check(status: number, what: string): void {
-    if (status !== 0) throw new Error(`${what}: kernel refused its arguments (status ${status})`);
+  /** Throws the decoded refusal (src/runtime/descriptors.ts kernelStatusError) for a non-zero
+   *  status of export `exportName` called for `what`. */
+  check(status: number, what: string, exportName = "wasm kernel"): void {
+    if (status !== 0) throw kernelStatusError(what, exportName, status);
   }
 
   roundingCode(): number {
     return ROUNDING_CODE[this.rounding];
   }
 
-  maxAbsCodes(at: number, rows: number, cols: number, bits: number): number {
-    return this.abi.max_abs_codes(at, rows, cols, bits);
+  /** The largest |code| of a packed matrix (a negative return of the export is a status). */
+  maxAbsCodes(at: number, rows: number, cols: number, bits: number, what = "max |code|"): number {
+    const m = this.abi.max_abs_codes(at, rows, cols, bits);
+    if (m < 0) this.check(m, what, "max_abs_codes");
+    return m;
   }
 
   /** Precision change in place; returns the number of codes clamped. */
   changePrecision(at: number, rows: number, cols: number, from: number, to: number, stream: number, what: string): number {
     this.count({ what, op: "requant", elements: rows * cols, bits: Math.max(from, to), reads: rows * cols, writes: rows * cols });
     const status = this.abi.change_precision(at, rows, cols, from, to, this.roundingCode(), this.seed, this.step, stream, this.scratch);
-    this.check(status, what);
+    this.check(status, what, "change_precision");
     return new Int32Array(this.memory, this.scratch, 2)[1];
   }
 
@@ -367,7 +372,7 @@ export class Engine {
       this.roundingCode(), this.seed, this.step, stream, errAt, s, s + 8, s + 12,
     );
     if (status > 0) throw new RangeError(`loss: label of sample ${status - 1} is outside 0..${logits.classes - 1}`);
-    this.check(status, "loss");
+    this.check(status, "loss", "softmax_cross_entropy");
     const mem = this.memory;
     return {
       loss: new Float64Array(mem, s, 1)[0],

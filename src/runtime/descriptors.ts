@@ -1,22 +1,49 @@
 // The descriptor blocks of the fused GEMM ABI (docs/abi.md), written into wasm memory by the host.
 // Field order mirrors assembly/views.ts and assembly/gemm.ts.
 
+import {
+  STATUS_BITS, STATUS_DIMENSION, STATUS_EXPONENT, STATUS_LABEL_WIDTH, STATUS_MODE, STATUS_RANGE, STATUS_SHAPE,
+  STATUS_STAGE, STATUS_VIEW, STATUS_WINDOW, STATUS_WINDOW_TOO_LARGE, STATUS_WORKSPACE,
+} from "./abi-status.js";
+
 export const VIEW_FIELDS = 24;
 
-/** What the gemm entry points' status codes mean (assembly/gemm.ts GEMM_ERR_*). */
-export const GEMM_STATUS: Readonly<Record<number, string>> = {
-  [-1]: "bits out of range",
-  [-2]: "inner dimensions differ",
-  [-3]: "workspace too small",
-  [-4]: "inconsistent operand view",
-  [-5]: "unknown output stage",
-  [-6]: "a descriptor, operand, output, bias row, workspace or panel buffer lies outside wasm memory (or its size passes 32-bit addresses)",
+/** What each status code of the wasm exports means (src/runtime/abi-status.ts: one value per
+ *  meaning, shared with assembly/). Positive returns k+1 are data errors the caller decodes. */
+export const ABI_STATUS: Readonly<Record<number, string>> = {
+  [STATUS_BITS]: "bits out of range",
+  [STATUS_SHAPE]: "operand shapes differ (inner dimensions, or an output view not M x N)",
+  [STATUS_WORKSPACE]: "workspace too small",
+  [STATUS_VIEW]: "inconsistent operand view",
+  [STATUS_STAGE]: "unknown output stage",
+  [STATUS_RANGE]: "a buffer lies outside wasm memory (or its size, a count or a row passes 32 bits)",
+  [STATUS_DIMENSION]: "a dimension that must be positive is 0 or negative (or a kernel is larger than its padded input)",
+  [STATUS_WINDOW]: "pooling window or stride of 0",
+  [STATUS_WINDOW_TOO_LARGE]: "pooling window larger than its input",
+  [STATUS_MODE]: "rounding mode not 0 (stochastic) or 1 (nearest)",
+  [STATUS_LABEL_WIDTH]: "label width not 1 or 4 bytes",
+  [STATUS_EXPONENT]: "tensor exponent outside -960..960",
 };
+
+/** The gemm entry points' codes (a subset of ABI_STATUS, kept under its former name). */
+export const GEMM_STATUS = ABI_STATUS;
+
+/** "status -6: <meaning>" for any export's status code. */
+export function abiStatusMessage(status: number): string {
+  return `status ${status}: ${ABI_STATUS[status] ?? (status > 0 ? `bad data element ${status - 1}` : "unknown status")}`;
+}
 
 /** "status -6: <meaning>" for a gemm status code. */
 export function gemmStatusMessage(status: number): string {
-  return `status ${status}: ${GEMM_STATUS[status] ?? "unknown status"}`;
+  return abiStatusMessage(status);
 }
+
+/** The error for a wasm export that refused its arguments: names the operation (`what`, e.g. a
+ *  layer), the export and the status. A RangeError: every status is a bad size, shape or width. */
+export function kernelStatusError(what: string, exportName: string, status: number): RangeError & { readonly status: number } {
+  return Object.assign(new RangeError(`${what}: kernel refused its arguments (${exportName} ${abiStatusMessage(status)})`), { status });
+}
+
 export const VIEW_BYTES = VIEW_FIELDS * 4;
 export const STAGE_BYTES = 48 + 8 * 8;
 

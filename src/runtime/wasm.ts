@@ -53,7 +53,7 @@ export interface AbiExports {
   ): number;
   gemm_views(a: number, b: number, c: number, work: number, workBytes: number): number;
   gemm_fused(a: number, b: number, out: number, stage: number, work: number, workBytes: number): number;
-  random_bits(seed: number, step: number, stream: number, index: number, out: number): void;
+  random_bits(seed: number, step: number, stream: number, index: number, out: number): number;
   change_precision(
     ptr: number, rows: number, cols: number, fromBits: number, toBits: number,
     mode: number, seed: number, step: number, stream: number, stats: number,
@@ -79,7 +79,7 @@ export interface AbiExports {
   ): number;
 }
 
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string";
 

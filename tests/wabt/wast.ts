@@ -91,7 +91,7 @@ export function abiWast(wasm: Uint8Array, hasSimd: boolean, cases: readonly AbiC
   w.line(`(register "aptkit" $aptkit)`);
 
   // Identity and versioning.
-  w.assert(`(invoke $aptkit "abi_version")`, i32(1));
+  w.assert(`(invoke $aptkit "abi_version")`, i32(2));
   w.assert(`(invoke $aptkit "has_simd")`, i32(hasSimd ? 1 : 0));
   // packed_row_stride = ceil(cols*bits/32)*4 (docs/format.md).
   for (const [cols, bits] of [[5, 3], [3, 12], [8, 4], [9, 4], [1, 16], [33, 2], [0, 8]]) {

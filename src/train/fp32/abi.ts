@@ -2,8 +2,9 @@
 // the project's main build (build/aptkit.<isa>.wasm, into which assembly/index.ts re-exports the
 // f32_ functions); a loader can be injected (tests build assembly/f32/standalone.ts themselves).
 import { instantiateWasm, resolveIsa, type Isa, type IsaChoice } from "../../runtime/wasm.js";
+import { abiStatusMessage } from "../../runtime/descriptors.js";
 
-export const F32_ABI_VERSION = 1;
+export const F32_ABI_VERSION = 2;
 
 /** Raw exports. Offsets are byte offsets into `memory`; booleans are passed as 0/1. */
 export interface Fp32Exports {
@@ -18,11 +19,11 @@ export interface Fp32Exports {
     kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, cols: number): number;
   f32_col2im(dcols: number, N: number, H: number, W: number, C: number,
     kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, dx: number): number;
-  f32_bias_act(y: number, rows: number, cols: number, bias: number, relu: number): void;
-  f32_bias_grad(dy: number, rows: number, cols: number, db: number): void;
-  f32_relu_forward(x: number, n: number, y: number): void;
-  f32_relu_backward(y: number, dy: number, n: number, dx: number): void;
-  f32_sgd(w: number, g: number, n: number, lr: number): void;
+  f32_bias_act(y: number, rows: number, cols: number, bias: number, relu: number): number;
+  f32_bias_grad(dy: number, rows: number, cols: number, db: number): number;
+  f32_relu_forward(x: number, n: number, y: number): number;
+  f32_relu_backward(y: number, dy: number, n: number, dx: number): number;
+  f32_sgd(w: number, g: number, n: number, lr: number): number;
   f32_max_pool_forward(x: number, N: number, H: number, W: number, C: number,
     kh: number, kw: number, sh: number, sw: number, y: number): number;
   f32_max_pool_backward(x: number, N: number, H: number, W: number, C: number,
@@ -78,8 +79,5 @@ export const loadMainBuild: Fp32Loader = async (choice) => {
 /** Throws a RangeError naming `what` when a kernel returned a non-zero status. */
 export function checkStatus(status: number, what: string): void {
   if (status === 0) return;
-  const meaning: Record<number, string> = {
-    [-2]: "bad shape", [-3]: "workspace too small or zero window/stride", [-4]: "window larger than input",
-  };
-  throw new RangeError(`aptkit fp32: ${what} failed: ${meaning[status] ?? (status > 0 ? `bad element ${status - 1}` : `status ${status}`)}`);
+  throw new RangeError(`aptkit fp32: ${what} failed: ${abiStatusMessage(status)}`);
 }

@@ -15,6 +15,7 @@ test("every exported error class carries its APTKIT_ code, and is an Error with 
     [new aptkit.UsageError("--batch", "bad"), "APTKIT_USAGE", "UsageError"],
     [new aptkit.BudgetError({ budgetBytes: 65536, plannedBytes: 70000, largest: [], suggestions: [] }), "APTKIT_BUDGET", "BudgetError"],
     [new aptkit.ModelFileError("magic", 0, "bad"), "APTKIT_MODEL_FILE", "ModelFileError"],
+    [new aptkit.StaleGemmError("operand a changed width"), "APTKIT_STALE_GEMM", "StaleGemmError"],
   ];
   for (const [e, code, name] of made) {
     assert.ok(e instanceof Error);

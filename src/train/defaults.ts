@@ -16,9 +16,9 @@ export const TRAIN_DEFAULTS: Readonly<{
   /** Steps between checkpoints. */
   checkpointEvery: number;
 }> = Object.freeze({
-  epochs: 5,
+  epochs: 6,
   batch: 32,
-  lr: 0.05,
+  lr: 0.2,
   schedule: "cosine",
   seed: 1,
   logEvery: 10,

@@ -21,7 +21,8 @@ export class InputFileError extends Error {
     readonly problem: InputFileProblem,
     /** The byte limit in force (0 where none applies). */
     readonly limit: number,
-    detail: string,
+    /** The message without the leading "<what> <path>: ". */
+    readonly detail: string,
     options?: { cause?: unknown },
   ) {
     super(`${what} ${path}: ${detail}`, options);

@@ -81,7 +81,7 @@ export async function readUserFile(path: string, options: ReadUserFileOptions): 
     const st = await handle.stat();
     if (st.isDirectory()) throw fail("directory", "is a directory, not a file");
     if (st.isFile()) {
-      if (st.size > maxBytes) throw fail("too-large", `is ${plural(st.size)}, more than the limit of ${plural(maxBytes)} for a ${what}`);
+      if (st.size > maxBytes) throw fail("too-large", `is ${plural(st.size)}, more than the ${what} limit of ${plural(maxBytes)}`);
       return await readRegular(handle, st.size, options, fail);
     }
     if (st.isFIFO()) return await readPipe(handle, options, fail);
@@ -97,7 +97,7 @@ function checkDeclared(head: Uint8Array, o: ReadUserFileOptions, fail: Fail): nu
   if (!o.declared) return undefined;
   const declared = o.declared.length(head);
   if (declared !== undefined && declared > o.maxBytes) {
-    throw fail("too-large", `its header declares ${plural(declared)}, more than the limit of ${plural(o.maxBytes)} for a ${o.what}`);
+    throw fail("too-large", `its header declares ${plural(declared)}, more than the ${o.what} limit of ${plural(o.maxBytes)}`);
   }
   return declared;
 }
@@ -122,13 +122,13 @@ async function readRegular(handle: import("node:fs/promises").FileHandle, size: 
   let out = new Uint8Array(size + 1);
   let total = await readAt(out, 0, 0, out.length);
   while (total === out.length) {
-    if (total > o.maxBytes) throw fail("too-large", `grew past the limit of ${plural(o.maxBytes)} for a ${o.what} while being read`);
+    if (total > o.maxBytes) throw fail("too-large", `grew past the ${o.what} limit of ${plural(o.maxBytes)} while being read`);
     const next = new Uint8Array(Math.min(out.length + CHUNK, o.maxBytes + 1));
     next.set(out);
     out = next;
     total += await readAt(out, total, total, out.length - total);
   }
-  if (total > o.maxBytes) throw fail("too-large", `grew past the limit of ${plural(o.maxBytes)} for a ${o.what} while being read`);
+  if (total > o.maxBytes) throw fail("too-large", `grew past the ${o.what} limit of ${plural(o.maxBytes)} while being read`);
   return total === out.length ? out : out.slice(0, total);
 }
 
@@ -179,7 +179,7 @@ async function readPipe(handle: import("node:fs/promises").FileHandle, o: ReadUs
     if (total > cap) {
       throw declared !== undefined && cap === declared
         ? fail("longer-than-declared", `the pipe goes on past the ${plural(declared)} its header declares`)
-        : fail("too-large", `the pipe goes on past the limit of ${plural(o.maxBytes)} for a ${o.what}`);
+        : fail("too-large", `the pipe goes on past the ${o.what} limit of ${plural(o.maxBytes)}`);
     }
   }
   const out = concat(chunks, total);

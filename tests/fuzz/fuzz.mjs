@@ -873,7 +873,9 @@ async function checkpointCase(ctx, r, desc) {
  *  names out of range, counters inflated. Some stay consistent (a changed accuracy cannot be told
  *  from a real one): those must resume and finish. */
 function forgeState(r, s, desc) {
-  const big = () => r.pick([1000, 100_000, 300_000]);
+  // 300,000 entries (the size of the report that crashed restore) is slow to build and parse:
+  // drawn now and then, smaller floods most of the time.
+  const big = () => r.weighted([[1000, 6], [20_000, 3], [300_000, 0.5]]);
   const grow = (arr, n) => { const out = []; for (let i = 0; i < n; i++) out.push(arr.length ? arr[i % arr.length] : {}); return out; };
   const k = r.weighted([[1, 6], [2, 3], [3, 1]]);
   for (let i = 0; i < k; i++) {
@@ -967,7 +969,8 @@ async function filesCase(ctx, r, desc) {
   const { writeFile: write, symlink, open: openFile } = await import("node:fs/promises");
   const format = r.pick(ctx.checkpoints.length ? ["model", "checkpoint", "idx"] : ["model", "idx"]);
   const maxBytes = r.chance(0.3) ? r.pick([1 << 10, 1 << 20, 16 << 20]) : undefined;
-  const writerWaitMs = r.pick([100, 300, 2000]);
+  // The default wait (2 s) now and then; shorter ones keep the run short.
+  const writerWaitMs = r.weighted([[100, 6], [300, 3], [2000, 0.5]]);
   desc.push(format, `maxBytes ${maxBytes ?? "default"}`);
   const kind = r.weighted([["device", 2], ["directory", 1], ["missing", 1], ["link", 1], ["fifo-silent", 1], ["fifo", 4], ["sparse", 1], ["bomb", 5]]);
   desc.push(kind);

@@ -7,7 +7,10 @@ import { spawn, execFileSync } from "node:child_process";
 import { mkdtemp, open, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { mkdir } from "node:fs/promises";
 import { readUserFile } from "../src/io/read.js";
+import { loadIdxDataset, DatasetError, IDX_FILES } from "../src/data/index.js";
 import { InputFileError } from "../src/io/errors.js";
 import { readModelFile, MODEL_FILE_MAX_BYTES, ModelFileError, saveModel } from "../src/model-file/index.js";
 import { CheckpointError, readCheckpointFile, CHECKPOINT_MAX_BYTES } from "../src/train/checkpoint.js";
@@ -167,4 +170,31 @@ test("reading never changes the file read", async () => {
   await readModelFile(path, { maxBytes: 10 }).catch(() => {});
   await readModelFile(path);
   assert.deepEqual(new Uint8Array(await readFile(path)), bytes);
+});
+
+test("gzipped IDX files whose headers declare 256 MiB of images are refused from the header, not inflated", async () => {
+  const dir = join(work, "idx-bomb");
+  await mkdir(dir);
+  const idx = (dims: number[], body: Uint8Array) => {
+    const out = new Uint8Array(4 + 4 * dims.length + body.length);
+    const v = new DataView(out.buffer);
+    v.setUint32(0, 0x0800 | dims.length);
+    dims.forEach((d, i) => v.setUint32(4 + 4 * i, d));
+    out.set(body, 4 + 4 * dims.length);
+    return out;
+  };
+  // 342,392 images of 28 x 28: 256 MiB declared; 4 MiB of zeros present (a 4 KB gzip).
+  const bomb = gzipSync(idx([342_392, 28, 28], new Uint8Array(4 << 20)));
+  const labels = gzipSync(idx([342_392], new Uint8Array(342_392)));
+  await writeFile(join(dir, `${IDX_FILES.trainImages}.gz`), bomb);
+  await writeFile(join(dir, `${IDX_FILES.testImages}.gz`), bomb);
+  await writeFile(join(dir, `${IDX_FILES.trainLabels}.gz`), labels);
+  await writeFile(join(dir, `${IDX_FILES.testLabels}.gz`), labels);
+  const before = process.memoryUsage().rss;
+  const e = await refusal(loadIdxDataset(dir));
+  assert.ok(e instanceof DatasetError, `${e}`);
+  assert.equal(e.offset, 4);
+  assert.match(e.message, /train-images-idx3-ubyte.gz: dimensions 342392 x 28 x 28 .*declare 268435328 bytes of images/);
+  assert.match(e.message, /more than maxBytes = 67108864 \(refused before reading it\)/);
+  assert.ok(process.memoryUsage().rss - before < 100 * 2 ** 20, "nothing like the declared size was allocated");
 });

@@ -159,11 +159,26 @@ describe("truncated files", () => {
     assert.ok(bomb.length < cap);
     const { dir: d, path } = dir(good(), ["trainImages"]);
     writeFileSync(path.trainImages, bomb);
-    await refused(loadIdxDataset(d, { maxBytes: cap }), path.trainImages, cap, /more than maxBytes = 1048576/, true);
+    // The header declares 20 MB: refused from the header, before the body is inflated.
+    await refused(loadIdxDataset(d, { maxBytes: cap }), path.trainImages, 4, /declare 20000000 bytes of images.*more than maxBytes = 1048576/, true);
+  });
+  test("a gzip stream longer than its header declares stops at the declared length", async () => {
+    // A header of 12 images of 3 x 5 followed by 20 MB of zeros: inflation stops 180 bytes in.
+    const body = new Uint8Array(20_000_000);
+    const bomb = gzipSync(idx([12, 3, 5], body));
+    const { dir: d, path } = dir(good(), ["trainImages"]);
+    writeFileSync(path.trainImages, bomb);
+    await refused(loadIdxDataset(d), path.trainImages, 16 + 180, /more than \d{7,} unexpected bytes after the 180 bytes of images/, true);
+  });
+  test("a gzip stream of something else stops at its magic number, not at the end", async () => {
+    const bomb = gzipSync(new Uint8Array(40_000_000).fill(7));
+    const { dir: d, path } = dir(good(), ["trainImages"]);
+    writeFileSync(path.trainImages, bomb);
+    await refused(loadIdxDataset(d), path.trainImages, 0, /wrong magic number 0x07070707 for images/, true);
   });
   test("a raw file above maxBytes is refused before it is read", async () => {
     const { dir: d, path } = dir(good());
-    await refused(loadIdxDataset(d, { maxBytes: 100 }), path.trainImages, 100, /more than maxBytes/);
+    await refused(loadIdxDataset(d, { maxBytes: 100 }), path.trainImages, 100, /is 196 bytes, more than the IDX file limit of 100 bytes/);
   });
 });
 
@@ -200,8 +215,8 @@ describe("malformed headers and contents", () => {
   describe("hostile dimensions are refused before anything is allocated from them", () => {
     const big = 0xffffffff;
     const hostile: [string, number[], keyof Files, number, RegExp][] = [
-      ["4294967295 images of 28 x 28", [big, 28, 28], "trainImages", 16, /dimensions 4294967295 x 28 x 28 .* declare 3367254359280 bytes/],
-      ["dims whose product passes 2^64", [big, big, big], "trainImages", 16, /declare 79228162458924105385300197375 bytes/],
+      ["4294967295 images of 28 x 28", [big, 28, 28], "trainImages", 4, /dimensions 4294967295 x 28 x 28 .* declare 3367254359280 bytes/],
+      ["dims whose product passes 2^64", [big, big, big], "trainImages", 4, /declare 79228162458924105385300197375 bytes/],
       ["0 images of 4294967295 x 4294967295", [0, big, big], "trainImages", 8, /4294967295 rows: expected 1\.\.65535/],
     ];
     for (const [name, dims, key, offset, message] of hostile) {
@@ -216,7 +231,7 @@ describe("malformed headers and contents", () => {
       const f = good();
       f.trainLabels = idx([big], [1, 2, 3]);
       const { dir: d, path } = dir(f);
-      await refused(loadIdxDataset(d), path.trainLabels, 11, /declare 4294967295 bytes of labels/);
+      await refused(loadIdxDataset(d), path.trainLabels, 4, /declare 4294967295 bytes of labels/);
     });
   });
 

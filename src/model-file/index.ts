@@ -6,3 +6,4 @@ export {
   CHECKSUM_BYTES, LIMITS, type LayerRecord, type ModelFile, type ModelSettings,
 } from "./format.js";
 export { checkDefinition, type WeightedShape } from "./definition.js";
+export { readModelFile, MODEL_FILE_MAX_BYTES, MODEL_FILE_LENGTH } from "./read.js";

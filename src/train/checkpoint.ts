@@ -11,7 +11,15 @@
 // Written atomically (a temporary file, flushed, renamed, the directory flushed) so that a crash at
 // any moment leaves either the previous checkpoint or the new one, never a mixture.
 import { decodeModelFile, encodeModelFile, sha256, type ModelFile } from "../model-file/format.js";
+import type { Rounding } from "../runtime/descriptors.js";
+import { MODEL_FILE_MAX_BYTES } from "../model-file/read.js";
+import { readUserFile, type ReadUserFileOptions } from "../io/read.js";
+import { apt, type AptOptions } from "./policy.js";
 import type { BitsDecision, CurvePoint, EvalPoint } from "./report.js";
+
+// Atomic writes and the stale-temporary sweep live in src/io; re-exported where callers found them.
+export { writeFileAtomic, removeStaleTemporaries } from "../io/atomic.js";
+export { lockPath, type PathLock } from "../io/lock.js";
 
 export const CHECKPOINT_MAGIC = [0x41, 0x50, 0x54, 0x4b, 0x49, 0x54, 0x43, 0x00];
 export const CHECKPOINT_VERSION = 1;
@@ -117,21 +125,23 @@ export async function decodeCheckpoint(bytes: Uint8Array): Promise<{ model: Mode
   } catch (e) {
     throw new CheckpointError("state", stateAt, `not valid UTF-8 JSON: ${(e as Error).message}`);
   }
-  return { model, state: checkState(state, stateAt) };
+  return { model, state: checkState(state, stateAt, model) };
 }
 
-// Every field the resume path reads is checked here, so a damaged or hostile state is a
-// CheckpointError before any of it reaches the engine.
-function checkState(s: unknown, at: number): TrainingState {
+// Every field the resume path reads is checked here, against the limits the run implies (its
+// fingerprint, which train() then compares with the run it is asked to continue, and the embedded
+// model file): a damaged or hostile state is a CheckpointError naming the field before any of it
+// reaches the engine or a report. The state returned is a fresh copy of the checked fields only.
+function checkState(s: unknown, at: number, model: ModelFile): TrainingState {
   const fail = (field: string, what: string): never => { throw new CheckpointError(`state${field}`, at, what); };
   const show = (v: unknown) => (typeof v === "object" && v !== null ? (Array.isArray(v) ? "an array" : "an object") : String(JSON.stringify(v)).slice(0, 40));
   const obj = (v: unknown, f: string): Record<string, unknown> => {
     if (v === null || typeof v !== "object" || Array.isArray(v)) fail(f, `must be an object, got ${show(v)}`);
     return v as Record<string, unknown>;
   };
-  const arr = (v: unknown, f: string, max = 10_000_000): unknown[] => {
+  const arr = (v: unknown, f: string, max: number, why: string): unknown[] => {
     if (!Array.isArray(v)) fail(f, `must be an array, got ${show(v)}`);
-    if ((v as unknown[]).length > max) fail(f, `has ${(v as unknown[]).length} entries, more than ${max}`);
+    if ((v as unknown[]).length > max) fail(f, `has ${(v as unknown[]).length} entries, more than the ${max} ${why}`);
     return v as unknown[];
   };
   const num = (v: unknown, f: string, min = -Infinity, max = Infinity): number => {
@@ -142,57 +152,187 @@ function checkState(s: unknown, at: number): TrainingState {
     if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) fail(f, `must be an integer in ${min}..${max}, got ${show(v)}`);
     return v as number;
   };
-  const bitsMap = (v: unknown, f: string) => {
-    for (const [k, b] of Object.entries(obj(v, f))) int(b, `${f}.${k}`, 2, 32);
+  const str = (v: unknown, f: string, max = 1024): string => {
+    if (typeof v !== "string" || v.length > max) fail(f, `must be a string of at most ${max} characters, got ${show(v)}`);
+    return v as string;
+  };
+  const oneOf = <T extends string>(v: unknown, f: string, values: readonly T[]): T => {
+    if (!values.includes(v as T)) fail(f, `must be one of ${values.join(", ")}, got ${show(v)}`);
+    return v as T;
   };
   const o = obj(s, "");
-  for (const k of ["step", "epoch", "stepInEpoch"]) int(o[k], `.${k}`);
+
+  // The run: its fingerprint (train() refuses a checkpoint whose fingerprint differs from the run's).
   const fp = obj(o.fingerprint, ".fingerprint");
-  for (const k of ["model", "dataset", "schedule", "scaling"]) if (typeof fp[k] !== "string") fail(`.fingerprint.${k}`, `must be a string, got ${show(fp[k])}`);
-  for (const k of ["trainCount", "seed", "batch", "epochs", "actBits", "errBits"]) int(fp[k], `.fingerprint.${k}`);
-  num(fp.lr, ".fingerprint.lr", 0);
-  // The policy is flat data (kind and numbers): anything nested is not one of ours.
-  for (const [k, v] of Object.entries(obj(fp.policy, ".fingerprint.policy"))) {
-    if (v !== null && typeof v === "object") fail(`.fingerprint.policy.${k}`, `must be a number or string, got ${show(v)}`);
+  const batch = int(fp.batch, ".fingerprint.batch", 1, 0xffffffff);
+  const trainCount = int(fp.trainCount, ".fingerprint.trainCount", batch, 0xffffffff);
+  const epochs = int(fp.epochs, ".fingerprint.epochs", 1, 0xffffffff);
+  const stepsPerEpoch = Math.floor(trainCount / batch);
+  const totalSteps = stepsPerEpoch * epochs;
+  if (totalSteps > Number.MAX_SAFE_INTEGER) fail(".fingerprint.epochs", `${epochs} epochs of ${stepsPerEpoch} steps is more steps than can be counted exactly`);
+  const policy = checkPolicy(obj(fp.policy, ".fingerprint.policy"), fail, int, num, oneOf);
+  const fingerprint: RunFingerprint = {
+    model: str(fp.model, ".fingerprint.model"), dataset: str(fp.dataset, ".fingerprint.dataset"), trainCount,
+    policy, seed: int(fp.seed, ".fingerprint.seed", 0, 0xffffffff), batch, epochs,
+    lr: num(fp.lr, ".fingerprint.lr", Number.MIN_VALUE), schedule: oneOf(fp.schedule, ".fingerprint.schedule", ["constant", "cosine", "step"]),
+    actBits: int(fp.actBits, ".fingerprint.actBits", 2, 16), errBits: int(fp.errBits, ".fingerprint.errBits", 2, 16),
+    scaling: oneOf(fp.scaling, ".fingerprint.scaling", ["exact", "delayed"]),
+  };
+  if (fingerprint.model !== model.definition.name) fail(".fingerprint.model", `names model ${show(fingerprint.model)}, the checkpoint's model file holds ${show(model.definition.name)}`);
+  if (model.batch !== batch) fail(".fingerprint.batch", `is ${batch}, the checkpoint's model file was trained at batch ${model.batch}`);
+
+  // The model's layers and the widths the policy allows.
+  const layers = new Set(model.layers.map((l) => l.name));
+  const [lo, hi] = policy.kind === "apt" ? [policy.bMin, policy.bMax] : [policy.bits, policy.bits];
+  model.layers.forEach((l, i) => {
+    if (l.bits < lo || l.bits > hi) fail(".fingerprint.policy", `allows widths ${lo}..${hi}, but the model file's layer ${l.name} (layers[${i}]) is ${l.bits} bits wide`);
+  });
+  const layer = (v: unknown, f: string): string => {
+    if (typeof v !== "string" || !layers.has(v)) fail(f, `must name a weighted layer of the model (${[...layers].join(", ")}), got ${show(v)}`);
+    return v as string;
+  };
+  const width = (v: unknown, f: string) => int(v, f, lo, hi);
+
+  // Where the run is: steps done follow from the epoch and the batches done in it.
+  const epoch = int(o.epoch, ".epoch", 0, epochs);
+  const stepInEpoch = int(o.stepInEpoch, ".stepInEpoch", 0, epoch === epochs ? 0 : stepsPerEpoch - 1);
+  const step = int(o.step, ".step", 0, totalSteps);
+  if (step !== epoch * stepsPerEpoch + stepInEpoch) {
+    fail(".step", `is ${step}, but epoch ${epoch} after ${stepInEpoch} of its ${stepsPerEpoch} batches is step ${epoch * stepsPerEpoch + stepInEpoch}`);
   }
-  arr(o.loss, ".loss").forEach((p, i) => {
-    const q = obj(p, `.loss[${i}]`);
-    int(q.step, `.loss[${i}].step`); int(q.epoch, `.loss[${i}].epoch`);
-    num(q.loss, `.loss[${i}].loss`); num(q.accuracy, `.loss[${i}].accuracy`, 0, 1);
-  });
-  arr(o.evaluations, ".evaluations").forEach((p, i) => {
-    const q = obj(p, `.evaluations[${i}]`);
-    int(q.step, `.evaluations[${i}].step`); int(q.epoch, `.evaluations[${i}].epoch`);
-    num(q.loss, `.evaluations[${i}].loss`); num(q.accuracy, `.evaluations[${i}].accuracy`, 0, 1);
-  });
-  arr(o.bitsTimeline, ".bitsTimeline").forEach((p, i) => {
-    const q = obj(p, `.bitsTimeline[${i}]`);
-    int(q.step, `.bitsTimeline[${i}].step`);
-    bitsMap(q.bits, `.bitsTimeline[${i}].bits`);
-  });
-  arr(o.bitsHistory, ".bitsHistory").forEach((p, i) => {
-    const q = obj(p, `.bitsHistory[${i}]`);
-    int(q.step, `.bitsHistory[${i}].step`);
-    if (typeof q.layer !== "string") fail(`.bitsHistory[${i}].layer`, "must be a string");
-    num(q.G, `.bitsHistory[${i}].G`, 0);
-    int(q.oldBits, `.bitsHistory[${i}].oldBits`, 2, 16); int(q.newBits, `.bitsHistory[${i}].newBits`, 2, 16);
-  });
-  if (o.controller !== null) {
+  const interval = policy.kind === "apt" ? policy.interval : 0;
+  const decisionSteps = interval > 0 ? Math.floor(step / interval) : 0;
+
+  // The loss curve: one point per logged step, in order, each in the epoch its step belongs to.
+  const loss: CurvePoint[] = [];
+  let lastLogged = 0;
+  for (const [i, p] of arr(o.loss, ".loss", step, "steps done").entries()) {
+    const f = `.loss[${i}]`;
+    const q = obj(p, f);
+    const at = int(q.step, `${f}.step`, lastLogged + 1, step);
+    const e = int(q.epoch, `${f}.epoch`, 0, epochs - 1);
+    if (e !== Math.floor((at - 1) / stepsPerEpoch)) fail(`${f}.epoch`, `is ${e}, but step ${at} belongs to epoch ${Math.floor((at - 1) / stepsPerEpoch)}`);
+    loss.push({ step: at, epoch: e, loss: num(q.loss, `${f}.loss`, 0), accuracy: num(q.accuracy, `${f}.accuracy`, 0, 1) });
+    lastLogged = at;
+  }
+  // The evaluations: exactly one at the end of every epoch done.
+  const evaluations: EvalPoint[] = [];
+  for (const [i, p] of arr(o.evaluations, ".evaluations", epoch, "epochs done").entries()) {
+    const f = `.evaluations[${i}]`;
+    const q = obj(p, f);
+    evaluations.push({
+      step: int(q.step, `${f}.step`, (i + 1) * stepsPerEpoch, (i + 1) * stepsPerEpoch),
+      epoch: int(q.epoch, `${f}.epoch`, i, i),
+      accuracy: num(q.accuracy, `${f}.accuracy`, 0, 1),
+      loss: num(q.loss, `${f}.loss`, 0),
+    });
+  }
+  if (evaluations.length !== epoch) fail(".evaluations", `has ${evaluations.length} entries, but ${epoch} epochs are done`);
+
+  // Widths over time: the start, then at most one change per decision step.
+  const bitsMap = (v: unknown, f: string): Record<string, number> => {
+    const m = obj(v, f);
+    const out: Record<string, number> = {};
+    for (const name of layers) out[name] = width(m[name], `${f}.${name}`);
+    for (const k of Object.keys(m)) if (!layers.has(k)) fail(`${f}.${k}`, "is not a weighted layer of the model");
+    return out;
+  };
+  const bitsTimeline: TrainingState["bitsTimeline"] = [];
+  let lastChange = 0;
+  for (const [i, p] of arr(o.bitsTimeline, ".bitsTimeline", 1 + decisionSteps, "width changes the steps done allow").entries()) {
+    const f = `.bitsTimeline[${i}]`;
+    const q = obj(p, f);
+    const at = i === 0 ? int(q.step, `${f}.step`, 0, 0) : int(q.step, `${f}.step`, lastChange + 1, step);
+    if (i > 0 && at % interval !== 0) fail(`${f}.step`, `is ${at}, not a decision step (every ${interval} steps)`);
+    bitsTimeline.push({ step: at, bits: bitsMap(q.bits, `${f}.bits`) });
+    lastChange = at;
+  }
+  if (bitsTimeline.length === 0) fail(".bitsTimeline", "must hold at least the starting widths");
+  const current = bitsTimeline[bitsTimeline.length - 1].bits;
+  for (const l of model.layers) {
+    if (current[l.name] !== l.bits) fail(`.bitsTimeline[${bitsTimeline.length - 1}].bits.${l.name}`, `is ${current[l.name]}, but the model file's layer is ${l.bits} bits wide`);
+  }
+
+  // The APT controller's decisions: one per layer per decision step at most, one bit at a time.
+  const bitsHistory: BitsDecision[] = [];
+  let lastDecision = 0;
+  for (const [i, p] of arr(o.bitsHistory, ".bitsHistory", decisionSteps * layers.size, "decisions the steps done allow").entries()) {
+    const f = `.bitsHistory[${i}]`;
+    const q = obj(p, f);
+    const at = int(q.step, `${f}.step`, Math.max(lastDecision, interval), step);
+    if (at % interval !== 0) fail(`${f}.step`, `is ${at}, not a decision step (every ${interval} steps)`);
+    const d: BitsDecision = { step: at, layer: layer(q.layer, `${f}.layer`), G: num(q.G, `${f}.G`, 0), oldBits: width(q.oldBits, `${f}.oldBits`), newBits: width(q.newBits, `${f}.newBits`) };
+    if (Math.abs(d.newBits - d.oldBits) > 1) fail(`${f}.newBits`, `moves ${d.oldBits} -> ${d.newBits}: a decision moves one bit at a time`);
+    if (q.limitedBy !== undefined) d.limitedBy = oneOf(q.limitedBy, `${f}.limitedBy`, ["bMin", "bMax", "budget"]);
+    bitsHistory.push(d);
+    lastDecision = at;
+  }
+
+  let controller: TrainingState["controller"] = null;
+  if (policy.kind === "apt") {
+    controller = {};
+    // The sums restart at every decision step: at most step % interval observations are pending.
+    const pending = step % interval;
     for (const [k, v] of Object.entries(obj(o.controller, ".controller"))) {
-      const q = obj(v, `.controller.${k}`);
-      num(q.g, `.controller.${k}.g`, 0); int(q.n, `.controller.${k}.n`);
+      const f = `.controller.${k}`;
+      layer(k, f);
+      const q = obj(v, f);
+      controller[k] = { g: num(q.g, `${f}.g`, 0), n: int(q.n, `${f}.n`, 0, pending) };
     }
+  } else if (o.controller !== null) {
+    fail(".controller", `must be null under policy ${policy.kind}, got ${show(o.controller)}`);
   }
+
+  // The partial window: the steps since the last loss point.
   const w = obj(o.window, ".window");
-  num(w.loss, ".window.loss", 0); int(w.correct, ".window.correct"); int(w.steps, ".window.steps");
+  const windowSteps = int(w.steps, ".window.steps", step - lastLogged, step - lastLogged);
+  const window = { loss: num(w.loss, ".window.loss", 0), correct: int(w.correct, ".window.correct", 0, windowSteps * batch), steps: windowSteps };
+
+  const scaling: TrainingState["scaling"] = {};
   for (const [k, v] of Object.entries(obj(o.scaling, ".scaling"))) {
-    const q = obj(v, `.scaling.${k}`);
-    for (const f of ["output", "inputError"]) if (q[f] !== null) int(q[f], `.scaling.${k}.${f}`, -960, 960);
+    const f = `.scaling.${k}`;
+    layer(k, f);
+    const q = obj(v, f);
+    const exp = (x: unknown, g: string) => (x === null ? null : int(x, g, -960, 960));
+    scaling[k] = { output: exp(q.output, `${f}.output`), inputError: exp(q.inputError, `${f}.inputError`) };
   }
   const t = obj(o.timings, ".timings");
-  num(t.trainMs, ".timings.trainMs", 0); num(t.evalMs, ".timings.evalMs", 0);
-  if (o.energy !== undefined) checkEnergy(o.energy, obj, num, int);
-  return s as TrainingState;
+  const timings = { trainMs: num(t.trainMs, ".timings.trainMs", 0), evalMs: num(t.evalMs, ".timings.evalMs", 0) };
+  const state: TrainingState = { fingerprint, step, epoch, stepInEpoch, loss, evaluations, bitsTimeline, bitsHistory, controller, window, scaling, timings };
+  if (o.energy !== undefined) {
+    checkEnergy(o.energy, obj, num, int);
+    if ((o.energy as { steps: number }).steps !== step) fail(".energy.steps", `is ${(o.energy as { steps: number }).steps}, but ${step} steps are done`);
+    state.energy = o.energy;
+  }
+  return state;
+}
+
+type CheckedPolicy = ({ kind: "apt" } & AptOptions) | { kind: "fixed"; bits: number; rounding: Rounding };
+
+/** The fingerprint's policy: only the two a checkpoint can come from (integer weights), every
+ *  option present and valid by the policy's own rules. */
+function checkPolicy(
+  p: Record<string, unknown>, fail: (field: string, what: string) => never,
+  int: (v: unknown, f: string, min?: number, max?: number) => number,
+  num: (v: unknown, f: string, min?: number, max?: number) => number,
+  oneOf: <T extends string>(v: unknown, f: string, values: readonly T[]) => T,
+): CheckedPolicy {
+  const f = ".fingerprint.policy";
+  const kind = oneOf(p.kind, `${f}.kind`, ["apt", "fixed"]);
+  const rounding = oneOf(p.rounding, `${f}.rounding`, ["stochastic", "nearest"]);
+  if (kind === "fixed") return { kind, bits: int(p.bits, `${f}.bits`, 2, 16), rounding };
+  if (typeof p.tieActivations !== "boolean") fail(`${f}.tieActivations`, "must be true or false");
+  const options: AptOptions = {
+    tMin: num(p.tMin, `${f}.tMin`, 0), tMax: num(p.tMax, `${f}.tMax`, 0),
+    bMin: int(p.bMin, `${f}.bMin`, 2, 16), bMax: int(p.bMax, `${f}.bMax`, 2, 16), initialBits: int(p.initialBits, `${f}.initialBits`, 2, 16),
+    interval: int(p.interval, `${f}.interval`, 1, 0xffffffff), rounding, tieActivations: p.tieActivations as boolean,
+  };
+  try {
+    apt(options);
+  } catch (e) {
+    fail(f, (e as Error).message);
+  }
+  return { kind, ...options };
 }
 
 function checkEnergy(
@@ -217,41 +357,32 @@ function checkEnergy(
   tally(e.asFp32, ".energy.asFp32");
 }
 
-/** Writes `bytes` to `path` atomically: the previous file stays valid until the new one is whole. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const fs = await import("node:fs/promises");
-  const { dirname } = await import("node:path");
-  const tmp = `${path}.tmp-${process.pid}`;
-  await fs.mkdir(dirname(path), { recursive: true });
-  const handle = await fs.open(tmp, "w");
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(tmp, path);
-  const dir = await fs.open(dirname(path), "r");
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}
+/** The default limit on a checkpoint's size: the largest model file that can load, and the
+ *  largest state. */
+export const CHECKPOINT_MAX_BYTES = HEADER + pad4(MODEL_FILE_MAX_BYTES) + MAX_STATE_BYTES + 32;
 
-/** Removes temporary files that writers killed mid-write left beside `path` (never read, but on a
- *  device that loses power often they would pile up). */
-export async function removeStaleTemporaries(path: string): Promise<void> {
-  const fs = await import("node:fs/promises");
-  const { basename, dirname, join } = await import("node:path");
-  const prefix = `${basename(path)}.tmp-`;
-  let names: string[];
-  try {
-    names = await fs.readdir(dirname(path));
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length))) await fs.rm(join(dirname(path), name), { force: true });
-  }
+/** A checkpoint's length fields, checked before its body is read: anything not starting with the
+ *  checkpoint magic is refused after 8 bytes, a state over its limit after 20. */
+export const CHECKPOINT_LENGTH = {
+  headerBytes: HEADER,
+  length(head: Uint8Array): number | undefined {
+    for (let i = 0; i < Math.min(head.length, CHECKPOINT_MAGIC.length); i++) {
+      if (head[i] !== CHECKPOINT_MAGIC[i]) throw new CheckpointError("magic", i, "not an aptkit checkpoint");
+    }
+    if (head.length < HEADER) return undefined;
+    const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
+    const stateLength = dv.getUint32(16, true);
+    if (stateLength > MAX_STATE_BYTES) throw new CheckpointError("stateLength", 16, `${stateLength} bytes exceeds ${MAX_STATE_BYTES}`);
+    return HEADER + pad4(dv.getUint32(12, true)) + pad4(stateLength) + 32;
+  },
+};
+
+/**
+ * The bytes of the checkpoint at `path` (then decodeCheckpoint them, or pass them to
+ * train({ resume })). Throws InputFileError (APTKIT_INPUT_FILE) for a path that is not a regular
+ * file or a pipe, or is larger than `maxBytes` (default CHECKPOINT_MAX_BYTES) or declares so in its
+ * header; CheckpointError for a file that does not start like a checkpoint.
+ */
+export function readCheckpointFile(path: string, options: Partial<Omit<ReadUserFileOptions, "declared">> = {}): Promise<Uint8Array> {
+  return readUserFile(path, { what: "checkpoint", maxBytes: CHECKPOINT_MAX_BYTES, ...options, declared: CHECKPOINT_LENGTH });
 }

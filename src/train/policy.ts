@@ -118,11 +118,43 @@ export class AptController {
     return Object.fromEntries([...this.sums].map(([k, v]) => [k, { ...v }]));
   }
 
-  restore(sums: Record<string, { g: number; n: number }>, log: BitsDecision[]): void {
+  /**
+   * Takes back a checkpoint's sums and decision log (decodeCheckpoint has checked them against the
+   * run; these checks keep the controller sound for any caller). Copies entry by entry: a log is
+   * as long as the run, too long for an argument list. Throws RangeError naming the entry.
+   */
+  restore(sums: Record<string, { g: number; n: number }>, log: readonly BitsDecision[]): void {
+    const { bMin, bMax, interval } = this.options;
+    const known = (layer: unknown, where: string) => {
+      if (typeof layer !== "string" || !Object.hasOwn(this.reserved, layer)) {
+        throw new RangeError(`AptController.restore: ${where} names ${JSON.stringify(String(layer)).slice(0, 60)}, not a layer of this model (${Object.keys(this.reserved).join(", ")})`);
+      }
+    };
+    const restored = new Map<string, { g: number; n: number }>();
+    for (const [k, v] of Object.entries(sums)) {
+      known(k, `sums.${k}`);
+      const { g, n } = v ?? {};
+      if (typeof g !== "number" || !Number.isFinite(g) || g < 0 || !Number.isInteger(n) || n < 0 || n >= interval) {
+        throw new RangeError(`AptController.restore: sums.${k} must hold a finite g >= 0 and an integer n in 0..${interval - 1}`);
+      }
+      restored.set(k, { g, n });
+    }
+    if (!Array.isArray(log)) throw new RangeError("AptController.restore: the decision log must be an array");
+    const copy: BitsDecision[] = [];
+    for (let i = 0; i < log.length; i++) {
+      const d = log[i];
+      known(d?.layer, `log[${i}].layer`);
+      for (const b of [d.oldBits, d.newBits]) {
+        if (!Number.isInteger(b) || b < bMin || b > bMax) throw new RangeError(`AptController.restore: log[${i}] has width ${b}, outside bMin..bMax (${bMin}..${bMax})`);
+      }
+      const entry: BitsDecision = { step: d.step, layer: d.layer, G: d.G, oldBits: d.oldBits, newBits: d.newBits };
+      if (d.limitedBy !== undefined) entry.limitedBy = d.limitedBy;
+      copy.push(entry);
+    }
     this.sums.clear();
-    for (const [k, v] of Object.entries(sums)) this.sums.set(k, { g: v.g, n: v.n });
+    for (const [k, v] of restored) this.sums.set(k, v);
     this.log.length = 0;
-    this.log.push(...log);
+    for (const d of copy) this.log.push(d);
   }
 
   /** Records one step's G for a layer. */

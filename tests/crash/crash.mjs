@@ -113,7 +113,11 @@ async function outcome(dir) {
 
 // ---- kill strategies ----------------------------------------------------------------------------
 // Each returns a disarm function. `ctx.kill(why)` sends SIGKILL once.
-const isTemp = (name, pid) => name === `run.ckpt.tmp-${pid}`;
+/** A temporary of the writer `pid`: `run.ckpt.tmp-<pid>-<8 hex>` (older builds: `run.ckpt.tmp-<pid>`). */
+const isTemp = (name, pid) => name === `run.ckpt.tmp-${pid}` || new RegExp(`^run\\.ckpt\\.tmp-${pid}-[0-9a-f]{8}$`).test(name);
+/** Lock files a run may hold beside its checkpoint and its output directory (and, for a moment,
+ *  the file that serialises taking over a stale one). */
+const isLock = (name) => /^(run\.ckpt|out)\.lock(\.break)?$/.test(name);
 
 const strategies = {
   /** A uniformly random moment of the expected run time (start-up, data loading, resume, training,
@@ -235,8 +239,13 @@ while (stats.kills < targetKills) {
           check(e instanceof CheckpointError, `run ${runIndex} kill ${killsThisRun}: a cut temp file is refused with a CheckpointError (got ${e?.name}: ${e?.message})`);
         }
       }
-      check(names.every((n) => n === "run.ckpt" || n === "out" || n.startsWith("run.ckpt.tmp-")),
-        `run ${runIndex}: only run.ckpt, its temp files and out/ in the directory (got ${names.join(", ")})`);
+      check(names.every((n) => n === "run.ckpt" || n === "out" || n.startsWith("run.ckpt.tmp-") || isLock(n)),
+        `run ${runIndex}: only run.ckpt, its temp files, lock files and out/ in the directory (got ${names.join(", ")})`);
+      // A lock the kill left behind is the killed process's, so the next run can tell it is stale.
+      for (const n of names.filter((x) => /\.lock$/.test(x))) {
+        const owner = JSON.parse(await readFile(join(dir, n), "utf8").catch(() => "{}") || "{}");
+        check(owner.pid === undefined || owner.pid === r.pid, `run ${runIndex}: ${n} left by the kill names the killed process (${owner.pid} vs ${r.pid})`);
+      }
       if (names.includes("run.ckpt")) {
         const bytes = new Uint8Array(await readFile(join(dir, "run.ckpt")));
         try {
@@ -267,6 +276,7 @@ while (stats.kills < targetKills) {
     }
     const names = await readdir(dir);
     stats.staleTemps += names.filter((n) => n.startsWith("run.ckpt.tmp-")).length;
+    check(!names.some(isLock), `run ${runIndex}: a finished run holds no lock (got ${names.join(", ")})`);
     stats.runs++;
     console.log(`run ${runIndex}: completed after ${killsThisRun} kills, modelSha256 ${got.modelSha256 === expected.modelSha256 ? "identical" : "DIFFERENT"}`);
     if (!flags.keep && failed === 0) await rm(dir, { recursive: true, force: true });

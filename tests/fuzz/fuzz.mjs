@@ -9,7 +9,8 @@
 //     purpose by the library (with a message). A RangeError or TypeError raised by the JavaScript
 //     engine itself (reading a property of undefined, a call stack overflow, a failed allocation,
 //     an invalid array length) means a check is missing, and fails the case, as does any other
-//     exception type, a WebAssembly RuntimeError (out-of-bounds access) or a case over 2 s.
+//     exception type, a WebAssembly RuntimeError (out-of-bounds access), a case over 5 s, or a case
+//   during which the process's peak RSS passes 300 MB.
 //   a load: decodeModelFile/loadModel succeeds and predict() on two samples returns finite logits
 //     and valid classes; decodeCheckpoint succeeds and training resumed from it completes (or
 //     refuses as above); parseIdx/loadIdxDataset succeed and the data set's invariants hold.
@@ -17,9 +18,14 @@
 // The cases run in a worker thread watched from the main thread, so a hang or a crash of the
 // engine is caught, reported with its case number, and the run continues.
 //
+// The files target reads named paths as the CLI does (readModelFile, readCheckpointFile,
+// readIdxSource): devices, FIFOs with and without writers, directories, links, sparse giants, and
+// declared-size bombs (headers that declare more than the file holds or than the limit allows, raw
+// and gzipped, from files and from pipes). Every file read must be left as it was.
+//
 //   node tests/fuzz/fuzz.mjs --short              3,000 cases (CI; < 1 minute)
 //   node tests/fuzz/fuzz.mjs                      100,000 cases
-//   options: --cases N  --seed S  --jobs J  --targets model,checkpoint,idx
+//   options: --cases N  --seed S  --jobs J  --targets model,checkpoint,idx,files  --max-rss-mb M
 //            --case K (replay one case in this process, printing what it did)
 //
 // Runs against dist/ (npm run build first). Prints the seed, counts per target and outcome, and
@@ -33,9 +39,12 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const LIMIT_MS = 2000;
+const LIMIT_MS = 5000;
 let HANG_MS = 10_000;
-const TARGETS = ["model", "checkpoint", "idx"];
+/** Resident memory a case may add: a case during which the process's peak RSS passes its RSS at
+ *  the start of the case plus this fails (--max-rss-mb). */
+let MAX_RSS_MB = 300;
+const TARGETS = ["model", "checkpoint", "idx", "files"];
 
 // ---- seeded randomness --------------------------------------------------------------------------
 
@@ -81,6 +90,7 @@ async function main() {
       targets: { type: "string" },
       case: { type: "string" },
       messages: { type: "boolean", default: false },
+      "max-rss-mb": { type: "string" },
       // Checks the harness itself: one case hangs, one crashes its worker, one is slow; the run
       // must report exactly those three failures and carry on.
       selftest: { type: "boolean", default: false },
@@ -89,7 +99,8 @@ async function main() {
   // The short (CI) mode has a fixed default seed, so CI runs the same cases every time.
   const seed = Number(flags.seed ?? (flags.short ? 1 : Date.now() % 0x7fffffff)) >>> 0;
   if (flags.selftest) HANG_MS = 3000;
-  const targets = (flags.targets ?? "model,checkpoint,idx").split(",");
+  const targets = (flags.targets ?? TARGETS.join(",")).split(",");
+  if (flags["max-rss-mb"] !== undefined) MAX_RSS_MB = Number(flags["max-rss-mb"]);
   if (flags.case !== undefined) {
     // Replay one case here, verbosely.
     const ctx = await setup(targets);
@@ -125,7 +136,7 @@ async function main() {
     let reportedUpTo = from; // cases below this are counted
     const start = (at) => {
       const w = new Worker(fileURLToPath(import.meta.url), {
-        workerData: { seed, from: at, to, skip: [...skip], targets, beat, messages: flags.messages, selftest: flags.selftest ? from : null },
+        workerData: { seed, from: at, to, skip: [...skip], targets, beat, messages: flags.messages, selftest: flags.selftest ? from : null, maxRssMb: MAX_RSS_MB },
         resourceLimits: { maxOldGenerationSizeMb: 2048 },
       });
       let finished = false;
@@ -217,7 +228,7 @@ async function main() {
     console.error(`FAIL x${g.n} ${key}\n     e.g. case ${g.first.k}: ${g.first.detail}`);
   }
   const failed = failures.length;
-  console.log(`${done} cases in ${seconds.toFixed(1)} s (seed ${seed})`);
+  console.log(`${done} cases in ${seconds.toFixed(1)} s (seed ${seed}), peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (a case may add ${MAX_RSS_MB} MB)`);
   console.log(`${done - failures.filter((f) => f.label !== "hang" && !f.label.startsWith("worker")).length} passed, ${failed} failed`);
   process.exit(failed === 0 ? 0 : 1);
 }
@@ -236,7 +247,9 @@ async function setup(targets) {
   const { loadModel } = await imp("model-file/load.js");
   const { saveModel } = await imp("model-file/save.js");
   const { BudgetError } = await imp("budget/errors.js");
-  const lib = { BudgetError, ...format, ...definition, ...checkpoint, ...trainer, ...integer, ...model, ...policy, ...data, ...idx, ...linear, ...dataErr, loadModel, saveModel };
+  const { readModelFile } = await imp("model-file/read.js");
+  const { InputFileError } = await imp("io/errors.js");
+  const lib = { BudgetError, ...format, ...definition, ...checkpoint, ...trainer, ...integer, ...model, ...policy, ...data, ...idx, ...linear, ...dataErr, loadModel, saveModel, readModelFile, InputFileError };
   const work = await mkdtemp(join(tmpdir(), "aptkit-fuzz-"));
   const ctx = { lib, work, targets, cleanup: () => rm(work, { recursive: true, force: true }) };
 
@@ -266,7 +279,7 @@ async function setup(targets) {
   // Checkpoints: a small synthetic run, apt with delayed scaling (controller and scaling state) and
   // fixed:6 with exact scaling; mid-epoch and after the last epoch.
   ctx.checkpoints = [];
-  if (targets.includes("checkpoint")) {
+  if (targets.includes("checkpoint") || targets.includes("files")) {
     const blobsData = blobs(lib, 200, 9);
     const runs = [
       ["apt-delayed", { model: mlp([8], [12], 3), data: blobsData, policy: lib.apt({ interval: 3, bMin: 3, bMax: 10, initialBits: 5 }), epochs: 2, batch: 16, lr: 0.1, seed: 4, isa: "simd", scaling: "delayed", logEvery: 1 }],
@@ -675,6 +688,7 @@ function classify(lib, e) {
 }
 
 function classifyError(lib, e) {
+  if (e instanceof lib.InputFileError) return { label: "InputFileError", ok: e.message.length > 0 };
   if (e instanceof lib.ModelFileError) return { label: "ModelFileError", ok: e.message.length > 0 };
   if (e instanceof lib.CheckpointError) return { label: "CheckpointError", ok: e.message.length > 0 };
   if (e instanceof lib.DatasetError) return { label: "DatasetError", ok: e.message.length > 0 };
@@ -802,9 +816,13 @@ async function checkpointCase(ctx, r, desc) {
   const { lib } = ctx;
   const fx = r.pick(ctx.checkpoints);
   desc.push(fx.name);
-  const kind = r.weighted([["raw", 3], ["resealed", 3], ["state", 5], ["state-bytes", 1], ["model", 3], ["lengths", 1]]);
+  const kind = r.weighted([["raw", 3], ["resealed", 3], ["state", 5], ["state-bytes", 1], ["model", 3], ["lengths", 1], ["forged", 4]]);
   desc.push(kind);
   let bytes;
+  if (kind === "forged") {
+    const state = forgeState(r, JSON.parse(new TextDecoder().decode(fx.parts.state)), desc);
+    bytes = await buildCheckpoint(fx.parts.model, new TextEncoder().encode(JSON.stringify(state)));
+  } else
   if (kind === "raw" || kind === "resealed") {
     const others = [...ctx.checkpoints.filter((c) => c !== fx).map((c) => c.bytes), ctx.models[0].bytes];
     const sections = [[0, 20], [20, 20 + align4(fx.parts.model.length)], [20 + align4(fx.parts.model.length), fx.bytes.length - 32], [fx.bytes.length - 32, fx.bytes.length]];
@@ -845,6 +863,193 @@ async function checkpointCase(ctx, r, desc) {
     const c = classify(lib, e);
     return { ...c, label: `resume: ${c.label}` };
   }
+}
+
+
+// ---- forged checkpoints: valid checksums, hostile content ----------------------------------------
+
+/** One to three targeted forgeries of a checkpoint's state: histories far longer than the steps
+ *  allow, step counts and epochs moved (alone or all together), figures changed, widths and layer
+ *  names out of range, counters inflated. Some stay consistent (a changed accuracy cannot be told
+ *  from a real one): those must resume and finish. */
+function forgeState(r, s, desc) {
+  // 300,000 entries (the size of the report that crashed restore) is slow to build and parse:
+  // drawn now and then, smaller floods most of the time.
+  const big = () => r.weighted([[1000, 6], [20_000, 3], [300_000, 0.5]]);
+  const grow = (arr, n) => { const out = []; for (let i = 0; i < n; i++) out.push(arr.length ? arr[i % arr.length] : {}); return out; };
+  const k = r.weighted([[1, 6], [2, 3], [3, 1]]);
+  for (let i = 0; i < k; i++) {
+    const op = r.pick(["history", "timeline", "loss", "evals", "step", "epoch-all", "accuracy", "eval-loss", "widths", "layer",
+      "controller", "window", "energy", "fingerprint", "limitedBy", "timings"]);
+    desc.push(`forge ${op}`);
+    switch (op) {
+      case "history": s.bitsHistory = grow(s.bitsHistory, big()); break;
+      case "timeline": s.bitsTimeline = grow(s.bitsTimeline, big()); break;
+      case "loss": s.loss = grow(s.loss, big()); break;
+      case "evals": s.evaluations = grow(s.evaluations, r.pick([s.evaluations.length + 1, big()])); break;
+      case "step": s.step = r.pick([s.step + 1, s.step - 1, s.step * 1000, 2 ** 31, 2 ** 53, 0]); break;
+      case "epoch-all": {
+        // Epoch, batches done and step moved together (consistent with each other).
+        const perEpoch = s.fingerprint.batch > 0 ? Math.floor(s.fingerprint.trainCount / s.fingerprint.batch) : 1;
+        s.epoch = r.pick([0, s.epoch + 1, s.fingerprint.epochs, s.fingerprint.epochs + 1]);
+        s.stepInEpoch = r.pick([0, 1, perEpoch - 1, perEpoch]);
+        s.step = s.epoch * perEpoch + s.stepInEpoch;
+        break;
+      }
+      case "accuracy": for (const e of s.evaluations) e.accuracy = r.pick([1, 0, 0.999, 1.0001, -0]); break;
+      case "eval-loss": for (const e of s.evaluations) e.loss = r.pick([0, 1e308, -1e-9]); break;
+      case "widths": {
+        const t = r.pick(s.bitsTimeline);
+        const name = r.pick(Object.keys(t.bits));
+        t.bits[name] = r.pick([1, 2, 16, 17, 32]);
+        break;
+      }
+      case "layer": if (s.bitsHistory.length) r.pick(s.bitsHistory).layer = r.pick(["ghost", "__proto__", "constructor", "dense0"]); break;
+      case "controller": if (s.controller) for (const v of Object.values(s.controller)) v.n = r.pick([0, 1, 2, 3, 1e6]); break;
+      case "window": s.window.steps = r.pick([0, s.window.steps + 1, 1e9]); s.window.correct = r.pick([0, 1e9]); break;
+      case "energy": if (s.energy) s.energy.steps = r.pick([0, s.step + 1, 1e12]); break;
+      case "fingerprint": {
+        const key = r.pick(["trainCount", "batch", "epochs", "seed"]);
+        s.fingerprint[key] = r.pick([0, 1, 2 ** 32 - 1, 2 ** 32, 2 ** 53]);
+        break;
+      }
+      case "limitedBy": if (s.bitsHistory.length) r.pick(s.bitsHistory).limitedBy = r.pick(["bMax", "budget", "x", 7]); break;
+      case "timings": s.timings.trainMs = r.pick([0, 1e308, 5]); break;
+    }
+  }
+  return s;
+}
+
+// ---- named files: devices, pipes, directories, sparse giants, declared-size bombs -----------------
+
+let fifoCount = 0;
+async function makeFifo(ctx) {
+  const { execFileSync } = await import("node:child_process");
+  const path = join(ctx.work, `case-${fifoCount++}.fifo`);
+  execFileSync("mkfifo", [path]);
+  return path;
+}
+
+/** A writer process on the FIFO; `exec` so that killing the pid kills the process holding the pipe. */
+async function fifoWriter(path, source) {
+  const { spawn } = await import("node:child_process");
+  const child = spawn("sh", ["-c", `exec cat ${source.map((f) => `'${f}'`).join(" ")} > '${path}'`], { stdio: "ignore" });
+  child.on("error", () => {});
+  return child;
+}
+
+async function fileDigest(path) {
+  const { stat } = await import("node:fs/promises");
+  const st = await stat(path).catch(() => null);
+  if (!st || !st.isFile()) return null;
+  return `${st.size}:${st.size <= 1 << 20 ? Buffer.from(await sha256(await readFile(path))).toString("hex") : st.mtimeMs}`;
+}
+
+/** A header that declares `length` bytes, for each format. */
+function declaringHeader(ctx, format, length, r) {
+  if (format === "model") {
+    const head = ctx.models[0].bytes.slice(0, 32);
+    new DataView(head.buffer).setUint32(16, length >>> 0, true);
+    return head;
+  }
+  if (format === "checkpoint") {
+    const head = ctx.checkpoints.length ? ctx.checkpoints[0].bytes.slice(0, 20) : new Uint8Array(20);
+    const v = new DataView(head.buffer);
+    if (r.chance(0.5)) v.setUint32(12, length >>> 0, true);
+    else v.setUint32(16, r.chance(0.5) ? length >>> 0 : 64 * 2 ** 20, true);
+    return head;
+  }
+  // IDX images: dims whose product is about `length`.
+  const side = r.pick([28, 1000, 0xffff]);
+  return idxBytes([Math.max(1, Math.floor(length / (side * side))), side, side], new Uint8Array(0));
+}
+
+async function filesCase(ctx, r, desc) {
+  const { lib } = ctx;
+  const { writeFile: write, symlink, open: openFile } = await import("node:fs/promises");
+  const format = r.pick(ctx.checkpoints.length ? ["model", "checkpoint", "idx"] : ["model", "idx"]);
+  const maxBytes = r.chance(0.3) ? r.pick([1 << 10, 1 << 20, 16 << 20]) : undefined;
+  // The default wait (2 s) now and then; shorter ones keep the run short.
+  const writerWaitMs = r.weighted([[100, 6], [300, 3], [2000, 0.5]]);
+  desc.push(format, `maxBytes ${maxBytes ?? "default"}`);
+  const kind = r.weighted([["device", 2], ["directory", 1], ["missing", 1], ["link", 1], ["fifo-silent", 1], ["fifo", 4], ["sparse", 1], ["bomb", 5]]);
+  desc.push(kind);
+  let path, writer = null;
+  const stamp = `${Date.now()}-${r.int(1e9)}`;
+  const valid = () => (format === "model" ? r.pick(ctx.models).bytes : format === "checkpoint" ? r.pick(ctx.checkpoints).bytes
+    : r.chance(0.5) ? ctx.idx.trainImages : gzipSync(ctx.idx.trainImages));
+  const bomb = () => {
+    // A header declaring more than the body holds, more than the limit, or far more than either
+    // (up to 4 GiB), followed by zeros, some valid bytes, or nothing; raw or gzipped (IDX).
+    const declared = r.pick([2 ** 32 - 1, 2 ** 31, 256 * 2 ** 20, 100 * 2 ** 20, 64 * 2 ** 20 + 1, 2 ** 20, 4096]);
+    const body = r.pick([new Uint8Array(0), new Uint8Array(r.pick([1, 4096, 1 << 20])), valid().subarray(0, r.int(valid().length))]);
+    let bytes = concat(declaringHeader(ctx, format, declared, r), body);
+    if (format === "idx" && r.chance(0.5)) bytes = gzipSync(r.chance(0.5) ? bytes : concat(bytes, (ctx.zeros4m ??= new Uint8Array(4 << 20))));
+    desc.push(`declares ${declared}, ${bytes.length} bytes`);
+    return bytes;
+  };
+  switch (kind) {
+    case "device": path = r.pick(["/dev/zero", "/dev/null", "/dev/urandom", "/dev/full"]); break;
+    case "directory": path = ctx.work; break;
+    case "missing": path = join(ctx.work, `missing-${stamp}`); break;
+    case "link": {
+      path = join(ctx.work, `link-${stamp}`);
+      await symlink(r.pick(["/dev/zero", join(ctx.work, "nowhere"), ctx.work]), path);
+      break;
+    }
+    case "fifo-silent": path = await makeFifo(ctx); break;
+    case "fifo": {
+      path = await makeFifo(ctx);
+      const src = join(ctx.work, `src-${stamp}`);
+      const what = r.pick(["valid", "bomb", "valid+zeros", "zeros"]);
+      desc.push(what);
+      await write(src, what === "bomb" ? bomb() : what === "zeros" ? new Uint8Array(0) : valid());
+      writer = await fifoWriter(path, what.includes("zeros") ? [src, "/dev/zero"] : [src]);
+      break;
+    }
+    case "sparse": {
+      path = join(ctx.work, `sparse-${stamp}`);
+      const h = await openFile(path, "w");
+      await h.write(r.chance(0.5) ? valid().subarray(0, 32) : new Uint8Array(1));
+      await h.truncate(r.pick([2 ** 31, 2 ** 33, 2 ** 40]));
+      await h.close();
+      break;
+    }
+    case "bomb": {
+      path = join(ctx.work, `bomb-${stamp}${format === "idx" && r.chance(0.5) ? ".gz" : ""}`);
+      await write(path, bomb());
+      break;
+    }
+  }
+  const before = await fileDigest(path);
+  const options = { writerWaitMs, ...(maxBytes !== undefined && { maxBytes }) };
+  let result;
+  try {
+    if (format === "model") {
+      const bytes = await lib.readModelFile(path, options);
+      await lib.decodeModelFile(bytes);
+      result = { label: "read+decoded", ok: true };
+    } else if (format === "checkpoint") {
+      const bytes = await lib.readCheckpointFile(path, options);
+      await lib.decodeCheckpoint(bytes);
+      result = { label: "read+decoded", ok: true };
+    } else {
+      const src = await lib.readIdxSource(path, { ...(maxBytes !== undefined && { maxBytes }) }, { ndims: 3, what: "images" });
+      const a = lib.parseIdx(src, 3, "images");
+      result = a.data.length === a.dims.reduce((p, d) => p * d, 1) ? { label: "read+parsed", ok: true } : { label: "parsed with wrong length", ok: false };
+    }
+  } catch (e) {
+    result = e instanceof lib.InputFileError ? { label: `InputFileError ${e.problem}`, ok: e.message.includes(path), message: e.message } : classify(lib, e);
+  } finally {
+    if (writer) {
+      writer.kill("SIGKILL");
+      await new Promise((ok) => (writer.exitCode !== null || writer.signalCode !== null ? ok() : writer.on("exit", ok)));
+    }
+  }
+  // Nothing already on disk is lost: the file read is as it was.
+  if (before !== null && (await fileDigest(path)) !== before) return { label: "the file read was changed", ok: false };
+  if (kind === "sparse" || kind === "bomb" || kind.startsWith("fifo") || kind === "link") await rm(path, { force: true });
+  return result;
 }
 
 function modelFieldsCache(ctx, fx) {
@@ -943,7 +1148,8 @@ async function runOne(ctx, seed, k, verbose = false, onTarget = () => {}) {
   const t0 = performance.now();
   let res;
   try {
-    res = target === "model" ? await modelCase(ctx, r, desc) : target === "checkpoint" ? await checkpointCase(ctx, r, desc) : await idxCase(ctx, r, desc);
+    res = target === "model" ? await modelCase(ctx, r, desc) : target === "checkpoint" ? await checkpointCase(ctx, r, desc)
+      : target === "files" ? await filesCase(ctx, r, desc) : await idxCase(ctx, r, desc);
   } catch (e) {
     // An exception from the harness's own steps (building the mutated file) is reported too.
     res = { label: `harness ${e?.name}`, ok: false, detail: e?.stack };
@@ -955,7 +1161,9 @@ async function runOne(ctx, seed, k, verbose = false, onTarget = () => {}) {
 }
 
 async function worker() {
-  const { seed, from, to, skip, targets, beat, messages: collect, selftest } = workerData;
+  const { seed, from, to, skip, targets, beat, messages: collect, selftest, maxRssMb } = workerData;
+  // The process's peak RSS only grows: a case is blamed when it passes the RSS the process had
+  // when the case started (garbage of earlier cases included) plus the limit.
   let messages = {}, examples = {};
   const ctx = await setup(targets);
   parentPort.postMessage({ work: ctx.work });
@@ -971,6 +1179,7 @@ async function worker() {
     beat[0] = k;
     beat[2] = -1;
     beat[1] = origin + performance.now();
+    const rssStartMb = process.memoryUsage.rss() / 2 ** 20;
     const self = selftest === null ? -1 : k - selftest;
     if (self === 3) for (;;);
     if (self === 6) setTimeout(() => { throw new Error("selftest: worker crash"); });
@@ -978,6 +1187,10 @@ async function worker() {
     const res = self === 9 ? await new Promise((ok) => setTimeout(() => ok({ k, target: "selftest", ms: 2500, desc: "", label: "slow (selftest)", ok: false }), 2500))
       : await runOne(ctx, seed, k, false, (t) => { beat[2] = TARGETS.indexOf(t); });
     beat[1] = 0;
+    const peakMb = process.resourceUsage().maxRSS / 1024;
+    if (peakMb > rssStartMb + maxRssMb && res.ok) {
+      Object.assign(res, { ok: false, label: `RSS grew over ${maxRssMb} MB (${res.label})`, detail: `peak ${peakMb.toFixed(0)} MB from ${rssStartMb.toFixed(0)} MB` });
+    }
     cases++;
     const key = `${res.target}:${res.ok ? res.label : `FAIL ${res.label}`}`;
     counts[key] = (counts[key] ?? 0) + 1;

@@ -36,7 +36,9 @@ export {
 export { DatasetError } from "./data/error.js";
 
 // Trained models leave the trainer as versioned files (docs/model-file.md) for inference anywhere.
-export { saveModel, loadModel, LoadedModel, ModelFileError, type LoadOptions, type Prediction } from "./model-file/index.js";
+export { saveModel, loadModel, readModelFile, LoadedModel, ModelFileError, type LoadOptions, type Prediction } from "./model-file/index.js";
+// Files a user names are read within bounds (InputFileError); one writer per path (LockedError).
+export { InputFileError, LockedError } from "./io/index.js";
 export { parseBudget, type Budget } from "./budget/budget.js";
 export { BudgetError } from "./budget/errors.js";
 // The command line's refusal (exit code 2), for programs that drive it through main().

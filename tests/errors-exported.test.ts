@@ -16,6 +16,8 @@ test("every exported error class carries its APTKIT_ code, and is an Error with 
     [new aptkit.BudgetError({ budgetBytes: 65536, plannedBytes: 70000, largest: [], suggestions: [] }), "APTKIT_BUDGET", "BudgetError"],
     [new aptkit.ModelFileError("magic", 0, "bad"), "APTKIT_MODEL_FILE", "ModelFileError"],
     [new aptkit.StaleGemmError("operand a changed width"), "APTKIT_STALE_GEMM", "StaleGemmError"],
+    [new aptkit.InputFileError("/dev/zero", "model file", "not-a-file", 0, "a character device, not a regular file or a pipe"), "APTKIT_INPUT_FILE", "InputFileError"],
+    [new aptkit.LockedError("runs/a", "runs/a.lock", 42, "h", "held by pid 42"), "APTKIT_LOCKED", "LockedError"],
   ];
   for (const [e, code, name] of made) {
     assert.ok(e instanceof Error);

@@ -2,7 +2,7 @@
 // written through writeOutput, so limits on what is read and how outputs land live in one place.
 import { mkdir, open, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { writeFileAtomic } from "../train/checkpoint.js";
+import { InputFileError, LockedError, lockPath, writeFileAtomic, type PathLock } from "../io/index.js";
 import { UsageError } from "./usage.js";
 
 const reason = (e: unknown): string => {
@@ -17,18 +17,30 @@ const reason = (e: unknown): string => {
   }
 };
 
-/** The bytes of a file the user named with `flag`; a file that cannot be read is a usage error. */
-export async function readUserFile(flag: string, path: string): Promise<Uint8Array> {
-  let handle;
+/**
+ * The bytes of a file the user named with `flag`, read by the format's own bounded reader
+ * (readModelFile, readCheckpointFile: regular files and pipes only, never past the size the format
+ * allows or its header declares). A path that cannot be read, or is refused by those bounds, is a
+ * usage error naming the flag; a file of the wrong format keeps its own typed error.
+ */
+export async function readUserFile(flag: string, path: string, read: (path: string) => Promise<Uint8Array>): Promise<Uint8Array> {
   try {
-    handle = await open(path, "r");
-    const info = await handle.stat();
-    if (!info.isFile()) throw Object.assign(new Error("not a regular file"), { code: info.isDirectory() ? "EISDIR" : undefined });
-    return new Uint8Array(await handle.readFile());
+    return await read(path);
   } catch (e) {
-    throw new UsageError(flag, `${path}: ${reason(e)}`);
-  } finally {
-    await handle?.close();
+    if (e instanceof InputFileError) throw new UsageError(flag, e.message);
+    if ((e as NodeJS.ErrnoException).code?.startsWith("E")) throw new UsageError(flag, `${path}: ${reason(e)}`);
+    throw e;
+  }
+}
+
+/** Takes `path`'s one-writer lock for this command; a path another live run holds is a usage error
+ *  naming the flag and the owner. */
+export async function lockForFlag(flag: string, path: string): Promise<PathLock> {
+  try {
+    return await lockPath(path);
+  } catch (e) {
+    if (e instanceof LockedError) throw new UsageError(flag, e.message);
+    throw e;
   }
 }
 

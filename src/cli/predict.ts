@@ -1,5 +1,5 @@
 // `aptkit predict`: a model file's accuracy on a data set's test split.
-import { loadModel, ModelFileError } from "../model-file/index.js";
+import { loadModel, ModelFileError, readModelFile } from "../model-file/index.js";
 import { DEFAULT_BATCH } from "../model-file/load.js";
 import * as flags from "./args.js";
 import { readUserFile } from "./files.js";
@@ -22,7 +22,7 @@ export function parsePredictArgs(argv: string[]) {
 export async function predictCommand(argv: string[]): Promise<number> {
   const o = parsePredictArgs(argv);
   await checkIsa(o.isa);
-  const bytes = await readUserFile("--model-file", o.modelFile);
+  const bytes = await readUserFile("--model-file", o.modelFile, readModelFile);
   let model;
   try {
     model = await loadModel(bytes, { batch: o.batch, isa: o.isa });

@@ -8,7 +8,8 @@ import type { PolicySpec } from "../train/policy.js";
 import type { Budget } from "../budget/budget.js";
 import { formatSize, groupDigits } from "../budget/budget.js";
 import { BudgetError } from "../budget/errors.js";
-import { CheckpointError } from "../train/checkpoint.js";
+import { CheckpointError, readCheckpointFile } from "../train/checkpoint.js";
+import { LockedError } from "../io/index.js";
 import { TRAIN_DEFAULTS } from "../train/defaults.js";
 import { modelDataMismatch } from "../train/options.js";
 import { DivergenceError, largestBatchThatFits, train, type Progress, type TrainResult } from "../train/trainer.js";
@@ -19,7 +20,7 @@ import { resolveIsa } from "../runtime/wasm.js";
 import { renderReport } from "../report/html.js";
 import { saveModel } from "../model-file/index.js";
 import * as flags from "./args.js";
-import { prepareCheckpointPath, prepareDirectory, readUserFile, writeOutput } from "./files.js";
+import { lockForFlag, prepareCheckpointPath, prepareDirectory, readUserFile, writeOutput } from "./files.js";
 import { UsageError } from "./usage.js";
 
 const TRAIN_FLAGS = [
@@ -123,8 +124,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
   // Before the data: the engine, the output directory, the checkpoint's place, the resume file.
   await checkIsa(o.isa);
   await prepareDirectory("--out", o.out);
+  // One run per output directory: two runs sharing --out would both report success while the last
+  // writer's files win. Released at exit (an abrupt exit leaves a lock the next run finds stale).
+  await lockForFlag("--out", o.out);
   if (o.checkpoint) await prepareCheckpointPath("--checkpoint", o.checkpoint.path);
-  const resume = o.resume === undefined ? undefined : await readUserFile("--resume", o.resume);
+  const resume = o.resume === undefined ? undefined : await readUserFile("--resume", o.resume, readCheckpointFile);
   const data = await loadData(o.data);
   // Before the first step: the data against the model and the batch.
   const mismatch = modelDataMismatch(o.model, data);
@@ -185,6 +189,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       console.error(`aptkit: ${e.message}`);
       return 1;
     }
+    if (e instanceof LockedError) throw new UsageError("--checkpoint", e.message);
     if (e instanceof CheckpointError || (o.resume !== undefined && e instanceof RangeError && /^resume:/.test(e.message))) {
       console.error(`aptkit: --resume ${o.resume}: ${e.message}`);
       return 1;

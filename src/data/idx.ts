@@ -16,6 +16,7 @@ import { createDataset, type Dataset, type Split } from "./dataset.js";
 import { DatasetError } from "./error.js";
 import { readUserFile } from "../io/read.js";
 import { InputFileError } from "../io/errors.js";
+import { nodeFs, nodePath, nodeZlib } from "../runtime/files.js";
 
 /** Where Debian's `dataset-fashion-mnist` package installs the four gzipped IDX files. */
 export const FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
@@ -167,7 +168,7 @@ function checkHeader(head: Uint8Array, src: Pick<IdxSource, "file" | "decompress
 /** Decompresses a gzip stream into one buffer, stopping at maxBytes and, once the IDX header is
  *  in, at the length it declares (a stream that goes on past it is refused there). */
 async function gunzip(file: string, compressed: Uint8Array, maxBytes: number, expect?: IdxExpectation): Promise<Uint8Array> {
-  const { createGunzip } = await import("node:zlib");
+  const { createGunzip } = await nodeZlib();
   const src = { file, decompressed: true };
   const headerBytes = expect ? 4 + 4 * expect.ndims : 0;
   return new Promise((resolve, reject) => {
@@ -346,7 +347,7 @@ export async function loadIdxPair(imagesFile: string, labelsFile: string, name: 
 
 /** Whether anything is at `file`: what it is (a directory, a device) the reader then judges and names. */
 async function exists(file: string): Promise<boolean> {
-  const { lstat } = await import("node:fs/promises");
+  const { lstat } = await nodeFs();
   try {
     await lstat(file);
     return true;
@@ -357,7 +358,7 @@ async function exists(file: string): Promise<boolean> {
 
 /** `dir/<base>` if present, else `dir/<base>.gz`, else DatasetError. */
 async function findIdxFile(dir: string, base: string): Promise<string> {
-  const { join } = await import("node:path");
+  const { join } = await nodePath();
   const raw = join(dir, base);
   if (await exists(raw)) return raw;
   if (await exists(raw + ".gz")) return raw + ".gz";
@@ -369,7 +370,7 @@ async function findIdxFile(dir: string, base: string): Promise<string> {
  * t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each raw or .gz) -> {train, test}.
  */
 export async function loadIdxDataset(dir: string, options: IdxDatasetOptions = {}): Promise<Split> {
-  const { basename } = await import("node:path");
+  const { basename } = await nodePath();
   const name = options.name ?? basename(dir);
   const [trI, trL, teI, teL] = await Promise.all(
     [IDX_FILES.trainImages, IDX_FILES.trainLabels, IDX_FILES.testImages, IDX_FILES.testLabels].map((f) => findIdxFile(dir, f)),
@@ -387,7 +388,7 @@ export async function loadIdxDataset(dir: string, options: IdxDatasetOptions = {
  * Debian's `dataset-fashion-mnist` package puts it.
  */
 export async function fashionMnist(dir: string = FASHION_MNIST_DIR, options: IdxReadOptions = {}): Promise<Split> {
-  const { stat } = await import("node:fs/promises");
+  const { stat } = await nodeFs();
   try {
     await stat(dir);
   } catch (e) {

@@ -1,6 +1,7 @@
 // Atomic replacement of a file (docs/reliability.md, "Atomic checkpoints"): a reader, or a process
 // started after a crash, sees the previous file whole or the new file whole, never a mixture or a
 // 0-byte file.
+import { nodeFs, nodePath } from "../runtime/files.js";
 
 /** `PATH.tmp-<pid>-<8 hex digits>`: the pid says whose it is (removeStaleTemporaries keeps those of
  *  live processes); the random part keeps two writers of one process apart. */
@@ -16,8 +17,8 @@ export function temporaryName(path: string): string {
  * removed and `path` is untouched.
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const fs = await import("node:fs/promises");
-  const { dirname } = await import("node:path");
+  const fs = await nodeFs();
+  const { dirname } = await nodePath();
   const dir = dirname(path);
   await fs.mkdir(dir, { recursive: true });
   const tmp = temporaryName(path);
@@ -59,8 +60,8 @@ export function processAlive(pid: number): boolean {
  * temporary of a live process is never touched. Returns the names removed.
  */
 export async function removeStaleTemporaries(path: string): Promise<string[]> {
-  const fs = await import("node:fs/promises");
-  const { basename, dirname, join } = await import("node:path");
+  const fs = await nodeFs();
+  const { basename, dirname, join } = await nodePath();
   const prefix = `${basename(path)}.tmp-`;
   let names: string[];
   try {

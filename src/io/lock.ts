@@ -8,6 +8,7 @@
 // the fresh lock the other just created.
 import { LockedError } from "./errors.js";
 import { processAlive } from "./atomic.js";
+import { nodeFs, nodeFsSync, nodeOs, nodePath } from "../runtime/files.js";
 
 /** A held lock. `release()` (or `await using`) gives it up; releasing twice is harmless. */
 export interface PathLock {
@@ -34,7 +35,7 @@ let exitHook = false;
 
 async function readProc(file: string): Promise<string | null> {
   try {
-    const { readFile } = await import("node:fs/promises");
+    const { readFile } = await nodeFs();
     return (await readFile(file, "utf8")).trim();
   } catch {
     return null;
@@ -50,7 +51,7 @@ async function startTime(pid: number): Promise<string | null> {
 }
 
 async function self(): Promise<Omit<Owner, "nonce" | "since">> {
-  const { hostname } = await import("node:os");
+  const { hostname } = await nodeOs();
   return { pid: process.pid, host: hostname(), boot: await readProc("/proc/sys/kernel/random/boot_id"), start: await startTime(process.pid) };
 }
 
@@ -86,8 +87,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * including this one. A lock left by a process that is gone is taken over.
  */
 export async function lockPath(path: string): Promise<PathLock> {
-  const fs = await import("node:fs/promises");
-  const { dirname, resolve } = await import("node:path");
+  const fs = await nodeFs();
+  const { dirname, resolve } = await nodePath();
   const target = resolve(path);
   if (dirname(target) === target) throw new RangeError(`lockPath: cannot lock the root directory ${target}`);
   const lockFile = `${target}.lock`;
@@ -153,7 +154,7 @@ export async function lockPath(path: string): Promise<PathLock> {
 
 /** Removes the stale lock file whose content was `stale`, unless it changed meanwhile. */
 async function breakStale(lockFile: string, stale: string): Promise<void> {
-  const fs = await import("node:fs/promises");
+  const fs = await nodeFs();
   const breaker = `${lockFile}.break`;
   try {
     await (await fs.open(breaker, "wx")).close();
@@ -190,7 +191,7 @@ function installExitHook(): void {
       }
     }
   });
-  void import("node:fs").then((m) => { syncFs = m; });
+  void nodeFsSync().then((m) => { syncFs = m; });
 }
 
 let syncFs: typeof import("node:fs") | undefined;

@@ -9,6 +9,7 @@
 // The node: modules are imported when first needed: this module sits in the import graph of
 // train(), which also runs in browsers.
 import { InputFileError } from "./errors.js";
+import { nodeFs, nodeFsSync } from "../runtime/files.js";
 
 /** How a format states its total length in its first bytes. */
 export interface DeclaredLength {
@@ -58,8 +59,8 @@ const plural = (n: number) => `${n} byte${n === 1 ? "" : "s"}`;
 export async function readUserFile(path: string, options: ReadUserFileOptions): Promise<Uint8Array> {
   const { what, maxBytes } = options;
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError(`readUserFile: maxBytes must be a non-negative integer, got ${maxBytes}`);
-  const fs = await import("node:fs/promises");
-  const { constants } = await import("node:fs");
+  const fs = await nodeFs();
+  const { constants } = await nodeFsSync();
   const fail = (problem: ConstructorParameters<typeof InputFileError>[2], detail: string, cause?: unknown) =>
     new InputFileError(path, what, problem, maxBytes, detail, cause === undefined ? undefined : { cause });
   let handle: import("node:fs/promises").FileHandle;

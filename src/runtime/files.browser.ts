@@ -18,3 +18,5 @@ function unavailable(what: string): Promise<never> {
 export const nodeFs = (): Promise<typeof import("node:fs/promises")> => unavailable("the file system (node:fs)");
 export const nodePath = (): Promise<typeof import("node:path")> => unavailable("node:path");
 export const nodeZlib = (): Promise<typeof import("node:zlib")> => unavailable("node:zlib");
+export const nodeOs = (): Promise<typeof import("node:os")> => unavailable("node:os");
+export const nodeFsSync = (): Promise<typeof import("node:fs")> => unavailable("the file system (node:fs)");

@@ -28,3 +28,6 @@ export async function readPackageFile(url: URL): Promise<Uint8Array<ArrayBuffer>
 export const nodeFs = (): Promise<typeof import("node:fs/promises")> => import("node:fs/promises");
 export const nodePath = (): Promise<typeof import("node:path")> => import("node:path");
 export const nodeZlib = (): Promise<typeof import("node:zlib")> => import("node:zlib");
+export const nodeOs = (): Promise<typeof import("node:os")> => import("node:os");
+/** The synchronous API, for the one place that must act inside a process "exit" handler (locks). */
+export const nodeFsSync = (): Promise<typeof import("node:fs")> => import("node:fs");

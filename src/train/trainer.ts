@@ -8,7 +8,7 @@ import { IntegerLearner } from "./integer.js";
 import { LinearLayer } from "../nn/layers/linear.js";
 import { applyModelFile } from "../model-file/load.js";
 import { modelFileOf } from "../model-file/save.js";
-import { decodeCheckpoint, encodeCheckpoint, removeStaleTemporaries, writeFileAtomic, type RunFingerprint, type TrainingState } from "./checkpoint.js";
+import { decodeCheckpoint, encodeCheckpoint, lockPath, removeStaleTemporaries, writeFileAtomic, type RunFingerprint, type TrainingState } from "./checkpoint.js";
 import { Engine } from "../nn/engine.js";
 import { baselineMemory, plannedPeak } from "../budget/account.js";
 import { EnergyCounter, masterWeightOps, type EnergyOp } from "../budget/energy.js";
@@ -271,140 +271,147 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const checkpointPath = c.checkpoint?.path ?? null;
   // A DivergenceError names only a checkpoint this run has written.
   let checkpointWritten = false;
-  if (checkpointPath !== null) await removeStaleTemporaries(checkpointPath);
-  /** The whole state after `stepInEpoch` batches of `epoch`. */
-  const saveCheckpoint = async (epoch: number, stepInEpoch: number) => {
-    if (checkpointPath === null || !(learner instanceof IntegerLearner)) return;
-    const scaling: TrainingState["scaling"] = {};
-    for (const l of learner.model.layers) if (l instanceof LinearLayer) scaling[l.name] = l.scalingState();
-    const state: TrainingState = {
-      fingerprint, step, epoch, stepInEpoch, loss, evaluations, bitsTimeline,
-      bitsHistory: controller ? controller.log : [], controller: controller ? controller.state() : null,
-      window: { loss: windowLoss, correct: windowCorrect, steps: windowSteps }, scaling,
-      timings: { trainMs, evalMs }, energy: energy.snapshot(),
+  // One writer per checkpoint path: a second run on the same path is refused (LockedError, naming
+  // the owner) before its first step, and the sweep then removes only temporaries whose writer is gone.
+  const checkpointLock = checkpointPath !== null ? await lockPath(checkpointPath) : null;
+  try {
+    if (checkpointPath !== null) await removeStaleTemporaries(checkpointPath);
+    /** The whole state after `stepInEpoch` batches of `epoch`. */
+    const saveCheckpoint = async (epoch: number, stepInEpoch: number) => {
+      if (checkpointPath === null || !(learner instanceof IntegerLearner)) return;
+      const scaling: TrainingState["scaling"] = {};
+      for (const l of learner.model.layers) if (l instanceof LinearLayer) scaling[l.name] = l.scalingState();
+      const state: TrainingState = {
+        fingerprint, step, epoch, stepInEpoch, loss, evaluations, bitsTimeline,
+        bitsHistory: controller ? controller.log : [], controller: controller ? controller.state() : null,
+        window: { loss: windowLoss, correct: windowCorrect, steps: windowSteps }, scaling,
+        timings: { trainMs, evalMs }, energy: energy.snapshot(),
+      };
+      await writeFileAtomic(checkpointPath, await encodeCheckpoint(modelFileOf(learner), state));
+      checkpointWritten = true;
     };
-    await writeFileAtomic(checkpointPath, await encodeCheckpoint(modelFileOf(learner), state));
-    checkpointWritten = true;
-  };
-  const lastGood = () => (checkpointWritten ? checkpointPath : null);
-  let stopped: TrainReport["stopped"];
-  // Steps run synchronously: with a signal to watch, give its sender (a signal handler, a button)
-  // a turn of the event loop now and then, or the abort would only land after the run.
-  let lastYield = performance.now();
-  const yieldNow = (): Promise<void> => new Promise((resume) => (typeof setImmediate === "function" ? setImmediate(resume) : setTimeout(resume, 0)));
-  epochs: for (let epoch = firstEpoch; epoch < epochs; epoch++) {
-    let t0 = performance.now();
-    let stepInEpoch = 0;
-    for (const indices of batches(trainSet, batch, seed, epoch, { dropLast: true })) {
-      if (epoch === firstEpoch && stepInEpoch < skip) {
-        stepInEpoch++;
-        continue;
-      }
-      if (o.signal && performance.now() - lastYield > YIELD_MS) {
-        await yieldNow();
-        lastYield = performance.now();
-      }
-      if (o.signal?.aborted) {
-        // Stopped between steps: the state is whole, so the checkpoint resumes exactly here.
-        trainMs += performance.now() - t0;
-        await saveCheckpoint(epoch, stepInEpoch);
-        stopped = { step, reason: String(o.signal.reason ?? "aborted"), checkpoint: lastGood() };
-        break epochs;
-      }
-      gather(trainSet, indices, images, labels);
-      const rate = learningRate(schedule, lr, step, totalSteps);
-      counting = true;
-      const r = learner.trainStep(images, labels, rate);
-      for (const op of masterOps) energy.record(op);
-      if (!Number.isFinite(r.loss)) throw new DivergenceError(step, r.loss, rate, lastGood());
-      step++;
-      stepInEpoch++;
-      windowLoss += r.loss;
-      windowCorrect += r.correct;
-      windowSteps++;
-      let decisions: BitsDecision[] = [];
-      if (controller && learner instanceof IntegerLearner) {
-        for (const [layer, G] of Object.entries(learner.progress())) {
-          // An update statistic that is not finite means the arithmetic blew up: stop like a NaN loss.
-          if (!Number.isFinite(G)) throw new DivergenceError(step, r.loss, rate, lastGood(), `${layer}'s progress statistic G is ${G}`);
-          controller.observe(layer, G);
+    const lastGood = () => (checkpointWritten ? checkpointPath : null);
+    let stopped: TrainReport["stopped"];
+    // Steps run synchronously: with a signal to watch, give its sender (a signal handler, a button)
+    // a turn of the event loop now and then, or the abort would only land after the run.
+    let lastYield = performance.now();
+    const yieldNow = (): Promise<void> => new Promise((resume) => (typeof setImmediate === "function" ? setImmediate(resume) : setTimeout(resume, 0)));
+    epochs: for (let epoch = firstEpoch; epoch < epochs; epoch++) {
+      let t0 = performance.now();
+      let stepInEpoch = 0;
+      for (const indices of batches(trainSet, batch, seed, epoch, { dropLast: true })) {
+        if (epoch === firstEpoch && stepInEpoch < skip) {
+          stepInEpoch++;
+          continue;
         }
-        decisions = controller.decide(step, learner.weightBits());
-        for (const d of decisions) if (d.newBits !== d.oldBits) learner.setBits(d.layer, d.newBits);
-        if (decisions.some((d) => d.newBits !== d.oldBits)) bitsTimeline.push({ step, bits: learner.weightBits() });
+        if (o.signal && performance.now() - lastYield > YIELD_MS) {
+          await yieldNow();
+          lastYield = performance.now();
+        }
+        if (o.signal?.aborted) {
+          // Stopped between steps: the state is whole, so the checkpoint resumes exactly here.
+          trainMs += performance.now() - t0;
+          await saveCheckpoint(epoch, stepInEpoch);
+          stopped = { step, reason: String(o.signal.reason ?? "aborted"), checkpoint: lastGood() };
+          break epochs;
+        }
+        gather(trainSet, indices, images, labels);
+        const rate = learningRate(schedule, lr, step, totalSteps);
+        counting = true;
+        const r = learner.trainStep(images, labels, rate);
+        for (const op of masterOps) energy.record(op);
+        if (!Number.isFinite(r.loss)) throw new DivergenceError(step, r.loss, rate, lastGood());
+        step++;
+        stepInEpoch++;
+        windowLoss += r.loss;
+        windowCorrect += r.correct;
+        windowSteps++;
+        let decisions: BitsDecision[] = [];
+        if (controller && learner instanceof IntegerLearner) {
+          for (const [layer, G] of Object.entries(learner.progress())) {
+            // An update statistic that is not finite means the arithmetic blew up: stop like a NaN loss.
+            if (!Number.isFinite(G)) throw new DivergenceError(step, r.loss, rate, lastGood(), `${layer}'s progress statistic G is ${G}`);
+            controller.observe(layer, G);
+          }
+          decisions = controller.decide(step, learner.weightBits());
+          for (const d of decisions) if (d.newBits !== d.oldBits) learner.setBits(d.layer, d.newBits);
+          if (decisions.some((d) => d.newBits !== d.oldBits)) bitsTimeline.push({ step, bits: learner.weightBits() });
+        }
+        counting = false;
+        energy.endStep();
+        if (step % logEvery === 0 || step === totalSteps) {
+          const point = { step, epoch, loss: windowLoss / windowSteps, accuracy: windowCorrect / (windowSteps * batch) };
+          loss.push(point);
+          o.onProgress?.({ epoch, epochs, step, stepsPerEpoch, totalSteps, loss: point.loss, accuracy: point.accuracy,
+            bits: learner.weightBits(), lr: rate, decisions });
+          windowLoss = windowCorrect = windowSteps = 0;
+        }
+        if (c.checkpoint && step % c.checkpoint.every === 0 && stepInEpoch < stepsPerEpoch) {
+          // The epoch's time so far goes into the checkpoint; writing it is not training time.
+          const now = performance.now();
+          trainMs += now - t0;
+          await saveCheckpoint(epoch, stepInEpoch);
+          t0 = performance.now();
+        }
       }
-      counting = false;
-      energy.endStep();
-      if (step % logEvery === 0 || step === totalSteps) {
-        const point = { step, epoch, loss: windowLoss / windowSteps, accuracy: windowCorrect / (windowSteps * batch) };
-        loss.push(point);
-        o.onProgress?.({ epoch, epochs, step, stepsPerEpoch, totalSteps, loss: point.loss, accuracy: point.accuracy,
-          bits: learner.weightBits(), lr: rate, decisions });
-        windowLoss = windowCorrect = windowSteps = 0;
-      }
-      if (c.checkpoint && step % c.checkpoint.every === 0 && stepInEpoch < stepsPerEpoch) {
-        // The epoch's time so far goes into the checkpoint; writing it is not training time.
-        const now = performance.now();
-        trainMs += now - t0;
-        await saveCheckpoint(epoch, stepInEpoch);
-        t0 = performance.now();
-      }
+      const t1 = performance.now();
+      trainMs += t1 - t0;
+      const e = evaluate(learner, test);
+      evalMs += performance.now() - t1;
+      evaluations.push({ step, epoch, accuracy: e.accuracy, loss: e.loss });
+      if (c.checkpoint) await saveCheckpoint(epoch + 1, 0);
     }
-    const t1 = performance.now();
-    trainMs += t1 - t0;
-    const e = evaluate(learner, test);
-    evalMs += performance.now() - t1;
-    evaluations.push({ step, epoch, accuracy: e.accuracy, loss: e.loss });
-    if (c.checkpoint) await saveCheckpoint(epoch + 1, 0);
+    if (stopped && evaluations.at(-1)?.step !== step) {
+      // The checkpoint is written; this evaluation is for the report only (a resumed run does not see
+      // it). A stop right after an epoch's end already has that epoch's evaluation.
+      const t1 = performance.now();
+      const e = evaluate(learner, test);
+      evalMs += performance.now() - t1;
+      const epoch = Math.min(Math.floor(step / Math.max(stepsPerEpoch, 1)), epochs - 1);
+      evaluations.push({ step, epoch, accuracy: e.accuracy, loss: e.loss });
+    }
+    bitsTimeline.push({ step, bits: learner.weightBits() });
+    if (learner instanceof IntegerLearner) learner.engine.onOp = null;
+    else if ("onOp" in hookable) hookable.onOp = null;
+    const memory = await memoryAccount(learner, o, batch, seed, c.isa);
+    const finalBits = learner.weightBits();
+    const counts = learner.weightCounts();
+    const totalWeights = Object.values(counts).reduce((a, b) => a + b, 0);
+    const averageWeightBits = Object.entries(counts).reduce((s, [l, n]) => s + n * finalBits[l], 0) / totalWeights;
+    const report: TrainReport = {
+      version: 1,
+      model: o.model.name,
+      dataset: trainSet.name.replace(/\/train$/, ""),
+      policy: policyName(policy),
+      config: {
+        epochs, batch, lr, schedule, seed, actBits: c.actBits, errBits: c.errBits, scaling: c.scaling, policy,
+        ...(batchChosenBy ? { batchChosenBy } : {}),
+      },
+      isa: learner.isa,
+      accuracy: evaluations[evaluations.length - 1].accuracy,
+      loss,
+      evaluations,
+      steps: step,
+      layers: learner.layers(),
+      bitsHistory: controller ? controller.log : [],
+      bitsTimeline,
+      finalBits,
+      averageWeightBits,
+      modelSha256: await learner.modelSha256(),
+      memory,
+      energy: energy.report(),
+      timings: {
+        totalSeconds: (performance.now() - started) / 1000,
+        trainSeconds: trainMs / 1000,
+        evalSeconds: evalMs / 1000,
+        msPerStep: trainMs / Math.max(step, 1),
+      },
+      ...(stopped ? { stopped } : {}),
+    };
+    return { report, learner };
+  } finally {
+    await checkpointLock?.release();
   }
-  if (stopped && evaluations.at(-1)?.step !== step) {
-    // The checkpoint is written; this evaluation is for the report only (a resumed run does not see
-    // it). A stop right after an epoch's end already has that epoch's evaluation.
-    const t1 = performance.now();
-    const e = evaluate(learner, test);
-    evalMs += performance.now() - t1;
-    const epoch = Math.min(Math.floor(step / Math.max(stepsPerEpoch, 1)), epochs - 1);
-    evaluations.push({ step, epoch, accuracy: e.accuracy, loss: e.loss });
-  }
-  bitsTimeline.push({ step, bits: learner.weightBits() });
-  if (learner instanceof IntegerLearner) learner.engine.onOp = null;
-  else if ("onOp" in hookable) hookable.onOp = null;
-  const memory = await memoryAccount(learner, o, batch, seed, c.isa);
-  const finalBits = learner.weightBits();
-  const counts = learner.weightCounts();
-  const totalWeights = Object.values(counts).reduce((a, b) => a + b, 0);
-  const averageWeightBits = Object.entries(counts).reduce((s, [l, n]) => s + n * finalBits[l], 0) / totalWeights;
-  const report: TrainReport = {
-    version: 1,
-    model: o.model.name,
-    dataset: trainSet.name.replace(/\/train$/, ""),
-    policy: policyName(policy),
-    config: {
-      epochs, batch, lr, schedule, seed, actBits: c.actBits, errBits: c.errBits, scaling: c.scaling, policy,
-      ...(batchChosenBy ? { batchChosenBy } : {}),
-    },
-    isa: learner.isa,
-    accuracy: evaluations[evaluations.length - 1].accuracy,
-    loss,
-    evaluations,
-    steps: step,
-    layers: learner.layers(),
-    bitsHistory: controller ? controller.log : [],
-    bitsTimeline,
-    finalBits,
-    averageWeightBits,
-    modelSha256: await learner.modelSha256(),
-    memory,
-    energy: energy.report(),
-    timings: {
-      totalSeconds: (performance.now() - started) / 1000,
-      trainSeconds: trainMs / 1000,
-      evalSeconds: evalMs / 1000,
-      msPerStep: trainMs / Math.max(step, 1),
-    },
-    ...(stopped ? { stopped } : {}),
-  };
-  return { report, learner };
 }
 
 /** The memory section of every policy's report: the run's own plan, and the float baselines'. */

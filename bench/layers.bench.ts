@@ -558,7 +558,7 @@ const { train } = await digits();
 const sides: Side[] = [];
 for (const isa of ["simd", "scalar"] as const) sides.push(await prepareSide(isa, train));
 const [simd, scalar] = sides;
-// The builds must agree bit for bit (DESIGN 2); a mismatch means the two builds are from
+// The builds must agree bit for bit (docs/architecture.md); a mismatch means the two builds are from
 // different sources, and the SIMD/scalar ratios would compare different programs.
 if (simd.weightHash !== scalar.weightHash || simd.rec.loss.value !== scalar.rec.loss.value) {
   log(`WARNING: SIMD and scalar disagree after ${args.warmup + 1} steps (weights ${simd.weightHash} vs ${scalar.weightHash}, `

@@ -1,4 +1,4 @@
-// The packed format (DESIGN.md section 3): pack/unpack round trip at every width, kernels.pack
+// The packed format (docs/format.md): pack/unpack round trip at every width, kernels.pack
 // equal to reference.pack and to an independent BigInt packer byte for byte, hand-checked bytes,
 // and the row stride / byte length arithmetic.
 import { before, describe, test } from "node:test";

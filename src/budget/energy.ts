@@ -1,4 +1,4 @@
-// The energy account (DESIGN 7, docs/energy.md): counted, not timed. Every kernel call a training
+// The energy account (docs/energy.md): counted, not timed. Every kernel call a training
 // step makes is reported as an OpRecord (src/nn/engine.ts `onOp`; Fp32Learner.onOp for the float
 // baseline); each is turned into primitive operations (multiplies by operand widths, adds by
 // width, float multiplies and adds) and bits moved per memory level, and those are priced with
@@ -66,7 +66,7 @@ export interface EnergyTable {
 
 export const DEFAULT_TABLE: EnergyTable = { main: "1MB", local: "8KB" };
 
-/** Micro-kernel tile (DESIGN 4: MR x NR = 4 x 8): each k step loads MR elements of A and NR of B
+/** Micro-kernel tile (docs/kernels.md: MR x NR = 4 x 8): each k step loads MR elements of A and NR of B
  *  from the local buffer for MR*NR MACs; accumulators stay in registers. */
 export const MR = 4;
 export const NR = 8;
@@ -137,7 +137,7 @@ interface Pricing {
 /**
  * The K block within which int32 partial sums of a x b-bit products cannot overflow
  * (|q| <= 2^(bits-1) - 1): longer sums are widened across blocks into a 64-bit accumulator
- * (DESIGN 2), one 64-bit add per block and output.
+ * (docs/architecture.md, "The number format"), one 64-bit add per block and output.
  */
 export function int32Block(aBits: number, bBits: number): number {
   const prod = (2 ** (aBits - 1) - 1) * (2 ** (bBits - 1) - 1);

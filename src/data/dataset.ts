@@ -5,7 +5,7 @@ import { DOMAIN_BATCHES, DOMAIN_SPLIT, SplitMix32, checkU32, permutation } from 
 /**
  * `count` images of `height x width x channels` pixels, sample-major, row-major inside a sample,
  * channels innermost (HWC), values in [0, 1]; `labels[i]` in 0..classes-1. Float because input
- * data is one of the edges where float appears (DESIGN.md §2); the trainer quantizes a batch
+ * data is one of the edges where float appears (docs/architecture.md, "The number format"); the trainer quantizes a batch
  * at a time.
  */
 export interface Dataset {

@@ -50,7 +50,7 @@ export interface WeightTensor {
 }
 
 export interface UpdateStats {
-  /** sum over weights of |lr * g| / step: G = sumAbs / count (DESIGN 6). */
+  /** sum over weights of |lr * g| / step: G = sumAbs / count (docs/apt.md). */
   sumAbs: number;
   count: number;
   changed: number;

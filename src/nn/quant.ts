@@ -1,5 +1,5 @@
 // Exponent choice and the tensor record shared by layers. A quantized tensor is value = q * 2^exp
-// (DESIGN 2); the codes live packed in wasm memory at `at`, the exponent lives here.
+// (docs/architecture.md, "The number format"); the codes live packed in wasm memory at `at`, the exponent lives here.
 import { maxCode } from "../format.js";
 import type { Rounding } from "../runtime/descriptors.js";
 

@@ -98,7 +98,7 @@ export class IntegerLearner implements Learner {
     return this.model.trainStep(images, labels, lr);
   }
 
-  /** G of each weighted layer's last update (DESIGN 6). */
+  /** G of each weighted layer's last update (docs/apt.md). */
   progress(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const l of this.weighted()) {

@@ -1,4 +1,4 @@
-// Precision policies behind one interface (DESIGN 6): how wide each layer's weights are, and how
+// Precision policies behind one interface (docs/apt.md): how wide each layer's weights are, and how
 // that changes during training. The APT controller is the adaptive one; fixed(bits) is the
 // non-adaptive integer baseline; qat8() and fp32() are the float-master baselines APT argues against.
 import type { Rounding } from "../runtime/descriptors.js";

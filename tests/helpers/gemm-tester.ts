@@ -35,7 +35,7 @@ export const LAYOUTS: readonly Layout[] = [
 
 export const ALL_BITS: readonly number[] = Array.from({ length: 15 }, (_, i) => i + 2);
 
-/** The cache K block of the design (DESIGN.md section 4 / assembly/gemm.ts KC_CACHE). */
+/** The cache K block of the design (docs/kernels.md; KC_CACHE in the GEMM kernels). */
 export const CACHE_K_BLOCK = 256;
 
 const I32_MAX = 2 ** 31 - 1;

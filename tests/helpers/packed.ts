@@ -1,4 +1,4 @@
-// An independent statement of the packed format (DESIGN.md section 3), written with BigInt bit
+// An independent statement of the packed format (docs/format.md), written with BigInt bit
 // streams rather than the reference's bit loop, so that tests check src/reference too.
 
 /** Bytes per row: ceil(cols*bits/32) words of 4 bytes. */

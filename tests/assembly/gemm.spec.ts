@@ -1,4 +1,4 @@
-// gemm() of assembly/gemm.ts against a naive triple loop over the same codes, exact to the bit.
+// gemm() of assembly/gemm/ against a naive triple loop over the same codes, exact to the bit.
 //
 // Each case: random symmetric codes (extremes sprinkled in) or constant extremes, packed with
 // encodeMatrix; C and the workspace sit between guard bytes that must come back untouched; the

@@ -4,9 +4,9 @@
 import { encodeMatrix, decodeMatrix, rowStrideBytes, MIN_BITS, MAX_BITS } from "./packed";
 import {
   gemm as gemmImpl, gemmWorkspaceBytes, gemmViews, gemmFused, gemmBPanelsBytes, gemmPrepackPlain, gemmPrepackedPlain,
-} from "./gemm";
+} from "./gemm/index";
 import { packedFits, arrayFits, MAX_ROW_BITS, STATUS_BITS, STATUS_RANGE, STATUS_OK } from "./extents";
-import { relaxedLastUsed } from "./gemm-relaxed";
+import { relaxedLastUsed } from "./gemm/index";
 
 /** Bumped whenever an export's meaning or signature changes. 2: one status table for every export
  *  (src/runtime/abi-status.ts; pack/unpack's out-of-memory status is -6, the auxiliary kernels'

@@ -6,8 +6,11 @@
 // fast paths, only the bytes of the requested elements): since rows are padded to words, no read ever
 // leaves the row, so no read leaves the matrix.
 
-export const MIN_BITS: u32 = 2;
-export const MAX_BITS: u32 = 16;
+import { MIN_BITS as ABI_MIN_BITS, MAX_BITS as ABI_MAX_BITS } from "../src/runtime/abi-codes";
+
+/** The width range of src/runtime/abi-codes.ts, as the u32 the kernels compare widths in. */
+export const MIN_BITS: u32 = <u32>ABI_MIN_BITS;
+export const MAX_BITS: u32 = <u32>ABI_MAX_BITS;
 
 @inline export function maxCode(bits: u32): i32 {
   return (1 << (bits - 1)) - 1;

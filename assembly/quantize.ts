@@ -35,8 +35,11 @@ export const ERR_LABEL_WIDTH: i32 = STATUS_LABEL_WIDTH;
 export const ERR_EXPONENT: i32 = STATUS_EXPONENT;
 export const ERR_RANGE: i32 = STATUS_RANGE;
 
-export const ROUND_SR: u32 = 0;
-export const ROUND_RNE: u32 = 1;
+import { ROUND_STOCHASTIC, ROUND_NEAREST } from "../src/runtime/abi-codes";
+
+// The rounding modes of src/runtime/abi-codes.ts, as the u32 the kernels' mode arguments are.
+export const ROUND_SR: u32 = <u32>ROUND_STOCHASTIC;
+export const ROUND_RNE: u32 = <u32>ROUND_NEAREST;
 
 /** Tensor exponents accepted where a kernel turns codes into reals: 2^16 * 2^960 stays finite and
  *  2^-960 stays normal, so q * 2^exp is exact. */

@@ -10,32 +10,19 @@
 
 import { decodeRow, rowStrideBytes } from "./packed";
 import { MAX_ROW_BITS } from "./extents";
+import {
+  VIEW_BYTES, V_KIND, V_BASE, V_BITS, V_ROWS, V_COLS, V_STRIDE, V_N, V_H, V_W, V_C, V_KH, V_KW, V_SH, V_SW, V_PH, V_PW,
+  V_DH, V_DW, V_OH, V_OW, VIEW_KIND_PLAIN, VIEW_KIND_IM2COL, VIEW_KIND_WFLIP,
+} from "../src/runtime/abi-layout";
+import { MIN_BITS, MAX_BITS } from "../src/runtime/abi-codes";
 
-export const VIEW_FIELDS: u32 = 24;
-// Field indices (i32).
-export const V_KIND: u32 = 0;   // KIND_*
-export const V_BASE: u32 = 1;   // byte offset of the packed data
-export const V_BITS: u32 = 2;
-export const V_ROWS: u32 = 3;   // virtual rows
-export const V_COLS: u32 = 4;   // virtual cols
-export const V_TRANS: u32 = 5;  // operand used transposed (GEMM operands only)
-export const V_STRIDE: u32 = 6; // bytes per stored row/line (filled in by viewPrepare)
-// IM2COL: the source tensor N x H x W x C and the convolution geometry.
-export const V_N: u32 = 7, V_H: u32 = 8, V_W: u32 = 9, V_C: u32 = 10;
-export const V_KH: u32 = 11, V_KW: u32 = 12, V_SH: u32 = 13, V_SW: u32 = 14;
-export const V_PH: u32 = 15, V_PW: u32 = 16; // zero padding (may be negative: cropping)
-export const V_DH: u32 = 17, V_DW: u32 = 18; // input dilation (>1 for the backward of strided convs)
-export const V_OH: u32 = 19, V_OW: u32 = 20; // output spatial size: rows = N*OH*OW
-// WFLIP (the weights of conv backward-data): V_N = Cout, V_C = Cin, V_KH, V_KW.
+// The descriptor's fields are named in src/runtime/abi-layout.ts, the layout the host writes.
+// WFLIP (the weights of conv backward-data) reuses IM2COL fields: V_N = Cout, V_C = Cin, V_KH, V_KW.
 
-export const KIND_PLAIN: i32 = 0;
-export const KIND_IM2COL: i32 = 1;
-export const KIND_WFLIP: i32 = 2;
-
-@inline export function field(v: usize, f: u32): i32 {
+@inline export function field(v: usize, f: i32): i32 {
   return load<i32>(v + (<usize>f << 2));
 }
-@inline function setField(v: usize, f: u32, x: i32): void {
+@inline function setField(v: usize, f: i32, x: i32): void {
   store<i32>(v + (<usize>f << 2), x);
 }
 
@@ -50,9 +37,9 @@ export const KIND_WFLIP: i32 = 2;
 export function viewRowTooLong(v: usize): bool {
   const kind = field(v, V_KIND), bits = <f64>field(v, V_BITS);
   let codes: f64 = 0;
-  if (kind == KIND_PLAIN) codes = <f64>field(v, V_COLS);
-  else if (kind == KIND_IM2COL) codes = <f64>field(v, V_W) * <f64>field(v, V_C);
-  else if (kind == KIND_WFLIP) codes = <f64>field(v, V_KH) * <f64>field(v, V_KW) * <f64>field(v, V_C);
+  if (kind == VIEW_KIND_PLAIN) codes = <f64>field(v, V_COLS);
+  else if (kind == VIEW_KIND_IM2COL) codes = <f64>field(v, V_W) * <f64>field(v, V_C);
+  else if (kind == VIEW_KIND_WFLIP) codes = <f64>field(v, V_KH) * <f64>field(v, V_KW) * <f64>field(v, V_C);
   return codes * bits > MAX_ROW_BITS;
 }
 
@@ -60,14 +47,14 @@ export function viewRowTooLong(v: usize): bool {
 export function viewPrepare(v: usize): bool {
   if (viewRowTooLong(v)) return false;
   const kind = field(v, V_KIND), bits = field(v, V_BITS);
-  if (bits < 2 || bits > 16) return false;
+  if (bits < MIN_BITS || bits > MAX_BITS) return false;
   const rows = field(v, V_ROWS), cols = field(v, V_COLS);
   if (rows < 0 || cols < 0) return false;
-  if (kind == KIND_PLAIN) {
+  if (kind == VIEW_KIND_PLAIN) {
     setField(v, V_STRIDE, <i32>rowStrideBytes(<u32>cols, <u32>bits));
     return true;
   }
-  if (kind == KIND_IM2COL) {
+  if (kind == VIEW_KIND_IM2COL) {
     const n = field(v, V_N), h = field(v, V_H), w = field(v, V_W), c = field(v, V_C);
     const kh = field(v, V_KH), kw = field(v, V_KW), sh = field(v, V_SH), sw = field(v, V_SW);
     const dh = field(v, V_DH), dw = field(v, V_DW), oh = field(v, V_OH), ow = field(v, V_OW);
@@ -78,7 +65,7 @@ export function viewPrepare(v: usize): bool {
     setField(v, V_STRIDE, <i32>rowStrideBytes(<u32>(w * c), <u32>bits));
     return true;
   }
-  if (kind == KIND_WFLIP) {
+  if (kind == VIEW_KIND_WFLIP) {
     const co = field(v, V_N), ci = field(v, V_C), kh = field(v, V_KH), kw = field(v, V_KW);
     if (co <= 0 || ci <= 0 || kh <= 0 || kw <= 0) return false;
     if (<f64>rows != <f64>kh * <f64>kw * <f64>co || cols != ci) return false;
@@ -93,8 +80,8 @@ export function viewPrepare(v: usize): bool {
 export function viewDataBytes(v: usize): f64 {
   const kind = field(v, V_KIND);
   const stride = <f64>field(v, V_STRIDE);
-  if (kind == KIND_PLAIN) return <f64>field(v, V_ROWS) * stride;
-  if (kind == KIND_IM2COL) return <f64>field(v, V_N) * <f64>field(v, V_H) * stride;
+  if (kind == VIEW_KIND_PLAIN) return <f64>field(v, V_ROWS) * stride;
+  if (kind == VIEW_KIND_IM2COL) return <f64>field(v, V_N) * <f64>field(v, V_H) * stride;
   return <f64>field(v, V_N) * stride;
 }
 
@@ -102,9 +89,9 @@ export function viewDataBytes(v: usize): f64 {
 export function viewDecode(v: usize, r: u32, c0: u32, count: u32, dst: usize): void {
   const kind = field(v, V_KIND);
   const base = <usize>field(v, V_BASE), bits = <u32>field(v, V_BITS), stride = <usize>field(v, V_STRIDE);
-  if (kind == KIND_PLAIN) {
+  if (kind == VIEW_KIND_PLAIN) {
     decodeRow(base + <usize>r * stride, c0, count, bits, dst);
-  } else if (kind == KIND_IM2COL) {
+  } else if (kind == VIEW_KIND_IM2COL) {
     im2colDecode(v, base, bits, stride, r, c0, count, dst);
   } else {
     const ci = <u32>field(v, V_C), kh = <u32>field(v, V_KH), kw = <u32>field(v, V_KW), co = <u32>field(v, V_N);
@@ -171,8 +158,8 @@ function im2colDecode(v: usize, base: usize, bits: u32, stride: usize, r: u32, c
 /** Output views are the tensor itself: 1x1 (row (n, y, x), col c) or whole-image (row n, col
  *  (y, x, c): a flattened tensor), both with unit stride, no padding, no dilation. */
 export function viewWritable(v: usize): bool {
-  if (field(v, V_KIND) == KIND_PLAIN) return true;
-  if (field(v, V_KIND) != KIND_IM2COL) return false;
+  if (field(v, V_KIND) == VIEW_KIND_PLAIN) return true;
+  if (field(v, V_KIND) != VIEW_KIND_IM2COL) return false;
   if (field(v, V_SH) != 1 || field(v, V_SW) != 1 || field(v, V_PH) != 0 || field(v, V_PW) != 0 ||
       field(v, V_DH) != 1 || field(v, V_DW) != 1) return false;
   const pointwise = field(v, V_KH) == 1 && field(v, V_KW) == 1 && field(v, V_OH) == field(v, V_H) && field(v, V_OW) == field(v, V_W);
@@ -184,7 +171,7 @@ export function viewWritable(v: usize): bool {
  *  `rowOut` and returns the column within that row. */
 @inline export function viewLocate(v: usize, r: u32, col: u32, rowOut: usize): u32 {
   const base = <usize>field(v, V_BASE), stride = <usize>field(v, V_STRIDE);
-  if (field(v, V_KIND) == KIND_PLAIN) {
+  if (field(v, V_KIND) == VIEW_KIND_PLAIN) {
     store<usize>(rowOut, base + <usize>r * stride);
     return col;
   }
@@ -266,7 +253,7 @@ function im2colSimpleKind(v: usize): i32 {
 
 /** Bytes a line cache for prepared view v needs with `slots` slots (0 when v needs none). */
 export function viewCacheBytes(v: usize, slots: u32): usize {
-  if (field(v, V_KIND) != KIND_IM2COL || im2colSimpleKind(v) != 0) return 0;
+  if (field(v, V_KIND) != VIEW_KIND_IM2COL || im2colSimpleKind(v) != 0) return 0;
   if (field(v, V_OW) <= 0 || field(v, V_OH) <= 0) return 0;
   const lx = <u64>(field(v, V_OW) - 1) * <u64>field(v, V_SW) + <u64>field(v, V_KW);
   const lineBytes = (lx * <u64>field(v, V_C) * 2 + 15) & ~(<u64>15);
@@ -338,13 +325,13 @@ function cachedLine(v: usize, n: u32, t: u32): usize {
  */
 export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst: usize, ld: u32): void {
   if (nr == 0 || nc == 0) return;
-  if (rectZeroMasks != 0 && (field(v, V_KIND) != KIND_IM2COL || lcView != v || field(v, V_KH) > 32)) {
+  if (rectZeroMasks != 0 && (field(v, V_KIND) != VIEW_KIND_IM2COL || lcView != v || field(v, V_KH) > 32)) {
     memory.fill(rectZeroMasks, 0, <usize>nr << 2);
   }
   const kind = field(v, V_KIND);
   const base = <usize>field(v, V_BASE), bits = <u32>field(v, V_BITS), stride = <usize>field(v, V_STRIDE);
   const ldBytes = <usize>ld << 1;
-  if (kind == KIND_PLAIN) {
+  if (kind == VIEW_KIND_PLAIN) {
     let src = base + <usize>r0 * stride;
     for (let i: u32 = 0; i < nr; i++) {
       decodeRow(src, c0, nc, bits, dst + <usize>i * ldBytes);
@@ -352,7 +339,7 @@ export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst
     }
     return;
   }
-  if (kind == KIND_WFLIP) {
+  if (kind == VIEW_KIND_WFLIP) {
     const ci = <u32>field(v, V_C), kh = <u32>field(v, V_KH), kw = <u32>field(v, V_KW), co = <u32>field(v, V_N);
     let tap = r0 / co, out = r0 % co;
     for (let i: u32 = 0; i < nr; i++) {

@@ -2,8 +2,10 @@
 // and the reference so that both refuse malformed arguments with the same messages. What a
 // well-formed matrix's bytes hold (checkPackedCodes) is checked at the Kernels API only.
 
-export const MIN_BITS = 2;
-export const MAX_BITS = 16;
+import { MIN_BITS, MAX_BITS } from "./runtime/abi-codes.js";
+
+// The width range is the ABI's (src/runtime/abi-codes.ts, compiled into the kernels too).
+export { MIN_BITS, MAX_BITS };
 
 /** A rows x cols matrix of `bits`-bit symmetric two's-complement codes, in the packed format. */
 export interface PackedMatrix {

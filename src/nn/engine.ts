@@ -5,7 +5,7 @@ import { BudgetError, largestItems } from "../budget/errors.js";
 import { Planner } from "../budget/plan.js";
 import { maxCode } from "../format.js";
 import {
-  STAGE_BYTES, VIEW_BYTES, kernelStatusError, readStage, viewCols, viewRows, writeStage, writeView,
+  ROUNDING_CODE, STAGE_BYTES, VIEW_BYTES, kernelStatusError, readStage, viewCols, viewRows, writeStage, writeView,
   type Rounding, type Stage, type StageResult, type View,
 } from "../runtime/descriptors.js";
 import { instantiateAbi, resolveIsa, type AbiExports, type Isa, type IsaChoice } from "../runtime/wasm.js";
@@ -33,7 +33,6 @@ export class PlanTooLarge extends Error {
     super(`the plan needs ${plannedBytes} bytes, more than the ${budgetBytes}-byte budget`);
   }
 }
-const ROUNDING_CODE: Record<Rounding, number> = { stochastic: 0, nearest: 1 };
 
 /** Per-purpose PRNG streams of a layer: stream = layer * STREAMS + purpose. */
 export const STREAMS = 8;

@@ -4,8 +4,10 @@
 import { maxCode } from "../format.js";
 import { randomBits, randomKey, randomUnit } from "./random.js";
 
-export const ROUND_SR = 0;
-export const ROUND_RNE = 1;
+import { ROUND_STOCHASTIC as ROUND_SR, ROUND_NEAREST as ROUND_RNE } from "../runtime/abi-codes.js";
+
+// The ABI's mode codes (src/runtime/abi-codes.ts), under the names the reference uses.
+export { ROUND_SR, ROUND_RNE };
 
 /** How a kernel rounds: mode 0 = SR with the draws of (seed, step, stream), 1 = RNE. */
 export interface Rounding {

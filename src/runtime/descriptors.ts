@@ -1,12 +1,21 @@
 // The descriptor blocks of the fused GEMM ABI (docs/abi.md), written into wasm memory by the host.
-// Field order mirrors assembly/views.ts and assembly/gemm.ts.
+// Every field is addressed by its name in src/runtime/abi-layout.ts, the one layout the kernels
+// read too.
 
 import {
   STATUS_BITS, STATUS_DIMENSION, STATUS_EXPONENT, STATUS_LABEL_WIDTH, STATUS_MODE, STATUS_RANGE, STATUS_SHAPE,
   STATUS_STAGE, STATUS_VIEW, STATUS_WINDOW, STATUS_WINDOW_TOO_LARGE, STATUS_WORKSPACE,
 } from "./abi-status.js";
+import {
+  VIEW_FIELDS, VIEW_BYTES, V_KIND, V_BASE, V_BITS, V_ROWS, V_COLS, V_TRANS, V_N, V_H, V_W, V_C, V_KH, V_KW, V_SH, V_SW,
+  V_PH, V_PW, V_DH, V_DW, V_OH, V_OW, VIEW_KIND_PLAIN, VIEW_KIND_IM2COL, VIEW_KIND_WFLIP,
+  STAGE_I32_FIELDS, STAGE_F64_AT, STAGE_F64_FIELDS, STAGE_BYTES, S_MODE, S_RELU, S_ROUNDING, S_SEED, S_STEP, S_STREAM,
+  S_BIAS, S_BIAS_BITS, S_OUT_BITS, S_C, S_TRACK_MAX, SF_BIAS_SCALE, SF_SCALE, SF_MAX_ABS, SF_SUM_ABS, SF_SATURATED,
+  SF_CHANGED, SF_COUNT, STAGE_MODE_STORE, STAGE_MODE_MAXABS, STAGE_MODE_REQUANT, STAGE_MODE_UPDATE, STAGE_STORE_F32,
+} from "./abi-layout.js";
+import { ROUND_NEAREST, ROUND_STOCHASTIC } from "./abi-codes.js";
 
-export const VIEW_FIELDS = 24;
+export { VIEW_FIELDS, VIEW_BYTES, STAGE_BYTES };
 
 /** What each status code of the wasm exports means (src/runtime/abi-status.ts: one value per
  *  meaning, shared with assembly/). Positive returns k+1 are data errors the caller decodes. */
@@ -43,9 +52,6 @@ export function gemmStatusMessage(status: number): string {
 export function kernelStatusError(what: string, exportName: string, status: number): RangeError & { readonly status: number } {
   return Object.assign(new RangeError(`${what}: kernel refused its arguments (${exportName} ${abiStatusMessage(status)})`), { status });
 }
-
-export const VIEW_BYTES = VIEW_FIELDS * 4;
-export const STAGE_BYTES = 48 + 8 * 8;
 
 /** A packed matrix used as-is (rows x cols at `bits`). */
 export interface PlainView {
@@ -114,22 +120,23 @@ export function tensorView(at: number, bits: number, n: number, h: number, w: nu
 export function writeView(memory: ArrayBuffer, at: number, v: View): void {
   const f = new Int32Array(memory, at, VIEW_FIELDS);
   f.fill(0);
-  f[1] = v.at;
-  f[2] = v.bits;
-  f[3] = viewRows(v);
-  f[4] = viewCols(v);
-  f[5] = v.trans ? 1 : 0;
+  f[V_BASE] = v.at;
+  f[V_BITS] = v.bits;
+  f[V_ROWS] = viewRows(v);
+  f[V_COLS] = viewCols(v);
+  f[V_TRANS] = v.trans ? 1 : 0;
   if (v.kind === "plain") {
-    f[0] = 0;
+    f[V_KIND] = VIEW_KIND_PLAIN;
   } else if (v.kind === "im2col") {
-    f[0] = 1;
-    f[7] = v.n; f[8] = v.h; f[9] = v.w; f[10] = v.c;
-    f[11] = v.kh; f[12] = v.kw; f[13] = v.strideH; f[14] = v.strideW;
-    f[15] = v.padH; f[16] = v.padW; f[17] = v.dilateH; f[18] = v.dilateW;
-    f[19] = v.outH; f[20] = v.outW;
+    f[V_KIND] = VIEW_KIND_IM2COL;
+    f[V_N] = v.n; f[V_H] = v.h; f[V_W] = v.w; f[V_C] = v.c;
+    f[V_KH] = v.kh; f[V_KW] = v.kw; f[V_SH] = v.strideH; f[V_SW] = v.strideW;
+    f[V_PH] = v.padH; f[V_PW] = v.padW; f[V_DH] = v.dilateH; f[V_DW] = v.dilateW;
+    f[V_OH] = v.outH; f[V_OW] = v.outW;
   } else {
-    f[0] = 2;
-    f[7] = v.cout; f[10] = v.cin; f[11] = v.kh; f[12] = v.kw;
+    f[V_KIND] = VIEW_KIND_WFLIP;
+    // WFLIP reuses the IM2COL fields: N holds Cout, C holds Cin.
+    f[V_N] = v.cout; f[V_C] = v.cin; f[V_KH] = v.kh; f[V_KW] = v.kw;
   }
 }
 
@@ -162,29 +169,36 @@ export interface StageResult {
   count: number;
 }
 
-const MODES: Record<StageMode, number> = { store: 0, maxabs: 1, requant: 2, update: 3 };
+const MODES: Record<StageMode, number> = {
+  store: STAGE_MODE_STORE, maxabs: STAGE_MODE_MAXABS, requant: STAGE_MODE_REQUANT, update: STAGE_MODE_UPDATE,
+};
+
+/** The ABI's rounding-mode code (src/runtime/abi-codes.ts) of a rounding name. */
+export const ROUNDING_CODE: Readonly<Record<Rounding, number>> = { stochastic: ROUND_STOCHASTIC, nearest: ROUND_NEAREST };
 
 export function writeStage(memory: ArrayBuffer, at: number, s: Stage): void {
-  const i = new Int32Array(memory, at, 12);
-  const d = new Float64Array(memory, at + 48, 8);
+  const i = new Int32Array(memory, at, STAGE_I32_FIELDS);
+  const d = new Float64Array(memory, at + STAGE_F64_AT, STAGE_F64_FIELDS);
   i.fill(0);
   d.fill(0);
-  i[0] = MODES[s.mode];
-  i[1] = s.relu ? 1 : 0;
-  i[2] = (s.rounding ?? "stochastic") === "stochastic" ? 0 : 1;
-  i[3] = (s.seed ?? 0) >>> 0;
-  i[4] = (s.step ?? 0) >>> 0;
-  i[5] = (s.stream ?? 0) >>> 0;
-  i[6] = s.bias?.at ?? 0;
-  i[7] = s.bias?.bits ?? 0;
-  i[8] = s.storeF32 ? 32 : 0;
-  i[9] = s.c ?? 0;
-  i[10] = s.trackMax ? 1 : 0;
-  d[0] = s.bias?.scale ?? 0;
-  d[1] = s.scale ?? 1;
+  i[S_MODE] = MODES[s.mode];
+  i[S_RELU] = s.relu ? 1 : 0;
+  i[S_ROUNDING] = ROUNDING_CODE[s.rounding ?? "stochastic"];
+  i[S_SEED] = (s.seed ?? 0) >>> 0;
+  i[S_STEP] = (s.step ?? 0) >>> 0;
+  i[S_STREAM] = (s.stream ?? 0) >>> 0;
+  i[S_BIAS] = s.bias?.at ?? 0;
+  i[S_BIAS_BITS] = s.bias?.bits ?? 0;
+  i[S_OUT_BITS] = s.storeF32 ? STAGE_STORE_F32 : 0;
+  i[S_C] = s.c ?? 0;
+  i[S_TRACK_MAX] = s.trackMax ? 1 : 0;
+  d[SF_BIAS_SCALE] = s.bias?.scale ?? 0;
+  d[SF_SCALE] = s.scale ?? 1;
 }
 
 export function readStage(memory: ArrayBuffer, at: number): StageResult {
-  const d = new Float64Array(memory, at + 48, 8);
-  return { maxAbs: d[2], sumAbs: d[3], saturated: d[4], changed: d[5], count: d[6] };
+  const d = new Float64Array(memory, at + STAGE_F64_AT, STAGE_F64_FIELDS);
+  return {
+    maxAbs: d[SF_MAX_ABS], sumAbs: d[SF_SUM_ABS], saturated: d[SF_SATURATED], changed: d[SF_CHANGED], count: d[SF_COUNT],
+  };
 }

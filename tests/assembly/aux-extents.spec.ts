@@ -4,7 +4,7 @@
 
 import { packedFits, arrayFits, packedBytes, MAX_ROW_BITS, STATUS_RANGE, STATUS_WINDOW } from "../../assembly/extents";
 import { poolOutputSize, maxPoolForward, avgPoolBackward } from "../../assembly/pool";
-import { gemmWorkspaceBytes, gemmBPanelsBytes } from "../../assembly/gemm";
+import { gemmWorkspaceBytes, gemmBPanelsBytes } from "../../assembly/gemm/index";
 
 const BUF = memory.data(64, 16);
 

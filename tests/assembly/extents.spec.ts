@@ -1,12 +1,13 @@
-// The extent checks of the wasm ABI (assembly/gemm.ts inMemory, assembly/views.ts viewRowTooLong
+// The extent checks of the wasm ABI (assembly/extents.ts inMemory, assembly/views.ts viewRowTooLong
 // and viewPrepare): sizes from u32/i32 arguments are compared in f64, so products that would wrap a
 // u32 or even a u64 (N * H * stride of three i32 fields) are still seen as too large.
 
-import { inMemory, gemm, GEMM_ERR_RANGE, GEMM_ERR_VIEW } from "../../assembly/gemm";
+import { inMemory, gemm, GEMM_ERR_RANGE, GEMM_ERR_VIEW } from "../../assembly/gemm/index";
+import { viewRowTooLong, viewPrepare, viewDataBytes } from "../../assembly/views";
 import {
-  viewRowTooLong, viewPrepare, viewDataBytes, VIEW_FIELDS, V_KIND, V_BITS, V_ROWS, V_COLS, V_N, V_H, V_W, V_C,
-  V_KH, V_KW, V_SH, V_SW, V_DH, V_DW, V_OH, V_OW, KIND_PLAIN, KIND_IM2COL, KIND_WFLIP,
-} from "../../assembly/views";
+  VIEW_FIELDS, V_KIND, V_BITS, V_ROWS, V_COLS, V_N, V_H, V_W, V_C, V_KH, V_KW, V_SH, V_SW, V_DH, V_DW, V_OH, V_OW,
+  VIEW_KIND_PLAIN as KIND_PLAIN, VIEW_KIND_IM2COL as KIND_IM2COL, VIEW_KIND_WFLIP as KIND_WFLIP,
+} from "../../src/runtime/abi-layout";
 
 const VIEW = memory.data(<i32>(VIEW_FIELDS * 4), 16);
 

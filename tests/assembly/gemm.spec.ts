@@ -1,10 +1,10 @@
-// gemm() of assembly/gemm.ts against a naive triple loop over the same codes, exact to the bit.
+// gemm() of assembly/gemm/ against a naive triple loop over the same codes, exact to the bit.
 //
 // Each case: random symmetric codes (extremes sprinkled in) or constant extremes, packed with
 // encodeMatrix; C and the workspace sit between guard bytes that must come back untouched; the
 // workspace is exactly gemm_workspace_bytes unless a test says otherwise.
 
-import { gemm, GEMM_OK, GEMM_ERR_BITS, GEMM_ERR_SHAPE, GEMM_ERR_WORKSPACE } from "../../assembly/gemm";
+import { gemm, GEMM_OK, GEMM_ERR_BITS, GEMM_ERR_SHAPE, GEMM_ERR_WORKSPACE } from "../../assembly/gemm/index";
 // The workspace size as the host asks for it (the ABI export).
 import { gemm_workspace_bytes } from "../../assembly/index";
 import { encodeMatrix, maxCode, rowStrideBytes } from "../../assembly/packed";

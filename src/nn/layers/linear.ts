@@ -4,6 +4,7 @@
 //   b += round(lr * 1^T dY / step)
 // The subclasses only say how x, y, dY and W are seen as matrices (views).
 import { packedByteLength, rowStrideBytes } from "../../format.js";
+import { ROUND_NEAREST } from "../../runtime/abi-codes.js";
 import type { PlainView, View } from "../../runtime/descriptors.js";
 import { PURPOSE, STREAMS, type Engine } from "../engine.js";
 import { heUniform, heUniformCodes, layerSeed, writePacked } from "../init.js";
@@ -136,9 +137,9 @@ export abstract class LinearLayer implements Layer {
     const e = this.engine;
     const expAt = e.statsAt + 32;
     // Round to nearest: the usual QAT fake-quantization.
-    e.check(e.abi.quantize_f32(m.weights, w.rows, w.cols, w.bits, 1, e.seed, e.step, 0, w.at, expAt), `${this.name} master quantization`);
+    e.check(e.abi.quantize_f32(m.weights, w.rows, w.cols, w.bits, ROUND_NEAREST, e.seed, e.step, 0, w.at, expAt), `${this.name} master quantization`);
     w.exp = new Int32Array(e.memory, expAt, 1)[0];
-    e.check(e.abi.quantize_f32(m.bias, 1, w.rows, BIAS_BITS, 1, e.seed, e.step, 0, this.biasAt, expAt), `${this.name} master bias quantization`);
+    e.check(e.abi.quantize_f32(m.bias, 1, w.rows, BIAS_BITS, ROUND_NEAREST, e.seed, e.step, 0, this.biasAt, expAt), `${this.name} master bias quantization`);
     this.biasExp = new Int32Array(e.memory, expAt, 1)[0];
   }
 

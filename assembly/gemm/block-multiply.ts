@@ -1,0 +1,108 @@
+// Block multiplication: every micro-tile of one (MC x NC) block for one K block, through the
+// micro-kernel of the build's ISA (microkernels-simd.ts, microkernels-scalar.ts), into the f64 C
+// of a plain call or the block accumulator of a fused one.
+
+import { MR, NR, roundUp } from "./blocking";
+import { splitA, splitB, panelA, panelA2, zeroMasks, pairRanges, useZeroMasks, zeroSeg } from "./state";
+import { gemm_4x8c2_f64acc_simd, gemm_4x8c2_i32acc_simd, gemm_2x8c2_i32acc_simd } from "./microkernels-simd";
+import { gemm_4x8c2_i32acc_scalar, gemm_4x8c2_f64acc_scalar } from "./microkernels-scalar";
+
+/** The most K ranges one tile of multiplyBlockI32 skips between (pairRanges' capacity). */
+export const MAX_RANGES: u32 = 34;
+
+// C (f64) [0..mr, 0..nr] += scale * (A panel rows x B panel group).
+@inline function microkernel(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: usize, mr: u32, nr: u32, scale: f64): void {
+  if (ASC_FEATURE_SIMD) gemm_4x8c2_f64acc_simd(a, lda, b, pairs, c, ldc, mr, nr, scale);
+  else gemm_4x8c2_f64acc_scalar(a, lda, b, pairs, c, ldc, mr, nr, scale);
+}
+
+// The fused i32 block accumulator: C (full 4x8 tile, ldc bytes per row of i32) = or += A x B.
+@inline function microkernelI32(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: usize, first: bool, mr: u32): void {
+  if (ASC_FEATURE_SIMD) {
+    if (mr <= 2) gemm_2x8c2_i32acc_simd(a, lda, b, pairs, c, ldc, first);
+    else gemm_4x8c2_i32acc_simd(a, lda, b, pairs, c, ldc, first);
+  } else {
+    gemm_4x8c2_i32acc_scalar(a, lda, b, pairs, c, ldc, first);
+  }
+}
+
+// Zero kernel rows (state.ts zeroMasks): padding and dilation make whole kernel rows of a patch
+// zero (the input error of a padded conv: 29% of lenet5's second conv's K), and a tile whose four
+// rows share such a kernel row skips its K range. Skipping exact zeros leaves every sum as it was.
+// The fused block in i32: all full tiles of the (mcp x ncp) block, stored (first K block) or added.
+export function multiplyBlockI32(pb: usize, mc: u32, nc: u32, pc: u32, kc: u32, c: usize, ldc: usize, first: bool): void {
+  const kcp = roundUp(kc, 2);
+  const pairs = kcp >>> 1;
+  const lda = <usize>kcp << 1;
+  const groupBytes = <usize>kcp << 4;
+  for (let ir: u32 = 0; ir < mc; ir += MR) {
+    let skip: u32 = 0;
+    if (useZeroMasks) {
+      skip = 0xffffffff;
+      for (let r = ir; r < ir + MR; r++) if (r < mc) skip &= load<u32>(zeroMasks + (<usize>r << 2));
+    }
+    const a = panelA + <usize>ir * lda;
+    if (skip == 0) {
+      for (let jr: u32 = 0; jr < nc; jr += NR) {
+        microkernelI32(a, lda, pb + <usize>(jr >>> 3) * groupBytes, pairs, c + <usize>ir * ldc + (<usize>jr << 2), ldc, first, min(MR, mc - ir));
+      }
+      continue;
+    }
+    // The pair ranges [p0, p1) this tile needs: kernel rows not in `skip`, clipped to the K block.
+    const seg = zeroSeg;
+    let ranges: u32 = 0;
+    const ky0 = pc / seg, ky1 = (pc + kc - 1) / seg;
+    let runStart: i32 = -1;
+    for (let ky = ky0; ky <= ky1 + 1; ky++) {
+      const zero = ky > ky1 || (ky < 32 && (skip >>> ky) & 1) != 0;
+      if (!zero) {
+        if (runStart < 0) runStart = max<i32>(<i32>(ky * seg) - <i32>pc, 0);
+        continue;
+      }
+      if (runStart >= 0) {
+        const runEnd = min<i32>(<i32>(ky * seg) - <i32>pc, <i32>kc);
+        const p0 = <u32>runStart >>> 1, p1 = (<u32>runEnd + 1) >>> 1;
+        if (ranges > 0 && load<u32>(pairRanges + (<usize>(ranges - 1) << 3), 4) >= p0) {
+          store<u32>(pairRanges + (<usize>(ranges - 1) << 3), p1, 4);
+        } else {
+          store<u32>(pairRanges + (<usize>ranges << 3), p0);
+          store<u32>(pairRanges + (<usize>ranges << 3), p1, 4);
+          ranges++;
+        }
+        runStart = -1;
+      }
+    }
+    for (let jr: u32 = 0; jr < nc; jr += NR) {
+      const b = pb + <usize>(jr >>> 3) * groupBytes;
+      const ct = c + <usize>ir * ldc + (<usize>jr << 2);
+      if (ranges == 0 && first) {
+        for (let t: u32 = 0; t < MR; t++) memory.fill(ct + <usize>t * ldc, 0, NR << 2);
+      }
+      for (let q: u32 = 0; q < ranges; q++) {
+        const p0 = load<u32>(pairRanges + (<usize>q << 3)), p1 = load<u32>(pairRanges + (<usize>q << 3), 4);
+        microkernelI32(a + (<usize>p0 << 2), lda, b + (<usize>p0 << 5), p1 - p0, ct, ldc, first && q == 0, min(MR, mc - ir));
+      }
+    }
+  }
+}
+
+// All micro-tiles of one (mc x nc) block for K block kc, accumulated into c (leading dim ldc).
+export function multiplyBlock(pb: usize, pb2: usize, mc: u32, nc: u32, kc: u32, c: usize, ldc: usize, fullTiles: bool): void {
+  const kcp = roundUp(kc, 2);
+  const lda = <usize>kcp << 1;
+  const groupBytes = <usize>kcp << 4;
+  const aScaleHi: f64 = splitA ? 256 : 1, bScaleHi: f64 = splitB ? 256 : 1;
+  for (let jr: u32 = 0; jr < nc; jr += NR) {
+    const nr = fullTiles ? NR : min(NR, nc - jr);
+    const bOff = <usize>(jr >>> 3) * groupBytes;
+    for (let ir: u32 = 0; ir < mc; ir += MR) {
+      const mr = fullTiles ? MR : min(MR, mc - ir);
+      const aOff = <usize>ir * lda;
+      const cp = c + <usize>ir * ldc + (<usize>jr << 3);
+      microkernel(panelA + aOff, lda, pb + bOff, kcp >>> 1, cp, ldc, mr, nr, aScaleHi * bScaleHi);
+      if (splitA) microkernel(panelA2 + aOff, lda, pb + bOff, kcp >>> 1, cp, ldc, mr, nr, bScaleHi);
+      if (splitB) microkernel(panelA + aOff, lda, pb2 + bOff, kcp >>> 1, cp, ldc, mr, nr, aScaleHi);
+    }
+  }
+}
+

@@ -1,0 +1,65 @@
+// The scalar build's micro-kernel: the same 4 x 8 tile of A panel rows times one B panel group
+// as the SIMD kernels (microkernels-simd.ts), read from the same "c2" panels, in i64 arithmetic.
+
+import { NR } from "./blocking";
+import { tile } from "./state";
+import { addTileF64 } from "./microkernels-simd";
+
+// Scalar build: two columns per i64 multiply. A pair word of the B panel holds
+// [b(2p,j) b(2p+1,j) b(2p,j') b(2p+1,j')]; its even codes b(2p,j) + 2^32 b(2p,j') (sign-extended
+// in place) times a(i,2p), plus the odd ones times a(i,2p+1), summed over the block, is
+// S(i,j) + 2^32 S(i,j') exactly: |S| < 2^31 by the K block's overflow bound, so the low word
+// sign-extended is S(i,j) and the rest S(i,j'). 16 multiplies per pair for a 4x4 sub-tile
+// instead of 32.
+const LANES: u64 = 0x0000ffff0000ffff;
+const SIGNS: u64 = 0x0000800000008000;
+@inline function evenCodes(x: u64): i64 { const y = x & LANES; return <i64>(y - ((y & SIGNS) << 1)); }
+@inline function oddCodes(x: u64): i64 { const y = (x >> 16) & LANES; return <i64>(y - ((y & SIGNS) << 1)); }
+@inline function lowSum(acc: i64): i32 { return <i32>acc; }
+@inline function highSum(acc: i64): i32 { return <i32>((acc - <i64><i32>acc) >> 32); }
+
+/** The 4 x 8 tile as i32 at t (row stride tld bytes): stored, or added when add. */
+@inline export function gemm_4x8c2_i32_scalar(a: usize, lda: usize, b: usize, pairs: u32, t: usize, tld: usize, add: bool): void {
+  for (let j: u32 = 0; j < NR; j += 4) {
+    let bp = b + (<usize>j << 2);
+    let ap = a;
+    let s00: i64 = 0, s01: i64 = 0, s10: i64 = 0, s11: i64 = 0;
+    let s20: i64 = 0, s21: i64 = 0, s30: i64 = 0, s31: i64 = 0;
+    for (let p: u32 = 0; p < pairs; p++) {
+      const x0 = load<u64>(bp), x1 = load<u64>(bp, 8);
+      const e0 = evenCodes(x0), o0 = oddCodes(x0), e1 = evenCodes(x1), o1 = oddCodes(x1);
+      let u = <i64>load<i16>(ap), w = <i64>load<i16>(ap, 2);
+      s00 += u * e0 + w * o0; s01 += u * e1 + w * o1;
+      u = <i64>load<i16>(ap + lda); w = <i64>load<i16>(ap + lda, 2);
+      s10 += u * e0 + w * o0; s11 += u * e1 + w * o1;
+      u = <i64>load<i16>(ap + 2 * lda); w = <i64>load<i16>(ap + 2 * lda, 2);
+      s20 += u * e0 + w * o0; s21 += u * e1 + w * o1;
+      u = <i64>load<i16>(ap + 3 * lda); w = <i64>load<i16>(ap + 3 * lda, 2);
+      s30 += u * e0 + w * o0; s31 += u * e1 + w * o1;
+      ap += 4;
+      bp += 32;
+    }
+    storeLanes(t + (<usize>j << 2), s00, s01, add);
+    storeLanes(t + tld + (<usize>j << 2), s10, s11, add);
+    storeLanes(t + 2 * tld + (<usize>j << 2), s20, s21, add);
+    storeLanes(t + 3 * tld + (<usize>j << 2), s30, s31, add);
+  }
+}
+
+@inline function storeLanes(t: usize, s0: i64, s1: i64, add: bool): void {
+  let v0 = lowSum(s0), v1 = highSum(s0), v2 = lowSum(s1), v3 = highSum(s1);
+  if (add) { v0 += load<i32>(t); v1 += load<i32>(t, 4); v2 += load<i32>(t, 8); v3 += load<i32>(t, 12); }
+  store<i32>(t, v0); store<i32>(t, v1, 4); store<i32>(t, v2, 8); store<i32>(t, v3, 12);
+}
+
+
+/** C (f64) [0..mr, 0..nr] += scale * (A panel rows x B panel group), exactly. */
+export function gemm_4x8c2_f64acc_scalar(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: usize, mr: u32, nr: u32, scale: f64): void {
+  gemm_4x8c2_i32_scalar(a, lda, b, pairs, tile, NR << 2, false);
+  addTileF64(c, ldc, mr, nr, scale);
+}
+
+/** The fused i32 block accumulator: C (full 4 x 8 tile of i32) = (first) or += A x B. */
+export function gemm_4x8c2_i32acc_scalar(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: usize, first: bool): void {
+  gemm_4x8c2_i32_scalar(a, lda, b, pairs, c, ldc, !first);
+}

@@ -1,0 +1,141 @@
+// Packing: operand rectangles decoded into the i16 panels the micro-kernels read (layouts in
+// ./index.ts). Operands are read a rectangle at a time through their views (views.ts
+// viewDecodeRect: an IM2COL view assembles patches from a cache of decoded input lines), and an
+// operand too wide for one pass is split into hi and lo byte planes here.
+
+import { viewDecodeRect } from "../views";
+import { MR, NR, roundUp } from "./blocking";
+import { viewA, viewB, aTransG, bTransG, splitA, splitB, panelA, panelA2, scratch, rectEnd } from "./state";
+
+// v = 256*hi + lo elementwise: hi = v >> 8 stays at p, lo = v & 255 goes to p2 (count % 8 == 0).
+function splitPanel(p: usize, p2: usize, count: usize): void {
+  if (ASC_FEATURE_SIMD) {
+    const low8 = i16x8.splat(255);
+    for (let o: usize = 0; o < count << 1; o += 16) {
+      const v = v128.load(p + o);
+      v128.store(p2 + o, v128.and(v, low8));
+      v128.store(p + o, i16x8.shr_s(v, 8));
+    }
+  } else {
+    for (let o: usize = 0; o < count << 1; o += 2) {
+      const v = <i32>load<i16>(p + o);
+      store<i16>(p2 + o, <i16>(v & 255));
+      store<i16>(p + o, <i16>(v >> 8));
+    }
+  }
+}
+
+// A panel rows [0, mcp) x k [0, kcp) from op(A) rows [ic, ic+mc) x k [pc, pc+kc). Only what the
+// micro-kernel reads is written: rows >= mc and the odd k column are zeroed, nothing else is cleared.
+export function packA(ic: u32, mc: u32, pc: u32, kc: u32): void {
+  const mcp = roundUp(mc, MR), kcp = roundUp(kc, 2);
+  const rowBytes = <usize>kcp * 2;
+  if (!aTransG) {
+    viewDecodeRect(viewA, ic, mc, pc, kc, panelA, kcp);
+  } else {
+    // A is stored K x M: decode stored rows [pc, pc+kc), columns [ic, ic+mc) a chunk at a time and
+    // transpose them into the panel.
+    const chunk = max<u32>(1, <u32>((rectEnd - scratch) / (<usize>mc << 1)));
+    const ldBytes = <usize>mc << 1;
+    for (let k0: u32 = 0; k0 < kc; k0 += chunk) {
+      const cnt = min(chunk, kc - k0);
+      viewDecodeRect(viewA, pc + k0, cnt, ic, mc, scratch, mc);
+      for (let r: u32 = 0; r < mc; r++) {
+        const dst = panelA + <usize>r * rowBytes + (<usize>k0 << 1);
+        let src = scratch + (<usize>r << 1);
+        for (let k: u32 = 0; k < cnt; k++) {
+          store<i16>(dst + (<usize>k << 1), load<i16>(src));
+          src += ldBytes;
+        }
+      }
+    }
+  }
+  if (kc & 1) {
+    for (let r: u32 = 0; r < mc; r++) store<i16>(panelA + <usize>r * rowBytes + (<usize>kc << 1), 0);
+  }
+  if (mc < mcp) memory.fill(panelA + <usize>mc * rowBytes, 0, <usize>(mcp - mc) * rowBytes);
+  if (splitA) splitPanel(panelA, panelA2, <usize>mcp * kcp);
+}
+
+// B panel (at pb, pb2) for op(B) k [pc, pc+kc) x columns [jc, jc+nc). Every byte of the panel is
+// written (padding columns and the odd k row as zeros).
+export function packB(pb: usize, pb2: usize, jc: u32, nc: u32, pc: u32, kc: u32): void {
+  const ncp = roundUp(nc, NR), kcp = roundUp(kc, 2);
+  const pairs = kcp >>> 1;
+  const groupBytes = <usize>pairs * 32;
+  const groups = ncp >>> 3;
+  if (!bTransG) {
+    // B is stored K x N: decode a chunk of stored rows compactly (ld = nc, so a 1x1 tensor view's
+    // rows decode as one run), then interleave rows 2p and 2p+1, zeroing columns >= nc. The
+    // 16-byte loads of a partial group may read past a row's end (into the next row, or the 16
+    // bytes kept free after the chunk), never past the scratch.
+    const ldBytes = <usize>nc << 1;
+    const chunk = max<u32>(2, <u32>((rectEnd - scratch - 16) / ldBytes) & ~1);
+    const fullGroups = nc >>> 3, tailCols = nc & 7;
+    for (let k0: u32 = 0; k0 < kc; k0 += chunk) {
+      const cnt = min(chunk, kc - k0);
+      viewDecodeRect(viewB, pc + k0, cnt, jc, nc, scratch, nc);
+      if (cnt & 1) memory.fill(scratch + <usize>cnt * ldBytes, 0, ldBytes);
+      const chunkPairs = (cnt + 1) >>> 1;
+      for (let q: u32 = 0; q < chunkPairs; q++) {
+        const p = (k0 >>> 1) + q;
+        const s0row = scratch + <usize>(2 * q) * ldBytes;
+        const s1row = s0row + ldBytes;
+        const dst = pb + (<usize>p << 5);
+        if (ASC_FEATURE_SIMD) {
+          for (let g: u32 = 0; g < fullGroups; g++) {
+            const v0 = v128.load(s0row + (<usize>g << 4)), v1 = v128.load(s1row + (<usize>g << 4));
+            const o = dst + <usize>g * groupBytes;
+            v128.store(o, i16x8.shuffle(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
+            v128.store(o, i16x8.shuffle(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+          }
+          if (tailCols != 0) {
+            // Lanes t < tailCols keep their value: (t - tailCols) is negative there.
+            const keep = i16x8.lt_s(i16x8(0, 1, 2, 3, 4, 5, 6, 7), i16x8.splat(<i16>tailCols));
+            const v0 = v128.and(v128.load(s0row + (<usize>fullGroups << 4)), keep);
+            const v1 = v128.and(v128.load(s1row + (<usize>fullGroups << 4)), keep);
+            const o = dst + <usize>fullGroups * groupBytes;
+            v128.store(o, i16x8.shuffle(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
+            v128.store(o, i16x8.shuffle(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+          }
+        } else {
+          for (let g: u32 = 0; g < groups; g++) {
+            const o = dst + <usize>g * groupBytes;
+            for (let t: u32 = 0; t < 8; t++) {
+              const col = (g << 3) + t;
+              let x0: i16 = 0, x1: i16 = 0;
+              if (col < nc) {
+                x0 = load<i16>(s0row + (<usize>col << 1));
+                x1 = load<i16>(s1row + (<usize>col << 1));
+              }
+              store<i16>(o + (<usize>t << 2), x0);
+              store<i16>(o + (<usize>t << 2), x1, 2);
+            }
+          }
+        }
+      }
+    }
+  } else {
+    // B is stored N x K: stored row j is column j of op(B), k contiguous; scatter its pairs.
+    const ldBytes = <usize>kcp << 1;
+    const chunk = max<u32>(1, <u32>((rectEnd - scratch) / ldBytes));
+    for (let j0: u32 = 0; j0 < nc; j0 += chunk) {
+      const cnt = min(chunk, nc - j0);
+      viewDecodeRect(viewB, jc + j0, cnt, pc, kc, scratch, kcp);
+      for (let jj: u32 = 0; jj < cnt; jj++) {
+        const j = j0 + jj;
+        const src = scratch + <usize>jj * ldBytes;
+        if (kc & 1) store<i16>(src + (<usize>kc << 1), 0);
+        const colOff = pb + <usize>(j >>> 3) * groupBytes + (<usize>(j & 7) << 2);
+        for (let p: u32 = 0; p < pairs; p++) {
+          store<u32>(colOff + (<usize>p << 5), load<u32>(src + (<usize>p << 2)));
+        }
+      }
+    }
+    for (let j = nc; j < ncp; j++) {
+      const colOff = pb + <usize>(j >>> 3) * groupBytes + (<usize>(j & 7) << 2);
+      for (let p: u32 = 0; p < pairs; p++) store<u32>(colOff + (<usize>p << 5), 0);
+    }
+  }
+  if (splitB) splitPanel(pb, pb2, <usize>ncp * kcp);
+}

@@ -1,4 +1,4 @@
-// Changing a packed weight matrix's bit width in place (DESIGN 2: there is no master copy, the codes
+// Changing a packed weight matrix's bit width in place (docs/architecture.md, "The number format": no master copy, the codes
 // are the model). Up by k bits: codes times 2^k, exact (the step halves k times, the range is kept:
 // |q| 2^k <= (2^(b-1) - 1) 2^k <= 2^(b+k-1) - 1). Down by k bits: q / 2^k rounded once (SR or RNE),
 // then clamped to the narrower symmetric range. A drop of k > 1 bits is one rounding of q / 2^k,

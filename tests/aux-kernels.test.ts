@@ -9,7 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 
-import { maxCode, packedByteLength, rowStrideBytes } from "../src/format.js";
+import { maxCode, packedByteLength, rowStrideBytes } from "../src/format/packed.js";
 import { pack, unpack } from "../src/reference/packed.js";
 import { randomBits, randomKey } from "../src/reference/random.js";
 import { ROUND_RNE, ROUND_SR, type Rounding } from "../src/reference/rounding.js";

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import {
   EnergyCounter, HOROWITZ_45NM, MUL_EXPONENT, intAddJoules, intMulJoules, int32Block, masterWeightOps, price, reprice,
   type EnergyOp, type EnergyReport,
-} from "../src/budget/energy.js";
+} from "../src/energy/energy.js";
 
 const pJ = 1e-12;
 

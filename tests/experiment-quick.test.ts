@@ -8,8 +8,8 @@ import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FASHION_MNIST_DIR, IDX_FILES } from "../src/data/index.js";
-import { COLUMNS, buildRows, issueChecks, meetingFigures, parseTable, resultsTable, onePointCheaper, type RunResult } from "../src/experiment/table.js";
-import { renderResults, runSet, writeResults, type ExperimentConfig } from "../src/experiment/compare.js";
+import { COLUMNS, buildRows, issueChecks, meetingFigures, parseTable, resultsTable, onePointCheaper, type RunResult } from "../experiments/results-table.js";
+import { renderResults, runSet, writeResults, type ExperimentConfig } from "../experiments/compare.js";
 import { validateReport } from "../src/report/schema.js";
 import { filesIn, skipUnless } from "./helpers/system-tool.js";
 

@@ -1,7 +1,7 @@
 // Reference of the rounding rules in assembly/quantize.ts: stochastic rounding (floor(r + u),
 // u = randomUnit of the element's flat output index) and round-to-nearest-even, on exact rationals
 // (BigInt) and on f64 reals (the same f64 operations, in the same order, as the kernels).
-import { maxCode } from "../format.js";
+import { maxCode } from "../format/packed.js";
 import { randomBits, randomKey, randomUnit } from "./random.js";
 
 export const ROUND_SR = 0;

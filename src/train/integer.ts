@@ -2,15 +2,15 @@
 // packed codes; a precision change re-encodes them in place inside the reserved buffer.
 import type { Rounding } from "../runtime/descriptors.js";
 import type { IsaChoice } from "../runtime/wasm.js";
-import { Engine, PURPOSE, STREAMS, type Scaling } from "../nn/engine.js";
+import { Engine, PURPOSE, STREAMS, type Scaling } from "../engine/engine.js";
 import type { WeightTensor } from "../nn/layer.js";
 import { LinearLayer } from "../nn/layers/linear.js";
 import { Model, type ModelDefinition } from "../nn/model.js";
-import type { BatchResult, Learner } from "./learner.js";
-import { buildWithinBudget } from "../budget/account.js";
-import { breakdown, type Breakdown } from "../budget/table.js";
-import type { LayerInfo } from "./report.js";
-import { sha256Hex } from "./hash.js";
+import type { BatchResult, Learner } from "../learner/learner.js";
+import { buildWithinBudget } from "../nn/fit.js";
+import { breakdown, type Breakdown } from "../budget/fit-table.js";
+import type { LayerInfo } from "../learner/run-report.js";
+import { sha256Hex } from "../learner/hash.js";
 
 export interface IntegerLearnerOptions {
   batch: number;

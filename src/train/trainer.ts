@@ -1,24 +1,25 @@
 // The training loop: batches, learning-rate schedule, evaluation, the precision policy's
 // decisions, and the report. It drives any Learner, so every policy is measured the same way.
-import { batches, gather, sampleSize, type Dataset, type Split } from "../data/index.js";
+import { batches, gather, sampleSize, type Dataset } from "../data/index.js";
 import type { IsaChoice } from "../runtime/wasm.js";
-import type { Scaling } from "../nn/engine.js";
 import { layerName, type ModelDefinition } from "../nn/model.js";
 import { IntegerLearner } from "./integer.js";
 import { LinearLayer } from "../nn/layers/linear.js";
 import { applyModelFile } from "../model-file/load.js";
 import { modelFileOf } from "../model-file/save.js";
 import { decodeCheckpoint, encodeCheckpoint, lockPath, removeStaleTemporaries, writeFileAtomic, type RunFingerprint, type TrainingState } from "./checkpoint.js";
-import { Engine } from "../nn/engine.js";
-import { baselineMemory, plannedPeak } from "../budget/account.js";
-import { EnergyCounter, masterWeightOps, type EnergyOp } from "../budget/energy.js";
-import type { Learner } from "./learner.js";
+import { Engine } from "../engine/engine.js";
+import { baselineMemory } from "../baselines/memory.js";
+import { plannedPeak } from "../nn/fit.js";
+import { EnergyCounter, masterWeightOps, type EnergyOp } from "../energy/energy.js";
+import type { Learner } from "../learner/learner.js";
 import { AptController, budgetSearch, initialBits, policyName, widestBits, type PolicySpec } from "./policy.js";
 import { checkPlan, fits, type PlanLike } from "../budget/errors.js";
-import { breakdown } from "../budget/table.js";
-import type { BitsDecision, CurvePoint, EvalPoint, TrainReport } from "./report.js";
+import { breakdown } from "../budget/fit-table.js";
+import type { BitsDecision, CurvePoint, EvalPoint, TrainReport } from "../learner/run-report.js";
 import { TRAIN_DEFAULTS } from "./defaults.js";
-import { checkTrainOptions, type CheckedOptions } from "./options.js";
+import { checkTrainOptions, type CheckedOptions, type Progress, type TrainOptions } from "./options.js";
+import type { LrSchedule } from "./defaults.js";
 
 /** Training produced a non-finite loss: stopped, the last checkpoint (if any) kept intact. */
 export class DivergenceError extends Error {
@@ -31,40 +32,7 @@ export class DivergenceError extends Error {
   }
 }
 
-export type LrSchedule = "constant" | "cosine" | "step";
 
-export interface TrainOptions {
-  model: ModelDefinition;
-  data: Split;
-  policy: PolicySpec;
-  /** Defaults (here and below): TRAIN_DEFAULTS (src/train/defaults.ts). */
-  epochs?: number;
-  /** Samples per step. Without it, a run with budgetBytes takes the largest batch up to the
-   *  default that fits the budget (report.config.batchChosenBy says so). */
-  batch?: number;
-  /** Initial learning rate. */
-  lr?: number;
-  schedule?: LrSchedule;
-  seed?: number;
-  isa?: IsaChoice;
-  actBits?: number;
-  errBits?: number;
-  scaling?: Scaling;
-  /** Steps between loss-curve points. */
-  logEvery?: number;
-  /** Memory budget in bytes (see src/budget/budget.ts parseBudget): the engine's cap. */
-  budgetBytes?: number;
-  /** Write the training state to `path` every `every` steps (and at the end), atomically. */
-  checkpoint?: { path: string; every: number };
-  /** Continue from a checkpoint (its bytes): the run ends bit-identical to an uninterrupted one. */
-  resume?: Uint8Array;
-  /** Creates the learner for policies this module does not build itself (fp32, qat8). */
-  learnerFactory?: (o: { model: ModelDefinition; batch: number; seed: number; isa: IsaChoice; policy: PolicySpec }) => Promise<Learner>;
-  onProgress?: (p: Progress) => void;
-  /** Stops the run after the step in progress: train() then writes a checkpoint (when one is
-   *  configured) and returns the learner and a report whose `stopped` says where it stopped. */
-  signal?: AbortSignal;
-}
 
 /** How long a run watching a signal computes before letting other work run (milliseconds). */
 const YIELD_MS = 20;
@@ -74,18 +42,6 @@ export interface TrainResult {
   learner: Learner;
 }
 
-export interface Progress {
-  epoch: number;
-  epochs: number;
-  step: number;
-  stepsPerEpoch: number;
-  totalSteps: number;
-  loss: number;
-  accuracy: number;
-  bits: Record<string, number>;
-  lr: number;
-  decisions: BitsDecision[];
-}
 
 export function learningRate(schedule: LrSchedule, lr0: number, step: number, total: number): number {
   switch (schedule) {
@@ -123,7 +79,7 @@ export async function createLearner(o: TrainOptions, batch: number, seed: number
     });
   }
   // The float learners load only when asked for, so the integer path loads nothing it does not use.
-  const factory = o.learnerFactory ?? (await import("./factory.js")).learnerFactory;
+  const factory = o.learnerFactory ?? (await import("../baselines/factory.js")).learnerFactory;
   const learner = await factory({ model: o.model, batch, seed, isa, policy: p });
   // fp32 plans its buffers but its memory is not capped: at least refuse a plan over the budget.
   const planned = (learner as { plan?: PlanLike }).plan;
@@ -158,7 +114,7 @@ export async function largestBatchThatFits(
   const seed = o.seed ?? TRAIN_DEFAULTS.seed, isa = o.isa ?? "auto";
   let peakAt: (batch: number) => Promise<number>;
   if (policy.kind === "fp32") {
-    const { Fp32Learner } = await import("./fp32.js");
+    const { Fp32Learner } = await import("../baselines/fp32/learner.js");
     peakAt = async (batch) => (await Fp32Learner.create(model, { batch, seed, isa })).plan.peakBytes;
   } else {
     const probe = await Engine.create(isa, { budgetBytes });
@@ -437,3 +393,4 @@ async function memoryAccount(learner: Learner, o: TrainOptions, batch: number, s
 }
 
 export { layerName };
+export type { LrSchedule, Progress, TrainOptions };

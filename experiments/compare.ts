@@ -1,4 +1,4 @@
-// `npm run reproduce` (and `aptkit compare`): lenet5 on Fashion-MNIST under every policy with the
+// `npm run reproduce` (experiments/, outside the package): lenet5 on Fashion-MNIST under every policy with the
 // same seed and schedule, then docs/results.md (the table, generated), its SVG plots, and the raw
 // reports. `--quick` is the CI-sized version (a 6,000-sample subset, one epoch, fewer policies;
 // written under .tmp/ so it never overwrites the real results).
@@ -8,19 +8,19 @@ import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { loadDataset, subset, type Split } from "../data/index.js";
-import { lenet5 } from "../nn/model.js";
-import type { Scaling } from "../nn/engine.js";
-import { learnerFactory } from "../train/factory.js";
-import { APT_DEFAULTS, apt, fixed, fp32, qat8, type PolicySpec } from "../train/policy.js";
-import { train, type LrSchedule } from "../train/trainer.js";
-import { DEFAULT_TABLE, reprice, type EnergyReport, type MemoryPoint } from "../budget/energy.js";
-import { validateReport } from "../report/schema.js";
-import type { TrainReport } from "../train/report.js";
+import { loadDataset, subset, type Split } from "../src/data/index.js";
+import { lenet5 } from "../src/nn/model.js";
+import type { Scaling } from "../src/engine/engine.js";
+import { learnerFactory } from "../src/baselines/factory.js";
+import { APT_DEFAULTS, apt, fixed, fp32, qat8, type PolicySpec } from "../src/train/policy.js";
+import { train, type LrSchedule } from "../src/train/trainer.js";
+import { DEFAULT_TABLE, reprice, type EnergyReport, type MemoryPoint } from "../src/energy/energy.js";
+import { validateReport } from "../src/report/schema.js";
+import type { TrainReport } from "../src/learner/run-report.js";
 import { accuracyVsEnergy, accuracyVsMemory, bitsOverTime } from "./plots.js";
 import {
   betterThanDefault, buildRows, checksTable, formatBytes, formatJoules, issueChecks, meetingFigures, resultsTable, saving, type RunResult,
-} from "./table.js";
+} from "./results-table.js";
 
 export interface Spec {
   label: string;
@@ -469,8 +469,8 @@ export const USAGE = `usage: compare [--quick | --medium] [--epochs N] [--train 
                [--jobs N] [--out DIR] [--reports DIR] [--resume] [--note TEXT]
   (default: the full configuration into docs/; --quick writes into .tmp/results-quick/)`;
 
-/** `defaultOut`: where the page goes without --out (`aptkit compare` passes a new directory; the
- *  repository's reproduce script, which runs this file directly, regenerates docs/). */
+/** `defaultOut`: where the page goes without --out (run directly, as `npm run reproduce` does, the
+ *  full configuration regenerates docs/ and --quick writes under .tmp/). */
 export async function main(argv: string[], options: { defaultOut?: string } = {}): Promise<number> {
   const { values: v } = parseArgs({
     args: argv,
@@ -552,6 +552,14 @@ export async function main(argv: string[], options: { defaultOut?: string } = {}
 const invokedDirectly = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
 if (invokedDirectly) {
   main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => {
+    // A command line it cannot use (an unknown flag, a bad number, an --out it cannot create)
+    // says so in one line, exit 2; anything else is a failure with its stack.
+    const code = (e as { code?: string }).code;
+    if (code?.startsWith("ERR_PARSE_ARGS") || e instanceof RangeError) {
+      console.error(`compare: ${(e as Error).message}\n${USAGE}`);
+      process.exitCode = 2;
+      return;
+    }
     console.error(`compare: ${(e as Error).stack ?? e}`);
     process.exitCode = 1;
   });

@@ -1,7 +1,7 @@
 // What the training loop drives: one model under one precision policy. The integer engine
 // (fixed, APT, qat8) and the fp32 reference trainer both implement it, so the loop, the reports
 // and the comparisons are shared.
-import type { LayerInfo } from "./report.js";
+import type { LayerInfo } from "./run-report.js";
 
 export interface BatchResult {
   /** Mean loss over the batch. */

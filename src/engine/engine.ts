@@ -2,8 +2,8 @@
 // layers are written in. Layers speak in QTensors and views; this is the only place in src/nn that
 // writes descriptors or calls the ABI.
 import { BudgetError, largestItems } from "../budget/errors.js";
-import { Planner } from "../budget/plan.js";
-import { maxCode } from "../format.js";
+import { Planner } from "../plan/plan.js";
+import { maxCode } from "../format/packed.js";
 import {
   STAGE_BYTES, VIEW_BYTES, kernelStatusError, readStage, viewCols, viewRows, writeStage, writeView,
   type Rounding, type Stage, type StageResult, type View,

@@ -4,17 +4,17 @@
 // differ only in arithmetic. Every buffer is placed once at create(); a step allocates nothing in
 // wasm. Conv2d is im2col (an explicit patch buffer, shared by all conv layers and recomputed in
 // backward) + GEMM: this is the baseline, not the design's bounded-workspace path.
-import type { IsaChoice } from "../runtime/wasm.js";
-import { layerName, type LayerSpec, type ModelDefinition } from "../nn/model.js";
-import { seededUniform } from "../nn/init.js";
-import type { BatchResult, Learner } from "./learner.js";
-import type { LayerInfo } from "./report.js";
-import { sha256Hex } from "./hash.js";
-import { Planner, type Category } from "../budget/plan.js";
-import type { EnergyOp } from "../budget/energy.js";
+import type { IsaChoice } from "../../runtime/wasm.js";
+import { layerName, type LayerSpec, type ModelDefinition } from "../../nn/model.js";
+import { seededUniform } from "../../nn/weight-init.js";
+import type { BatchResult, Learner } from "../../learner/learner.js";
+import type { LayerInfo } from "../../learner/run-report.js";
+import { sha256Hex } from "../../learner/hash.js";
+import { Planner, type Category } from "../../plan/plan.js";
+import type { EnergyOp } from "../../energy/energy.js";
 
 type Alloc = (count: number, name: string, category: Category, layer?: string | null) => number;
-import { checkStatus, loadMainBuild, type Fp32Exports, type Fp32Loader } from "./fp32/abi.js";
+import { checkStatus, loadMainBuild, type Fp32Exports, type Fp32Loader } from "./abi.js";
 
 export interface Fp32LearnerOptions {
   batch: number;

@@ -1,4 +1,4 @@
-// The experiment's generated table (src/experiment/): well-formed (every column, one cell per
+// The experiment's generated table (experiments/): well-formed (every column, one cell per
 // column on every row), its percentages consistent with the values they compare, the issue's
 // figures judged from the same numbers; and a tiny real run through the whole pipeline (train,
 // write results.md, plots and raw reports) where Fashion-MNIST is installed.

@@ -1,5 +1,5 @@
 // The energy account (DESIGN 7, docs/energy.md): counted, not timed. Every kernel call a training
-// step makes is reported as an OpRecord (src/nn/engine.ts `onOp`; Fp32Learner.onOp for the float
+// step makes is reported as an OpRecord (src/engine/engine.ts `onOp`; Fp32Learner.onOp for the float
 // baseline); each is turned into primitive operations (multiplies by operand widths, adds by
 // width, float multiplies and adds) and bits moved per memory level, and those are priced with
 // Horowitz's 45 nm table. The same records are also priced as if every operation were fp32 and

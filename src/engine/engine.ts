@@ -39,7 +39,7 @@ const ROUNDING_CODE: Record<Rounding, number> = { stochastic: 0, nearest: 1 };
 export const STREAMS = 8;
 export const PURPOSE = { forward: 0, backward: 1, update: 2, biasUpdate: 3, precision: 4, pool: 5, loss: 6, input: 7 } as const;
 
-/** One kernel call, as the energy account counts it (src/budget/energy.ts). */
+/** One kernel call, as the energy account counts it (src/energy/energy.ts). */
 export type OpRecord =
   | { kind: "gemm"; what: string; mode: string; M: number; N: number; K: number; aBits: number; bBits: number; outBits: number }
   | { kind: "elementwise"; what: string; op: "compare" | "add" | "mask" | "requant" | "exp"; elements: number; bits: number; reads: number; writes: number };

@@ -15,7 +15,7 @@ export function isFloatPolicy(policy: string): boolean {
 }
 
 /** Optional sections a report may carry (the memory and energy accounts); key/value objects, with
- *  the known fields of an energy account (src/budget/energy.ts) checked when present. */
+ *  the known fields of an energy account (src/energy/energy.ts) checked when present. */
 export interface ReportExtras {
   memory?: Record<string, unknown>;
   energy?: EnergyReport | Record<string, unknown>;

@@ -299,7 +299,7 @@ export function biasGradient(g: ConvGeometry, dy: ArrayLike<number>): Float64Arr
   return gb;
 }
 
-// ---- rounding and exponents, stated independently of src/nn/quant.ts ---------------------------
+// ---- rounding and exponents, stated independently of src/engine/quant.ts ---------------------------
 
 export function roundHalfEven(v: number): number {
   const f = Math.floor(v);

@@ -24,7 +24,7 @@ export interface Fp32LearnerOptions {
   loader?: Fp32Loader;
 }
 
-/** He-uniform floats for a rows x cols (fan-in = cols) weight, drawn exactly as src/nn/init.ts
+/** He-uniform floats for a rows x cols (fan-in = cols) weight, drawn exactly as src/nn/weight-init.ts
  *  draws them before quantizing, then rounded to f32. */
 export function heUniformFloats(count: number, fanIn: number, seed: number): Float32Array {
   const random = seededUniform(seed);
@@ -109,7 +109,7 @@ export class Fp32Learner implements Learner {
   /** Every buffer of the run, laid out by the same planner as the integer engine's. */
   readonly plan: Planner;
   /** Called for every kernel call, in the integer engine's OpRecord shape at 32 bits (the energy
-   *  account listens here: src/budget/energy.ts). */
+   *  account listens here: src/energy/energy.ts). */
   onOp: ((op: EnergyOp) => void) | null = null;
 
   /** Reports an elementwise f32 kernel call to onOp. */

@@ -3,9 +3,9 @@
 // scalar builds agree.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Fp32Learner, heUniformFloats, layerSeed } from "../src/baselines/fp32/learner.js";
+import { Fp32Learner, heUniformFloats } from "../src/baselines/fp32/learner.js";
 import { networkReference } from "../src/baselines/fp32/reference.js";
-import { heUniformCodes, seededUniform } from "../src/nn/weight-init.js";
+import { heUniformCodes, layerSeed, seededUniform } from "../src/nn/weight-init.js";
 import { avgPool, conv2d, dense, flatten, layerName, lenet5, maxPool, mlp, relu, sequential, type ModelDefinition } from "../src/nn/model.js";
 import { testLoader } from "./helpers/fp32-wasm.js";
 import { Rng } from "./helpers/random.js";

@@ -6,7 +6,7 @@
 // backward) + GEMM: this is the baseline, not the design's bounded-workspace path.
 import type { IsaChoice } from "../../runtime/wasm.js";
 import { layerName, type LayerSpec, type ModelDefinition } from "../../nn/model.js";
-import { seededUniform } from "../../nn/weight-init.js";
+import { heUniform, layerSeed } from "../../nn/weight-init.js";
 import type { BatchResult, Learner } from "../../learner/learner.js";
 import type { LayerInfo } from "../../learner/run-report.js";
 import { sha256Hex } from "../../learner/hash.js";
@@ -24,19 +24,10 @@ export interface Fp32LearnerOptions {
   loader?: Fp32Loader;
 }
 
-/** He-uniform floats for a rows x cols (fan-in = cols) weight, drawn exactly as src/nn/weight-init.ts
- *  draws them before quantizing, then rounded to f32. */
+/** He-uniform floats for a rows x cols (fan-in = cols) weight: the integer trainer's float64 draws
+ *  (src/nn/weight-init.ts), rounded once to f32, with the same per-layer seed. */
 export function heUniformFloats(count: number, fanIn: number, seed: number): Float32Array {
-  const random = seededUniform(seed);
-  const limit = Math.sqrt(6 / fanIn);
-  const w = new Float32Array(count);
-  for (let i = 0; i < count; i++) w[i] = (2 * random() - 1) * limit;
-  return w;
-}
-
-/** The per-layer seed rule of the integer trainer (src/nn/layers/linear.ts). */
-export function layerSeed(seed: number, index: number): number {
-  return seed ^ (0x9e3779b9 * (index + 1));
+  return Float32Array.from(heUniform(count, fanIn, seed));
 }
 
 const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);

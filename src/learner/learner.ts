@@ -1,6 +1,10 @@
 // What the training loop drives: one model under one precision policy. The integer engine
 // (fixed, APT, qat8) and the fp32 reference trainer both implement it, so the loop, the reports
 // and the comparisons are shared.
+import type { Breakdown } from "../budget/fit-table.js";
+import type { Engine } from "../engine/engine.js";
+import type { WeightTensor } from "../nn/layer.js";
+import type { Model } from "../nn/model.js";
 import type { LayerInfo } from "./run-report.js";
 
 export interface BatchResult {
@@ -24,4 +28,29 @@ export interface Learner {
   weightCounts(): Record<string, number>;
   /** SHA-256 (hex) of the model's weights as stored: two runs compare bit for bit through it. */
   modelSha256(): Promise<string>;
+  /** Present when the weights are integer codes in an engine (apt, fixed:N, qat8): the trainer
+   *  reaches the model, its widths and its plan only through this capability, never by class. */
+  readonly integer?: IntegerModelAccess;
+}
+
+/** What a learner with an integer model lets the trainer do: count its kernel calls (engine.onOp),
+ *  adapt its widths (APT), checkpoint and resume it, and report its own memory plan. */
+export interface IntegerModelAccess {
+  readonly engine: Engine;
+  readonly model: Model;
+  memory(): MemoryAccount;
+  weightTensor(layer: string): WeightTensor;
+  /** The progress statistic G per weighted layer, from the last step's updates (docs/apt.md). */
+  progress(): Record<string, number>;
+  setBits(layer: string, bits: number): number;
+}
+
+export interface MemoryAccount {
+  budgetBytes: number | null;
+  plannedPeakBytes: number;
+  measuredPeakBytes: number;
+  workspaceBytes: number;
+  breakdown: Breakdown;
+  /** Bytes of the .wasm that ran: flash, reported apart from the plan. */
+  codeBytes: number;
 }

@@ -174,19 +174,21 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const learner = await createLearner(o, batch, seed, policy);
   const stepsPerEpoch = Math.floor(trainSet.count / batch);
   const totalSteps = stepsPerEpoch * epochs;
-  const controller = policy.kind === "apt" && learner instanceof IntegerLearner
-    ? new AptController(policy, Object.fromEntries(Object.keys(learner.weightBits()).map((l) => [l, learner.weightTensor(l).maxBits])))
+  // What the learner can do beyond the Learner contract is its capability, never its class.
+  const integer = learner.integer;
+  const controller = policy.kind === "apt" && integer
+    ? new AptController(policy, Object.fromEntries(Object.keys(learner.weightBits()).map((l) => [l, integer.weightTensor(l).maxBits])))
     : null;
   // The energy account counts the kernel calls of training steps and precision changes, not of
   // evaluation (docs/energy.md).
   const energy = new EnergyCounter({
-    arithmetic: learner instanceof IntegerLearner ? "integer" : "float",
-    rounding: learner instanceof IntegerLearner ? learner.engine.rounding : "nearest",
+    arithmetic: integer ? "integer" : "float",
+    rounding: integer ? integer.engine.rounding : "nearest",
   });
   let counting = false;
   const listen = (op: EnergyOp) => { if (counting) energy.record(op); };
   const hookable = learner as Learner & { onOp?: ((op: EnergyOp) => void) | null };
-  if (learner instanceof IntegerLearner) learner.engine.onOp = listen;
+  if (integer) integer.engine.onOp = listen;
   else if ("onOp" in hookable) hookable.onOp = listen;
   // qat8's master-weight quantization and SGD run outside the kernels that report themselves.
   const masterOps = policy.kind === "qat8" ? masterWeightOps(learner.layers().filter((l) => l.parameters > 0).map((l) => {
@@ -206,7 +208,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     schedule, actBits: c.actBits, errBits: c.errBits, scaling: c.scaling,
   };
   if (o.resume) {
-    if (!(learner instanceof IntegerLearner)) throw new RangeError(`resume: policy ${policy.kind} has no integer model to restore`);
+    if (!integer) throw new RangeError(`resume: policy ${policy.kind} has no integer model to restore`);
     const { model, state } = await decodeCheckpoint(o.resume);
     const mismatch = Object.keys(fingerprint).filter((k) =>
       JSON.stringify((state.fingerprint as unknown as Record<string, unknown>)[k]) !== JSON.stringify((fingerprint as unknown as Record<string, unknown>)[k]));
@@ -214,9 +216,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       throw new RangeError(`resume: the checkpoint belongs to another run (differs in ${mismatch.map((k) =>
         `${k}: ${JSON.stringify((state.fingerprint as unknown as Record<string, unknown>)[k])} vs ${JSON.stringify((fingerprint as unknown as Record<string, unknown>)[k])}`).join(", ")})`);
     }
-    applyModelFile(learner.model, model);
-    learner.engine.step = model.step;
-    for (const l of learner.model.layers) if (l instanceof LinearLayer) l.restoreScalingState(state.scaling[l.name] ?? { output: null, inputError: null });
+    applyModelFile(integer.model, model);
+    integer.engine.step = model.step;
+    for (const l of integer.model.layers) if (l instanceof LinearLayer) l.restoreScalingState(state.scaling[l.name] ?? { output: null, inputError: null });
     controller?.restore(state.controller ?? {}, state.bitsHistory);
     if (state.energy) energy.restore(state.energy as Parameters<EnergyCounter["restore"]>[0]);
     ({ step, epoch: firstEpoch, stepInEpoch: skip } = state);
@@ -234,9 +236,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (checkpointPath !== null) await removeStaleTemporaries(checkpointPath);
     /** The whole state after `stepInEpoch` batches of `epoch`. */
     const saveCheckpoint = async (epoch: number, stepInEpoch: number) => {
-      if (checkpointPath === null || !(learner instanceof IntegerLearner)) return;
+      if (checkpointPath === null || !integer) return;
       const scaling: TrainingState["scaling"] = {};
-      for (const l of learner.model.layers) if (l instanceof LinearLayer) scaling[l.name] = l.scalingState();
+      for (const l of integer.model.layers) if (l instanceof LinearLayer) scaling[l.name] = l.scalingState();
       const state: TrainingState = {
         fingerprint, step, epoch, stepInEpoch, loss, evaluations, bitsTimeline,
         bitsHistory: controller ? controller.log : [], controller: controller ? controller.state() : null,
@@ -283,14 +285,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         windowCorrect += r.correct;
         windowSteps++;
         let decisions: BitsDecision[] = [];
-        if (controller && learner instanceof IntegerLearner) {
-          for (const [layer, G] of Object.entries(learner.progress())) {
+        if (controller && integer) {
+          for (const [layer, G] of Object.entries(integer.progress())) {
             // An update statistic that is not finite means the arithmetic blew up: stop like a NaN loss.
             if (!Number.isFinite(G)) throw new DivergenceError(step, r.loss, rate, lastGood(), `${layer}'s progress statistic G is ${G}`);
             controller.observe(layer, G);
           }
           decisions = controller.decide(step, learner.weightBits());
-          for (const d of decisions) if (d.newBits !== d.oldBits) learner.setBits(d.layer, d.newBits);
+          for (const d of decisions) if (d.newBits !== d.oldBits) integer.setBits(d.layer, d.newBits);
           if (decisions.some((d) => d.newBits !== d.oldBits)) bitsTimeline.push({ step, bits: learner.weightBits() });
         }
         counting = false;
@@ -327,7 +329,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       evaluations.push({ step, epoch, accuracy: e.accuracy, loss: e.loss });
     }
     bitsTimeline.push({ step, bits: learner.weightBits() });
-    if (learner instanceof IntegerLearner) learner.engine.onOp = null;
+    if (integer) integer.engine.onOp = null;
     else if ("onOp" in hookable) hookable.onOp = null;
     const memory = await memoryAccount(learner, o, batch, seed, c.isa);
     const finalBits = learner.weightBits();
@@ -372,8 +374,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 
 /** The memory section of every policy's report: the run's own plan, and the float baselines'. */
 async function memoryAccount(learner: Learner, o: TrainOptions, batch: number, seed: number, isa: IsaChoice): Promise<TrainReport["memory"]> {
-  if (learner instanceof IntegerLearner) {
-    return { ...learner.memory(), ...await baselineMemory(o.model, batch, seed, isa, learner.engine) };
+  const integer = learner.integer;
+  if (integer) {
+    return { ...integer.memory(), ...await baselineMemory(o.model, batch, seed, isa, integer.engine) };
   }
   const planned = (learner as { plan?: PlanLike }).plan;
   if (!planned) throw new RangeError(`the ${learner.constructor.name} learner has no memory plan (a plan property) to report`);

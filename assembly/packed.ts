@@ -6,9 +6,9 @@
 // fast paths, only the bytes of the requested elements): since rows are padded to words, no read ever
 // leaves the row, so no read leaves the matrix.
 
-import { MIN_BITS as ABI_MIN_BITS, MAX_BITS as ABI_MAX_BITS } from "../src/runtime/abi-codes";
+import { MIN_BITS as ABI_MIN_BITS, MAX_BITS as ABI_MAX_BITS } from "../src/format/codes";
 
-/** The width range of src/runtime/abi-codes.ts, as the u32 the kernels compare widths in. */
+/** The width range of src/format/codes.ts, as the u32 the kernels compare widths in. */
 export const MIN_BITS: u32 = <u32>ABI_MIN_BITS;
 export const MAX_BITS: u32 = <u32>ABI_MAX_BITS;
 

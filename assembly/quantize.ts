@@ -35,9 +35,9 @@ export const ERR_LABEL_WIDTH: i32 = STATUS_LABEL_WIDTH;
 export const ERR_EXPONENT: i32 = STATUS_EXPONENT;
 export const ERR_RANGE: i32 = STATUS_RANGE;
 
-import { ROUND_STOCHASTIC, ROUND_NEAREST } from "../src/runtime/abi-codes";
+import { ROUND_STOCHASTIC, ROUND_NEAREST } from "../src/format/codes";
 
-// The rounding modes of src/runtime/abi-codes.ts, as the u32 the kernels' mode arguments are.
+// The rounding modes of src/format/codes.ts, as the u32 the kernels' mode arguments are.
 export const ROUND_SR: u32 = <u32>ROUND_STOCHASTIC;
 export const ROUND_RNE: u32 = <u32>ROUND_NEAREST;
 

@@ -14,7 +14,7 @@ import {
   VIEW_BYTES, V_KIND, V_BASE, V_BITS, V_ROWS, V_COLS, V_STRIDE, V_N, V_H, V_W, V_C, V_KH, V_KW, V_SH, V_SW, V_PH, V_PW,
   V_DH, V_DW, V_OH, V_OW, VIEW_KIND_PLAIN, VIEW_KIND_IM2COL, VIEW_KIND_WFLIP,
 } from "../src/runtime/abi-layout";
-import { MIN_BITS, MAX_BITS } from "../src/runtime/abi-codes";
+import { MIN_BITS, MAX_BITS } from "../src/format/codes";
 
 // The descriptor's fields are named in src/runtime/abi-layout.ts, the layout the host writes.
 // WFLIP (the weights of conv backward-data) reuses IM2COL fields: V_N = Cout, V_C = Cin, V_KH, V_KW.

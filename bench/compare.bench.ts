@@ -69,8 +69,8 @@ const log = (s: string) => process.stderr.write(s + "\n");
 
 // Whether prepareGemm has the prepackB option (being added on another branch): read from the
 // source it runs, since an unknown option is silently ignored.
-const PREPACK = /\bprepackB\b/.test(readFileSync(new URL("../src/format.ts", import.meta.url), "utf8")
-  + readFileSync(new URL("../src/kernels.ts", import.meta.url), "utf8"));
+const PREPACK = /\bprepackB\b/.test(readFileSync(new URL("../src/format/packed.ts", import.meta.url), "utf8")
+  + readFileSync(new URL("../src/kernels/kernels.ts", import.meta.url), "utf8"));
 const GEMM_OPTS = (PREPACK ? { prepackB: true } : {}) as Record<string, unknown>;
 
 // ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { loadDataset } from "../src/data/index.js";
 import { lenet5, mlp } from "../src/nn/model.js";
 import { parseBudget } from "../src/budget/budget.js";
-import { learnerFactory } from "../src/train/factory.js";
+import { learnerFactory } from "../src/baselines/factory.js";
 import { apt, fixed, fp32, qat8, type AptOptions, type PolicySpec } from "../src/train/policy.js";
 import { train, type LrSchedule, type TrainOptions } from "../src/train/trainer.js";
 

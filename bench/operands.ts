@@ -1,7 +1,7 @@
 // What the GEMM benchmarks time on, and their plainest baseline: seeded codes (every run times the
 // same data) and the textbook loop every aptkit result is checked against before it is timed.
 import { maxCode } from "../src/index.js";
-import { seededUniform } from "../src/nn/init.js";
+import { seededUniform } from "../src/nn/weight-init.js";
 
 /** A seeded PRNG in [0, 1): the one weight initialisation uses (mulberry32). */
 export const prng = seededUniform;

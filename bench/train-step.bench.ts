@@ -27,8 +27,8 @@ import { allDigits } from "../src/data/digits.js";
 import { gather, type Dataset } from "../src/data/dataset.js";
 import { lenet5 } from "../src/nn/model.js";
 import { IntegerLearner } from "../src/train/integer.js";
-import { Fp32Learner } from "../src/train/fp32.js";
-import type { Learner } from "../src/train/learner.js";
+import { Fp32Learner } from "../src/baselines/fp32/learner.js";
+import type { Learner } from "../src/learner/learner.js";
 import * as wasm from "../src/runtime/wasm.js";
 import { benchArgs, numberFlag } from "./args.js";
 

@@ -1,14 +1,14 @@
 // aptkit public API.
-export { createKernels, Kernels, StaleGemmError, type KernelsOptions, type PreparedGemm } from "./kernels.js";
+export { createKernels, Kernels, StaleGemmError, type KernelsOptions, type PreparedGemm } from "./kernels/kernels.js";
 export {
   MIN_BITS, MAX_BITS, maxCode, rowStrideBytes, packedByteLength,
   type PackedMatrix, type GemmOptions,
-} from "./format.js";
+} from "./format/packed.js";
 export type { Isa, IsaChoice } from "./runtime/wasm.js";
 export * as reference from "./reference/index.js";
 
 // Runtimes without a file system (browsers, workers) or with the .wasm elsewhere: init().
-export { init, type InitOptions } from "./init.js";
+export { init, type InitOptions } from "./runtime/init.js";
 export { setWasmSource, type WasmSource } from "./runtime/wasm.js";
 
 // Training. Nothing below imports a node: module at load time (the dataset readers import
@@ -20,11 +20,11 @@ export {
 export { TRAIN_DEFAULTS } from "./train/defaults.js";
 export { CheckpointError } from "./train/checkpoint.js";
 export { IntegerLearner, type IntegerLearnerOptions } from "./train/integer.js";
-export type { Learner, BatchResult } from "./train/learner.js";
-export type { TrainReport, BitsDecision } from "./train/report.js";
+export type { Learner, BatchResult } from "./learner/learner.js";
+export type { TrainReport, BitsDecision } from "./learner/run-report.js";
 export { apt, fixed, qat8, fp32, AptController, type PolicySpec, type AptOptions } from "./train/policy.js";
-export { learnerFactory } from "./train/factory.js";
-export { Engine, type EngineOptions } from "./nn/engine.js";
+export { learnerFactory } from "./baselines/factory.js";
+export { Engine, type EngineOptions } from "./engine/engine.js";
 export {
   sequential, mlp, lenet5, dense, conv2d, relu, maxPool, avgPool, flatten,
   type ModelDefinition, type LayerSpec,

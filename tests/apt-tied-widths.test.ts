@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { conv2d, dense, flatten, maxPool, relu, sequential } from "../src/nn/model.js";
-import type { OpRecord } from "../src/nn/engine.js";
+import type { OpRecord } from "../src/engine/engine.js";
 import { IntegerLearner } from "../src/train/integer.js";
 import { Rng } from "./helpers/random.js";
 

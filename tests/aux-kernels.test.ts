@@ -1,7 +1,7 @@
 // The auxiliary wasm kernels (assembly/precision.ts, pool.ts, activation.ts, quantize.ts, loss.ts)
 // against their references in src/reference/, on both builds, which must agree bit for bit.
 //
-// A tiny loader of its own (no src/kernels.ts): each build is instantiated with no imports and
+// A tiny loader of its own (no src/kernels/kernels.ts): each build is instantiated with no imports and
 // buffers are placed from heap_base() up. Every output buffer starts full of junk (a different
 // byte per build) and is followed by guard bytes; every input is checked unchanged afterwards.
 
@@ -9,7 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 
-import { maxCode, packedByteLength, rowStrideBytes } from "../src/format.js";
+import { maxCode, packedByteLength, rowStrideBytes } from "../src/format/packed.js";
 import { pack, unpack } from "../src/reference/packed.js";
 import { randomBits, randomKey } from "../src/reference/random.js";
 import { ROUND_RNE, ROUND_SR, type Rounding } from "../src/reference/rounding.js";

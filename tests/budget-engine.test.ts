@@ -2,11 +2,11 @@
 // steps, a plan over budget is refused before training with its numbers, and the memory cannot grow.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Engine } from "../src/nn/engine.js";
+import { Engine } from "../src/engine/engine.js";
 import { lenet5, mlp, type ModelDefinition } from "../src/nn/model.js";
-import { buildWithinBudget } from "../src/budget/account.js";
+import { buildWithinBudget } from "../src/nn/fit.js";
 import { BudgetError } from "../src/budget/errors.js";
-import { breakdown } from "../src/budget/table.js";
+import { breakdown } from "../src/budget/fit-table.js";
 import { IntegerLearner } from "../src/train/integer.js";
 
 function batchOf(def: ModelDefinition, batch: number, seed: number) {
@@ -82,7 +82,7 @@ test("a plan over budget is refused before training with the total, the largest 
 });
 
 test("fp32 training of the same model and batch needs more than 256 KiB (the planner says how much)", async () => {
-  const { Fp32Learner } = await import("../src/train/fp32.js");
+  const { Fp32Learner } = await import("../src/baselines/fp32/learner.js");
   const f = await Fp32Learner.create(lenet5(), { batch: 8, seed: 1, isa: "simd" });
   assert.ok(f.plan.peakBytes > 256 * 1024, `fp32 plan ${f.plan.peakBytes}`);
 });

@@ -1,7 +1,7 @@
 // Refusing a plan that does not fit: the message's numbers, and the search for what would fit.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Planner } from "../src/budget/plan.js";
+import { Planner } from "../src/plan/plan.js";
 import { BudgetError, checkPlan, fitSuggestions, fits, largestItems, type PlanFor } from "../src/budget/errors.js";
 import { Rng } from "./helpers/random.js";
 

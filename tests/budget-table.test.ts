@@ -1,8 +1,8 @@
 // The plan as a table and as report numbers, on a hand-built plan whose every offset is known.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Planner } from "../src/budget/plan.js";
-import { PADDING, SHARED, breakdown, formatPlan } from "../src/budget/table.js";
+import { Planner } from "../src/plan/plan.js";
+import { PADDING, SHARED, breakdown, formatPlan } from "../src/budget/fit-table.js";
 
 /** module 1000 | pad 8 | l1 weights 100 @1008 | pad 12 | l1 output 50 @1120 | pad 14 | work 30 @1184 -> peak 1214. */
 function small(): Planner {

@@ -18,12 +18,12 @@ test("--help, --version and each command's --help exit 0 and print usage on stdo
     const r = await runCli(args);
     assert.equal(r.code, 0, args.join(" "));
     assert.match(r.stdout, /^usage: aptkit <command>/);
-    assert.match(r.stdout, /train .*\n.*plan .*\n.*predict .*\n.*compare /);
+    assert.match(r.stdout, /train .*\n.*plan .*\n.*predict .*\n/);
   }
   const v = await runCli(["--version"]);
   assert.equal(v.code, 0);
   assert.equal(v.stdout.trim(), version);
-  for (const command of ["train", "plan", "predict", "compare"]) {
+  for (const command of ["train", "plan", "predict"]) {
     const r = await runCli([command, "--help"]);
     assert.equal(r.code, 0, `${command} --help: ${r.stderr}`);
     assert.match(r.stdout, new RegExp(`^usage: aptkit ${command} `), command);
@@ -44,9 +44,10 @@ test("no command, an unknown command or an unknown flag exits 2 with usage on st
     assert.match(r.stderr, new RegExp(`^aptkit ${command}: --bogus: Unknown option '--bogus'\\nusage: aptkit ${command} `));
     assert.equal(r.stdout, "");
   }
+  // The policy study is npm run reproduce in a checkout, not a command of the package.
   const compare = await runCli(["compare", "--bogus"]);
   assert.equal(compare.code, 2);
-  assert.match(compare.stderr, /--bogus/);
+  assert.match(compare.stderr, /unknown command "compare"/);
 });
 
 test("through a link, as node_modules/.bin, npx and an npm script run it, the command trains and reports", async () => {

@@ -1,4 +1,4 @@
-// The energy model (src/budget/energy.ts, docs/energy.md): a known product priced by hand from
+// The energy model (src/energy/energy.ts, docs/energy.md): a known product priced by hand from
 // Horowitz's table, monotone in every width (more bits never cheaper, for arithmetic and for
 // memory), and the fp32 repricing of any integer record never below its integer price.
 import { test } from "node:test";
@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import {
   EnergyCounter, HOROWITZ_45NM, MUL_EXPONENT, intAddJoules, intMulJoules, int32Block, masterWeightOps, price, reprice,
   type EnergyOp, type EnergyReport,
-} from "../src/budget/energy.js";
+} from "../src/energy/energy.js";
 
 const pJ = 1e-12;
 

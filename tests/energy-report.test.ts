@@ -3,10 +3,10 @@
 // still accepts a hand-made free-form section; report.html shows the account as a small table.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { EnergyCounter } from "../src/budget/energy.js";
+import { EnergyCounter } from "../src/energy/energy.js";
 import { validateReport } from "../src/report/schema.js";
 import { renderReport } from "../src/report/html.js";
-import type { TrainReport } from "../src/train/report.js";
+import type { TrainReport } from "../src/learner/run-report.js";
 
 function report(): TrainReport {
   const c = new EnergyCounter({ arithmetic: "integer", rounding: "stochastic" });

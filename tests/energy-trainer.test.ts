@@ -7,7 +7,7 @@ import { createDataset, type Dataset, type Split } from "../src/data/index.js";
 import { conv2d, dense, flatten, maxPool, relu, sequential } from "../src/nn/model.js";
 import { apt, fixed, fp32, qat8, type PolicySpec } from "../src/train/policy.js";
 import { train } from "../src/train/trainer.js";
-import { learnerFactory } from "../src/train/factory.js";
+import { learnerFactory } from "../src/baselines/factory.js";
 import { validateReport } from "../src/report/schema.js";
 import { renderReport } from "../src/report/html.js";
 import { Rng } from "./helpers/random.js";

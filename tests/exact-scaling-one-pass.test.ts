@@ -4,9 +4,9 @@
 // (MAXABS, then REQUANT), and the energy account must see the same two passes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Engine, type OpRecord } from "../src/nn/engine.js";
-import { packInto, packedByteLength } from "../src/format.js";
-import { maxCode } from "../src/format.js";
+import { Engine, type OpRecord } from "../src/engine/engine.js";
+import { packInto, packedByteLength } from "../src/format/packed.js";
+import { maxCode } from "../src/format/packed.js";
 import type { View } from "../src/runtime/descriptors.js";
 
 function codes(n: number, bits: number, seed: number): Int32Array {

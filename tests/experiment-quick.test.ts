@@ -1,4 +1,4 @@
-// The experiment's generated table (src/experiment/): well-formed (every column, one cell per
+// The experiment's generated table (experiments/): well-formed (every column, one cell per
 // column on every row), its percentages consistent with the values they compare, the issue's
 // figures judged from the same numbers; and a tiny real run through the whole pipeline (train,
 // write results.md, plots and raw reports) where Fashion-MNIST is installed.
@@ -8,8 +8,8 @@ import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FASHION_MNIST_DIR, IDX_FILES } from "../src/data/index.js";
-import { COLUMNS, buildRows, issueChecks, meetingFigures, parseTable, resultsTable, onePointCheaper, type RunResult } from "../src/experiment/table.js";
-import { renderResults, runSet, writeResults, type ExperimentConfig } from "../src/experiment/compare.js";
+import { COLUMNS, buildRows, issueChecks, meetingFigures, parseTable, resultsTable, onePointCheaper, type RunResult } from "../experiments/results-table.js";
+import { renderResults, runSet, writeResults, type ExperimentConfig } from "../experiments/compare.js";
 import { validateReport } from "../src/report/schema.js";
 import { filesIn, skipUnless } from "./helpers/system-tool.js";
 

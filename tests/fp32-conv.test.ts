@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   conv2dBackwardReference, conv2dReference, convOutput, type ConvGeometry,
-} from "../src/train/fp32/reference.js";
+} from "../src/baselines/fp32/reference.js";
 import type { Isa } from "../src/runtime/wasm.js";
 import { Fp32Memory, loadFp32 } from "./helpers/fp32-wasm.js";
 import { Rng } from "./helpers/random.js";

@@ -7,7 +7,7 @@
 // (K + 2) * 2^-24 * (sum |a b| + |C0|), C0 the accumulated-into value.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { gemmReference } from "../src/train/fp32/reference.js";
+import { gemmReference } from "../src/baselines/fp32/reference.js";
 import type { Isa } from "../src/runtime/wasm.js";
 import { Fp32Memory, fp32Source, loadFp32 } from "./helpers/fp32-wasm.js";
 import { Rng } from "./helpers/random.js";

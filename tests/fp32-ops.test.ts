@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import {
   avgPoolBackwardReference, avgPoolReference, maxPoolBackwardReference, maxPoolReference, poolOutput,
   softmaxXentReference, type PoolGeometry,
-} from "../src/train/fp32/reference.js";
+} from "../src/baselines/fp32/reference.js";
 import type { Isa } from "../src/runtime/wasm.js";
 import { Fp32Memory, loadFp32 } from "./helpers/fp32-wasm.js";
 import { Rng } from "./helpers/random.js";

@@ -1,11 +1,11 @@
-// The fp32 reference trainer (src/train/fp32.ts): its start matches the integer trainer's floats,
+// The fp32 reference trainer (src/baselines/fp32/learner.ts): its start matches the integer trainer's floats,
 // its gradients match a float64 network and finite differences, an mlp learns, and the SIMD and
 // scalar builds agree.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Fp32Learner, heUniformFloats, layerSeed } from "../src/train/fp32.js";
-import { networkReference } from "../src/train/fp32/reference.js";
-import { heUniformCodes, seededUniform } from "../src/nn/init.js";
+import { Fp32Learner, heUniformFloats } from "../src/baselines/fp32/learner.js";
+import { networkReference } from "../src/baselines/fp32/reference.js";
+import { heUniformCodes, layerSeed, seededUniform } from "../src/nn/weight-init.js";
 import { avgPool, conv2d, dense, flatten, layerName, lenet5, maxPool, mlp, relu, sequential, type ModelDefinition } from "../src/nn/model.js";
 import { testLoader } from "./helpers/fp32-wasm.js";
 import { Rng } from "./helpers/random.js";
@@ -50,12 +50,12 @@ test("fp32 init: the integer trainer's floats (same seededUniform draws and per-
     const p = params[layerName(s0, index)];
     assert.deepEqual(p.w, heUniformFloats(p.rows * p.cols, p.cols, layerSeed(seed, index)));
     assert.ok(p.b.every((v) => v === 0));
-    // The float64 draws of src/nn/init.ts, rounded once to f32.
+    // The float64 draws of src/nn/weight-init.ts, rounded once to f32.
     const random = seededUniform(layerSeed(seed, index));
     const limit = Math.sqrt(6 / p.cols);
     const draws = Float64Array.from({ length: p.rows * p.cols }, () => (2 * random() - 1) * limit);
     assert.deepEqual(p.w, Float32Array.from(draws));
-    // Quantized as src/nn/init.ts does, these floats give the integer trainer's codes, except
+    // Quantized as src/nn/weight-init.ts does, these floats give the integer trainer's codes, except
     // where rounding the draw to f32 moved it across a half-step (then by one code).
     for (const bits of [4, 8, 12, 16]) {
       const { codes, exp } = heUniformCodes(p.rows * p.cols, p.cols, bits, layerSeed(seed, index));

@@ -6,7 +6,7 @@
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createKernels, reference, type Kernels, type PackedMatrix } from "../src/index.js";
-import { StaleGemmError } from "../src/kernels.js";
+import { StaleGemmError } from "../src/kernels/kernels.js";
 import { randomCodes, Rng } from "./helpers/random.js";
 
 function stale(pattern: RegExp) {

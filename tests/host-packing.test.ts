@@ -1,7 +1,7 @@
 // The host's word-at-a-time packer (data entering the engine) against the bit-by-bit reference.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { packInto, packedByteLength, unpackFrom, maxCode } from "../src/format.js";
+import { packInto, packedByteLength, unpackFrom, maxCode } from "../src/format/packed.js";
 import { reference } from "../src/index.js";
 
 test("packInto and unpackFrom agree with the reference at every width and odd shapes", () => {

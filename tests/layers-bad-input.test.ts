@@ -5,7 +5,7 @@
 // model usable.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Engine } from "../src/nn/engine.js";
+import { Engine } from "../src/engine/engine.js";
 import { Conv2d } from "../src/nn/layers/conv2d.js";
 import { Dense } from "../src/nn/layers/dense.js";
 import { LinearLayer } from "../src/nn/layers/linear.js";

@@ -7,7 +7,7 @@
 //     then exactly RNE) or under 1 step (stochastic) of the float reference.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Engine } from "../src/nn/engine.js";
+import { Engine } from "../src/engine/engine.js";
 import type { Layer } from "../src/nn/layer.js";
 import { Flatten, Pool2d, ReLU } from "../src/nn/layers/shape-only.js";
 import { Conv2d } from "../src/nn/layers/conv2d.js";

@@ -5,7 +5,7 @@
 // stream, index), so any difference is a kernel difference, not noise.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Engine, type Scaling } from "../src/nn/engine.js";
+import { Engine, type Scaling } from "../src/engine/engine.js";
 import { LinearLayer } from "../src/nn/layers/linear.js";
 import {
   Model, avgPool, conv2d, dense, flatten, maxPool, relu, sequential, type LayerSpec, type ModelOptions,

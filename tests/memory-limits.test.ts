@@ -6,7 +6,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { BudgetError, createKernels, IntegerLearner, lenet5, mlp } from "../src/index.js";
-import { Planner } from "../src/budget/plan.js";
+import { Planner } from "../src/plan/plan.js";
 import { main } from "../src/cli/main.js";
 import { Arena } from "../src/runtime/arena.js";
 import { STAGE_BYTES, VIEW_BYTES, writeStage, writeView, type View } from "../src/runtime/descriptors.js";

@@ -5,8 +5,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { LinearLayer } from "../src/nn/layers/linear.js";
 import { lenet5, mlp, Model, dense, relu, sequential, type ModelDefinition } from "../src/nn/model.js";
-import { Engine } from "../src/nn/engine.js";
-import { rowStrideBytes } from "../src/format.js";
+import { Engine } from "../src/engine/engine.js";
+import { rowStrideBytes } from "../src/format/packed.js";
 import type { Rounding } from "../src/runtime/descriptors.js";
 import { IntegerLearner } from "../src/train/integer.js";
 import {

@@ -6,7 +6,7 @@
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createKernels, reference, type Kernels, type PackedMatrix } from "../src/index.js";
-import { findPackedViolation, unpackFrom } from "../src/format.js";
+import { findPackedViolation, unpackFrom } from "../src/format/packed.js";
 import { ALL_BITS } from "./helpers/gemm-tester.js";
 import { expectedRowStride, packIndependently } from "./helpers/packed.js";
 import { randomCodes, Rng } from "./helpers/random.js";

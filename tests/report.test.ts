@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { renderReport } from "../src/report/html.js";
 import { validateReport, type ReportWithExtras } from "../src/report/schema.js";
 import { lineChart, niceTicks } from "../src/report/svg.js";
-import type { TrainReport } from "../src/train/report.js";
+import type { TrainReport } from "../src/learner/run-report.js";
 
 /** A small consistent APT run: conv1 4 -> 5 -> 6 bits, fc 8 -> 7 bits, relu without weights. */
 function baseReport(): TrainReport {

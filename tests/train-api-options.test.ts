@@ -7,7 +7,7 @@ import { mlp } from "../src/nn/model.js";
 import { apt, fixed, fp32, qat8, type PolicySpec } from "../src/train/policy.js";
 import { largestBatchThatFits, train, type TrainOptions } from "../src/train/trainer.js";
 import { TRAIN_DEFAULTS } from "../src/train/defaults.js";
-import { Fp32Learner } from "../src/train/fp32.js";
+import { Fp32Learner } from "../src/baselines/fp32/learner.js";
 import { saveModel } from "../src/model-file/index.js";
 import { validateReport } from "../src/report/schema.js";
 import { blobs } from "./helpers/blobs.js";

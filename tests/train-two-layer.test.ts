@@ -5,7 +5,7 @@
 // round-to-nearest updates.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Engine } from "../src/nn/engine.js";
+import { Engine } from "../src/engine/engine.js";
 import { LinearLayer } from "../src/nn/layers/linear.js";
 import { Model, dense, relu, sequential } from "../src/nn/model.js";
 import type { Rounding } from "../src/runtime/descriptors.js";

@@ -3,7 +3,7 @@
 // multiply the block (block-multiply.ts) and, for fused calls, hand the finished block to its
 // output stage (output-stages.ts). The relaxed build first tries its i8 path (relaxed.ts).
 
-import { MIN_BITS, MAX_BITS } from "../../src/runtime/abi-codes";
+import { MIN_BITS, MAX_BITS } from "../../src/format/codes";
 import {
   VIEW_BYTES, V_KIND, V_BASE, V_BITS, V_ROWS, V_COLS, V_TRANS, V_KW, V_C, VIEW_KIND_PLAIN, VIEW_KIND_IM2COL,
   STAGE_BYTES, S_MODE, S_BIAS, S_BIAS_BITS, S_OUT_BITS, S_C, SF_COUNT, STAGE_MODE_STORE, STAGE_MODE_REQUANT,

@@ -12,7 +12,7 @@ import {
   SF_BIAS_SCALE, SF_SCALE, SF_MAX_ABS, SF_SUM_ABS, SF_SATURATED, SF_CHANGED,
   STAGE_MODE_STORE, STAGE_MODE_MAXABS, STAGE_MODE_REQUANT, STAGE_STORE_F32,
 } from "../../src/runtime/abi-layout";
-import { ROUND_STOCHASTIC } from "../../src/runtime/abi-codes";
+import { ROUND_STOCHASTIC } from "../../src/format/codes";
 import { NR, roundUp, align16 } from "./blocking";
 import {
   accI32, NC, gN, blockAcc, scratch, outView, outRow, outCol, outWrap, outStride, outKind, outX, outW, outC, outCol0, outRowStep,

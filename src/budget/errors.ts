@@ -1,6 +1,6 @@
 // Refusing a budget before training (docs/budget.md): what needs how much, and what would fit.
 import { MAX_BUDGET_BYTES, MAX_PAGES, PAGE_BYTES, formatSize, groupDigits, pageCount, pagesFor, usableBytes } from "./budget.js";
-import type { Reservation } from "./plan.js";
+import type { Reservation } from "../plan/plan.js";
 
 export interface PlanItem {
   name: string;

@@ -1,7 +1,6 @@
 // aptkit's command line: `aptkit <command> [flags]` (docs in README.md). main() returns the exit
 // code: 0 done, 1 the work failed (budget, divergence, a damaged file), 2 the command line or a
 // file it names cannot be used, 130 / 143 stopped by SIGINT / SIGTERM.
-import { compareCommand } from "./compare.js";
 import { planCommand } from "./plan.js";
 import { predictCommand } from "./predict.js";
 import { trainCommand } from "./train.js";
@@ -9,7 +8,7 @@ import { COMMANDS, COMMAND_USAGE, USAGE, UsageError, type Command } from "./usag
 import { packageVersion } from "./version.js";
 
 const RUN: Record<Command, (argv: string[]) => Promise<number>> = {
-  train: trainCommand, plan: planCommand, predict: predictCommand, compare: compareCommand,
+  train: trainCommand, plan: planCommand, predict: predictCommand,
 };
 
 const wantsHelp = (argv: readonly string[]) => argv.includes("--help") || argv.includes("-h");

@@ -1,9 +1,10 @@
 // `aptkit plan`: the run's memory plan as a table, and what the float baselines would need.
 import { groupDigits, formatSize } from "../budget/budget.js";
 import { BudgetError } from "../budget/errors.js";
-import { formatPlan } from "../budget/table.js";
-import { baselineMemory, buildWithinBudget } from "../budget/account.js";
-import { Engine } from "../nn/engine.js";
+import { formatPlan } from "../budget/fit-table.js";
+import { baselineMemory } from "../baselines/memory.js";
+import { buildWithinBudget } from "../nn/fit.js";
+import { Engine } from "../engine/engine.js";
 import { TRAIN_DEFAULTS } from "../train/defaults.js";
 import { largestBatchThatFits, widestThatFits } from "../train/trainer.js";
 import { initialBits, policyName, widestBits } from "../train/policy.js";
@@ -38,7 +39,7 @@ export async function planCommand(argv: string[]): Promise<number> {
     }
   }
   if (p.kind === "fp32") {
-    const { Fp32Learner } = await import("../train/fp32.js");
+    const { Fp32Learner } = await import("../baselines/fp32/learner.js");
     const f = await Fp32Learner.create(o.model, { batch, seed: o.seed, isa: o.isa });
     console.log(formatPlan(f.plan, o.budget?.bytes));
     return o.budget && f.plan.peakBytes > o.budget.usableBytes ? 1 : 0;

@@ -14,7 +14,7 @@ import { TRAIN_DEFAULTS } from "../train/defaults.js";
 import { modelDataMismatch } from "../train/options.js";
 import { DivergenceError, largestBatchThatFits, train, type Progress, type TrainResult } from "../train/trainer.js";
 import { IntegerLearner } from "../train/integer.js";
-import { learnerFactory } from "../train/factory.js";
+import { learnerFactory } from "../baselines/factory.js";
 import type { IsaChoice } from "../runtime/wasm.js";
 import { resolveIsa } from "../runtime/wasm.js";
 import { renderReport } from "../report/html.js";

@@ -14,7 +14,7 @@ export class UsageError extends Error {
   }
 }
 
-export const COMMANDS = ["train", "plan", "predict", "compare"] as const;
+export const COMMANDS = ["train", "plan", "predict"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export const TRAIN_USAGE = `usage: aptkit train [--model lenet5|mlp] [--data digits|fashion-mnist|idx:DIR] [--policy apt|fixed:N|qat8|fp32]
@@ -34,19 +34,14 @@ export const PLAN_USAGE = `usage: aptkit plan [--model lenet5|mlp] [--policy apt
 export const PREDICT_USAGE = `usage: aptkit predict --model-file FILE [--data digits|fashion-mnist|idx:DIR] [--batch N] [--isa auto|simd|scalar|relaxed]
   Prints the model's accuracy on the data set's test split.`;
 
-export const COMPARE_USAGE = `usage: aptkit compare [--quick | --medium] [--epochs N] [--train N] [--test N] [--runs "label;label"]
-                     [--jobs N] [--out DIR] [--reports DIR] [--resume] [--note TEXT]
-  Trains every policy on the same data and writes DIR/results.md, its plots and the raw reports
-  (default DIR: runs/compare-<date and time>, a new directory).`;
-
 export const USAGE = `usage: aptkit <command> [flags]      aptkit <command> --help      aptkit --version
 commands:
   train     train a model under a precision policy (apt, fixed:N, qat8, fp32)
   plan      print a run's memory plan against a budget
   predict   the accuracy of a saved model file on a data set
-  compare   train every policy on the same data and write a results page
+  (the policy comparison behind docs/results.md is not a command: in a checkout, npm run reproduce -- --out DIR)
   B (a budget): bytes (262144), a binary size (256KiB, 1MiB) or a device profile (cortex-m4, rp2040, ...)`;
 
 export const COMMAND_USAGE: Record<Command, string> = {
-  train: TRAIN_USAGE, plan: PLAN_USAGE, predict: PREDICT_USAGE, compare: COMPARE_USAGE,
+  train: TRAIN_USAGE, plan: PLAN_USAGE, predict: PREDICT_USAGE,
 };

@@ -1,10 +1,10 @@
 // Loading: a checked model file becomes an inference model on the integer engine, with the file's
 // codes written into the buffers the plan gave its layers.
-import { Engine } from "../nn/engine.js";
+import { Engine } from "../engine/engine.js";
 import { LinearLayer } from "../nn/layers/linear.js";
 import { Model, type ModelDefinition, type ModelOptions } from "../nn/model.js";
 import type { IsaChoice } from "../runtime/wasm.js";
-import { decodeModelFile, HEADER, HEADER_BYTES, ModelFileError, type ModelFile } from "./format.js";
+import { decodeModelFile, HEADER, HEADER_BYTES, ModelFileError, type ModelFile } from "./codec.js";
 
 export interface LoadOptions {
   /** Which wasm build runs the model (default "auto"). Both give the same codes. */

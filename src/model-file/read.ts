@@ -2,7 +2,7 @@
 // regular files and pipes only, no larger than a model that can load, and never past the length
 // its header declares.
 import { readUserFile, type ReadUserFileOptions } from "../io/read.js";
-import { HEADER, MAGIC, ModelFileError } from "./format.js";
+import { HEADER, MAGIC, ModelFileError } from "./codec.js";
 import { DEFAULT_MAX_MEMORY_BYTES } from "./load.js";
 
 /**

@@ -2,12 +2,12 @@
 // settings its forward pass depends on) written as a model file (docs/model-file.md).
 import { LinearLayer, BIAS_BITS, BIAS_EXP } from "../nn/layers/linear.js";
 import { Model } from "../nn/model.js";
-import type { Learner } from "../train/learner.js";
+import type { Learner } from "../learner/learner.js";
 import { checkDefinition } from "./definition.js";
 import {
   clearPadding, decodeModelFile, encodeModelFile, findInvalidCode, LIMITS, ModelFileError,
   type LayerRecord, type ModelFile,
-} from "./format.js";
+} from "./codec.js";
 
 /**
  * A snapshot of a model as a ModelFile (bytes copied, padding bits cleared). Throws RangeError for

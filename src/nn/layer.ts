@@ -1,7 +1,7 @@
 // The layer contract. A layer is set up once (shapes checked, buffers placed by the plan), then
 // runs forward and backward on packed tensors in the engine's memory.
-import type { Engine } from "./engine.js";
-import type { QTensor } from "./quant.js";
+import type { Engine } from "../engine/engine.js";
+import type { QTensor } from "../engine/quant.js";
 
 export interface TrainingWidths {
   /** Activation width (outputs of every layer). */

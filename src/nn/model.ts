@@ -1,12 +1,12 @@
 // Models: a sequence of layers, set up against an engine's plan, trained one batch at a time.
-import { packedByteLength, maxCode, packInto, rowStrideBytes, unpackFrom } from "../format.js";
-import { PURPOSE, STREAMS, type Engine } from "./engine.js";
+import { packedByteLength, maxCode, packInto, rowStrideBytes, unpackFrom } from "../format/packed.js";
+import { PURPOSE, STREAMS, type Engine } from "../engine/engine.js";
 import type { ErrorSlot, Layer, TrainingWidths } from "./layer.js";
 import { Conv2d, type Conv2dOptions } from "./layers/conv2d.js";
 import { Dense, type DenseOptions } from "./layers/dense.js";
 import { LinearLayer } from "./layers/linear.js";
 import { Flatten, Pool2d, ReLU, type PoolOptions } from "./layers/shape-only.js";
-import { storageCols, storageRows, type QTensor } from "./quant.js";
+import { storageCols, storageRows, type QTensor } from "../engine/quant.js";
 
 /** A layer as declared: plain data, so that every trainer (integer, fp32) builds its own. */
 export type LayerSpec =

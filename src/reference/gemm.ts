@@ -1,5 +1,5 @@
 // Reference GEMM: the definition, C[i][j] = sum_k op(A)[i][k] * op(B)[k][j], on unpacked codes.
-import { gemmShape, maxCode, type GemmOptions, type PackedMatrix } from "../format.js";
+import { gemmShape, maxCode, type GemmOptions, type PackedMatrix } from "../format/packed.js";
 import { unpack } from "./packed.js";
 
 export function gemm(a: PackedMatrix, b: PackedMatrix, options: GemmOptions = {}): Float64Array {

@@ -2,7 +2,7 @@
 // f64 operations in the same order as the kernel, except Math.exp/Math.log, which are the engine's
 // here and AssemblyScript's own in the kernel: they may differ in the last ulp, so the error codes
 // may differ by one step where a value lands on a rounding boundary.
-import { checkBits, maxCode } from "../format.js";
+import { checkBits, maxCode } from "../format/packed.js";
 import { checkMode, chooseExponent, clamp, keyOf, pow2, roundReal, scalePow2, type Rounding } from "./rounding.js";
 
 export interface SoftmaxCrossEntropy {

@@ -1,5 +1,5 @@
 // Plain-TypeScript reference of the packed format: bit by bit, as docs/format.md states it.
-import { checkCodes, checkPacked, packedByteLength, rowStrideBytes, type PackedMatrix } from "../format.js";
+import { checkCodes, checkPacked, packedByteLength, rowStrideBytes, type PackedMatrix } from "../format/packed.js";
 
 export function pack(codes: ArrayLike<number>, rows: number, cols: number, bits: number): PackedMatrix {
   checkCodes(codes, rows, cols, bits, "codes");

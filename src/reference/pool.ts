@@ -1,7 +1,7 @@
 // Reference of assembly/pool.ts on unpacked NHWC codes (index ((n*H + y)*W + x)*C + c). No padding:
 // OH = floor((H - kh) / sh) + 1, OW likewise. The backward passes scatter into exact sums, then
 // round or clamp each element once (the kernels gather; the results must agree).
-import { checkBits, maxCode } from "../format.js";
+import { checkBits, maxCode } from "../format/packed.js";
 import { checkMode, clamp, keyOf, roundDiv, type Rounding } from "./rounding.js";
 
 export interface PoolShape {

@@ -1,7 +1,7 @@
 // Reference of assembly/precision.ts on unpacked codes: a weight matrix's codes re-expressed at
 // another bit width. Up k bits: q * 2^k (exact). Down k bits: q / 2^k rounded once (SR or RNE),
 // then clamped to +-maxCode(toBits).
-import { checkBits, maxCode } from "../format.js";
+import { checkBits, maxCode } from "../format/packed.js";
 import { checkMode, clamp, keyOf, roundDiv, type Rounding } from "./rounding.js";
 
 export interface PrecisionChange {

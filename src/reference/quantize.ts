@@ -1,6 +1,6 @@
 // Reference of assembly/quantize.ts: float data to codes at the smallest exponent that saturates
 // nothing, and the largest code magnitude.
-import { checkBits, maxCode } from "../format.js";
+import { checkBits, maxCode } from "../format/packed.js";
 import { checkMode, chooseExponent, clamp, keyOf, roundReal, scalePow2, type Rounding } from "./rounding.js";
 
 export function quantizeF32(

@@ -1,12 +1,12 @@
 // Reference of the rounding rules in assembly/quantize.ts: stochastic rounding (floor(r + u),
 // u = randomUnit of the element's flat output index) and round-to-nearest-even, on exact rationals
 // (BigInt) and on f64 reals (the same f64 operations, in the same order, as the kernels).
-import { maxCode } from "../format.js";
+import { maxCode } from "../format/packed.js";
 import { randomBits, randomKey, randomUnit } from "./random.js";
 
-import { ROUND_STOCHASTIC as ROUND_SR, ROUND_NEAREST as ROUND_RNE } from "../runtime/abi-codes.js";
+import { ROUND_STOCHASTIC as ROUND_SR, ROUND_NEAREST as ROUND_RNE } from "../format/codes.js";
 
-// The ABI's mode codes (src/runtime/abi-codes.ts), under the names the reference uses.
+// The ABI's mode codes (src/format/codes.ts), under the names the reference uses.
 export { ROUND_SR, ROUND_RNE };
 
 /** How a kernel rounds: mode 0 = SR with the draws of (seed, step, stream), 1 = RNE. */

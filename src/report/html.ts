@@ -1,7 +1,7 @@
 // report.html: one self-contained page (inline CSS and SVG, no script, no network) that shows a
 // report.json. It renders whatever it is given, valid or not, and lists the schema problems at the
 // top, so a broken run still gets a readable page.
-import type { TrainReport } from "../train/report.js";
+import type { TrainReport } from "../learner/run-report.js";
 import { validateReport, type ReportExtras } from "./schema.js";
 import { escapeXml as esc, lineChart, maxOf, minOf, type Point, type Series } from "./svg.js";
 

@@ -1,9 +1,9 @@
 // The checks behind docs/report.md: what a valid report.json holds, field by field, plus the
 // cross-field rules that catch a trainer logging inconsistently (a width change that skips a
 // decision, a curve point past the last step). Hand-written so that the report has no dependency.
-import { MAX_BITS, MIN_BITS } from "../format.js";
-import type { TrainReport } from "../train/report.js";
-import type { EnergyReport } from "../budget/energy.js";
+import { MAX_BITS, MIN_BITS } from "../format/packed.js";
+import type { TrainReport } from "../learner/run-report.js";
+import type { EnergyReport } from "../energy/energy.js";
 
 export const REPORT_VERSION = 1;
 /** The width finalBits/bitsTimeline give a layer trained in float (fp32 reference policy). */
@@ -15,7 +15,7 @@ export function isFloatPolicy(policy: string): boolean {
 }
 
 /** Optional sections a report may carry (the memory and energy accounts); key/value objects, with
- *  the known fields of an energy account (src/budget/energy.ts) checked when present. */
+ *  the known fields of an energy account (src/energy/energy.ts) checked when present. */
 export interface ReportExtras {
   memory?: Record<string, unknown>;
   energy?: EnergyReport | Record<string, unknown>;

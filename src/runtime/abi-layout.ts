@@ -56,7 +56,7 @@ export const STAGE_BYTES = STAGE_F64_AT + STAGE_F64_FIELDS * 8;
 /** STAGE_MODE_*. */
 export const S_MODE = 0;
 export const S_RELU = 1;
-/** ROUND_* (src/runtime/abi-codes.ts). */
+/** ROUND_* (src/format/codes.ts). */
 export const S_ROUNDING = 2;
 export const S_SEED = 3;
 export const S_STEP = 4;

@@ -6,7 +6,7 @@
 // wasm32 memory runs to 4 GiB, and `x & ~15` on an offset past 2 GiB wraps it negative, which
 // once made a large product skip growing memory and trap inside the kernel instead.
 import { memoryLimitError, WASM32_MAX_BYTES } from "./memory-limits.js";
-import type { AbiExports } from "./wasm.js";
+import type { AbiExports } from "./abi-exports.js";
 
 const PAGE = 65536;
 

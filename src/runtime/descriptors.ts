@@ -13,7 +13,7 @@ import {
   S_BIAS, S_BIAS_BITS, S_OUT_BITS, S_C, S_TRACK_MAX, SF_BIAS_SCALE, SF_SCALE, SF_MAX_ABS, SF_SUM_ABS, SF_SATURATED,
   SF_CHANGED, SF_COUNT, STAGE_MODE_STORE, STAGE_MODE_MAXABS, STAGE_MODE_REQUANT, STAGE_MODE_UPDATE, STAGE_STORE_F32,
 } from "./abi-layout.js";
-import { ROUND_NEAREST, ROUND_STOCHASTIC } from "./abi-codes.js";
+import { ROUND_NEAREST, ROUND_STOCHASTIC } from "../format/codes.js";
 
 export { VIEW_FIELDS, VIEW_BYTES, STAGE_BYTES };
 
@@ -173,7 +173,7 @@ const MODES: Record<StageMode, number> = {
   store: STAGE_MODE_STORE, maxabs: STAGE_MODE_MAXABS, requant: STAGE_MODE_REQUANT, update: STAGE_MODE_UPDATE,
 };
 
-/** The ABI's rounding-mode code (src/runtime/abi-codes.ts) of a rounding name. */
+/** The ABI's rounding-mode code (src/format/codes.ts) of a rounding name. */
 export const ROUNDING_CODE: Readonly<Record<Rounding, number>> = { stochastic: ROUND_STOCHASTIC, nearest: ROUND_NEAREST };
 
 export function writeStage(memory: ArrayBuffer, at: number, s: Stage): void {

@@ -4,9 +4,9 @@
 // build is used only after it computes a product whose exact answer is known: the same as the
 // plain-TypeScript reference and as the SIMD build, bit for bit, with its i8 path actually taken.
 import { Arena } from "./arena.js";
-import type { AbiExports } from "./wasm.js";
+import type { AbiExports } from "./abi-exports.js";
 import { gemm as referenceGemm } from "../reference/gemm.js";
-import type { PackedMatrix } from "../format.js";
+import type { PackedMatrix } from "../format/packed.js";
 
 /** The check's product: odd sizes so that edge tiles and a K tail run, K across the K block. */
 export const CHECK_M = 6;

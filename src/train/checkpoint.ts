@@ -10,12 +10,12 @@
 //
 // Written atomically (a temporary file, flushed, renamed, the directory flushed) so that a crash at
 // any moment leaves either the previous checkpoint or the new one, never a mixture.
-import { decodeModelFile, encodeModelFile, sha256, type ModelFile } from "../model-file/format.js";
+import { decodeModelFile, encodeModelFile, sha256, type ModelFile } from "../model-file/codec.js";
 import type { Rounding } from "../runtime/descriptors.js";
 import { MODEL_FILE_MAX_BYTES } from "../model-file/read.js";
 import { readUserFile, type ReadUserFileOptions } from "../io/read.js";
 import { apt, type AptOptions } from "./policy.js";
-import type { BitsDecision, CurvePoint, EvalPoint } from "./report.js";
+import type { BitsDecision, CurvePoint, EvalPoint } from "../learner/run-report.js";
 
 // Atomic writes and the stale-temporary sweep live in src/io; re-exported where callers found them.
 export { writeFileAtomic, removeStaleTemporaries } from "../io/atomic.js";

@@ -1,6 +1,7 @@
 // The one set of training defaults: train() and `aptkit train` both read them from here, so a
 // default changes in one line for the library and the command line alike.
-import type { LrSchedule } from "./trainer.js";
+
+export type LrSchedule = "constant" | "cosine" | "step";
 
 export const TRAIN_DEFAULTS: Readonly<{
   epochs: number;

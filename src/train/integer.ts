@@ -2,15 +2,15 @@
 // packed codes; a precision change re-encodes them in place inside the reserved buffer.
 import type { Rounding } from "../runtime/descriptors.js";
 import type { IsaChoice } from "../runtime/wasm.js";
-import { Engine, PURPOSE, STREAMS, type Scaling } from "../nn/engine.js";
+import { Engine, PURPOSE, STREAMS, type Scaling } from "../engine/engine.js";
 import type { WeightTensor } from "../nn/layer.js";
 import { LinearLayer } from "../nn/layers/linear.js";
 import { Model, type ModelDefinition } from "../nn/model.js";
-import type { BatchResult, Learner } from "./learner.js";
-import { buildWithinBudget } from "../budget/account.js";
-import { breakdown, type Breakdown } from "../budget/table.js";
-import type { LayerInfo } from "./report.js";
-import { sha256Hex } from "./hash.js";
+import type { BatchResult, IntegerModelAccess, Learner, MemoryAccount } from "../learner/learner.js";
+import { buildWithinBudget } from "../nn/fit.js";
+import { breakdown } from "../budget/fit-table.js";
+import type { LayerInfo } from "../learner/run-report.js";
+import { sha256Hex } from "../learner/hash.js";
 
 export interface IntegerLearnerOptions {
   batch: number;
@@ -35,18 +35,14 @@ export interface IntegerLearnerOptions {
   bitsLabel?: string | ((bits: number) => string);
 }
 
-export interface MemoryAccount {
-  budgetBytes: number | null;
-  plannedPeakBytes: number;
-  measuredPeakBytes: number;
-  workspaceBytes: number;
-  breakdown: Breakdown;
-  /** Bytes of the .wasm that ran: flash, reported apart from the plan. */
-  codeBytes: number;
-}
 
 export class IntegerLearner implements Learner {
   private constructor(readonly engine: Engine, readonly model: Model) {}
+
+  /** Its integer model is what the trainer counts, adapts, checkpoints and resumes. */
+  get integer(): IntegerModelAccess {
+    return this;
+  }
 
   static async create(def: ModelDefinition, o: IntegerLearnerOptions): Promise<IntegerLearner> {
     const engine = await Engine.create(o.isa ?? "auto", { budgetBytes: o.budgetBytes });
@@ -168,3 +164,5 @@ export function scoreLogits(logits: Float64Array, labels: Uint8Array, count: num
   }
   return { loss: loss / Math.max(count, 1), correct };
 }
+
+export type { MemoryAccount };

@@ -4,11 +4,59 @@
 // never by an engine error at the first step or by a silently ignored setting.
 import type { Dataset, Split } from "../data/index.js";
 import type { ModelDefinition } from "../nn/model.js";
-import type { Scaling } from "../nn/engine.js";
+import type { Scaling } from "../engine/engine.js";
 import type { IsaChoice } from "../runtime/wasm.js";
 import { TRAIN_DEFAULTS } from "./defaults.js";
 import { apt, fixed, type PolicySpec } from "./policy.js";
-import type { LrSchedule, TrainOptions } from "./trainer.js";
+import type { Learner } from "../learner/learner.js";
+import type { BitsDecision } from "../learner/run-report.js";
+import type { LrSchedule } from "./defaults.js";
+
+export interface TrainOptions {
+  model: ModelDefinition;
+  data: Split;
+  policy: PolicySpec;
+  /** Defaults (here and below): TRAIN_DEFAULTS (src/train/defaults.ts). */
+  epochs?: number;
+  /** Samples per step. Without it, a run with budgetBytes takes the largest batch up to the
+   *  default that fits the budget (report.config.batchChosenBy says so). */
+  batch?: number;
+  /** Initial learning rate. */
+  lr?: number;
+  schedule?: LrSchedule;
+  seed?: number;
+  isa?: IsaChoice;
+  actBits?: number;
+  errBits?: number;
+  scaling?: Scaling;
+  /** Steps between loss-curve points. */
+  logEvery?: number;
+  /** Memory budget in bytes (see src/budget/budget.ts parseBudget): the engine's cap. */
+  budgetBytes?: number;
+  /** Write the training state to `path` every `every` steps (and at the end), atomically. */
+  checkpoint?: { path: string; every: number };
+  /** Continue from a checkpoint (its bytes): the run ends bit-identical to an uninterrupted one. */
+  resume?: Uint8Array;
+  /** Creates the learner for policies this module does not build itself (fp32, qat8). */
+  learnerFactory?: (o: { model: ModelDefinition; batch: number; seed: number; isa: IsaChoice; policy: PolicySpec }) => Promise<Learner>;
+  onProgress?: (p: Progress) => void;
+  /** Stops the run after the step in progress: train() then writes a checkpoint (when one is
+   *  configured) and returns the learner and a report whose `stopped` says where it stopped. */
+  signal?: AbortSignal;
+}
+
+export interface Progress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  stepsPerEpoch: number;
+  totalSteps: number;
+  loss: number;
+  accuracy: number;
+  bits: Record<string, number>;
+  lr: number;
+  decisions: BitsDecision[];
+}
 
 export const SCHEDULES: readonly LrSchedule[] = ["constant", "cosine", "step"];
 export const SCALINGS: readonly Scaling[] = ["exact", "delayed"];

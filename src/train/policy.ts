@@ -2,7 +2,7 @@
 // that changes during training. The APT controller is the adaptive one; fixed(bits) is the
 // non-adaptive integer baseline; qat8() and fp32() are the float-master baselines APT argues against.
 import type { Rounding } from "../runtime/descriptors.js";
-import type { BitsDecision } from "./report.js";
+import type { BitsDecision } from "../learner/run-report.js";
 
 export interface AptOptions {
   /** G below this: updates underflow the step -> +1 bit. The energy/memory-vs-accuracy knob. */

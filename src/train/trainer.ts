@@ -1,24 +1,25 @@
 // The training loop: batches, learning-rate schedule, evaluation, the precision policy's
 // decisions, and the report. It drives any Learner, so every policy is measured the same way.
-import { batches, gather, sampleSize, type Dataset, type Split } from "../data/index.js";
+import { batches, gather, sampleSize, type Dataset } from "../data/index.js";
 import type { IsaChoice } from "../runtime/wasm.js";
-import type { Scaling } from "../nn/engine.js";
 import { layerName, type ModelDefinition } from "../nn/model.js";
 import { IntegerLearner } from "./integer.js";
 import { LinearLayer } from "../nn/layers/linear.js";
 import { applyModelFile } from "../model-file/load.js";
 import { modelFileOf } from "../model-file/save.js";
 import { decodeCheckpoint, encodeCheckpoint, lockPath, removeStaleTemporaries, writeFileAtomic, type RunFingerprint, type TrainingState } from "./checkpoint.js";
-import { Engine } from "../nn/engine.js";
-import { baselineMemory, plannedPeak } from "../budget/account.js";
-import { EnergyCounter, masterWeightOps, type EnergyOp } from "../budget/energy.js";
-import type { Learner } from "./learner.js";
+import { Engine } from "../engine/engine.js";
+import { baselineMemory } from "../baselines/memory.js";
+import { plannedPeak } from "../nn/fit.js";
+import { EnergyCounter, masterWeightOps, type EnergyOp } from "../energy/energy.js";
+import type { Learner } from "../learner/learner.js";
 import { AptController, budgetSearch, initialBits, policyName, widestBits, type PolicySpec } from "./policy.js";
 import { checkPlan, fits, type PlanLike } from "../budget/errors.js";
-import { breakdown } from "../budget/table.js";
-import type { BitsDecision, CurvePoint, EvalPoint, TrainReport } from "./report.js";
+import { breakdown } from "../budget/fit-table.js";
+import type { BitsDecision, CurvePoint, EvalPoint, TrainReport } from "../learner/run-report.js";
 import { TRAIN_DEFAULTS } from "./defaults.js";
-import { checkTrainOptions, type CheckedOptions } from "./options.js";
+import { checkTrainOptions, type CheckedOptions, type Progress, type TrainOptions } from "./options.js";
+import type { LrSchedule } from "./defaults.js";
 
 /** Training produced a non-finite loss: stopped, the last checkpoint (if any) kept intact. */
 export class DivergenceError extends Error {
@@ -31,40 +32,7 @@ export class DivergenceError extends Error {
   }
 }
 
-export type LrSchedule = "constant" | "cosine" | "step";
 
-export interface TrainOptions {
-  model: ModelDefinition;
-  data: Split;
-  policy: PolicySpec;
-  /** Defaults (here and below): TRAIN_DEFAULTS (src/train/defaults.ts). */
-  epochs?: number;
-  /** Samples per step. Without it, a run with budgetBytes takes the largest batch up to the
-   *  default that fits the budget (report.config.batchChosenBy says so). */
-  batch?: number;
-  /** Initial learning rate. */
-  lr?: number;
-  schedule?: LrSchedule;
-  seed?: number;
-  isa?: IsaChoice;
-  actBits?: number;
-  errBits?: number;
-  scaling?: Scaling;
-  /** Steps between loss-curve points. */
-  logEvery?: number;
-  /** Memory budget in bytes (see src/budget/budget.ts parseBudget): the engine's cap. */
-  budgetBytes?: number;
-  /** Write the training state to `path` every `every` steps (and at the end), atomically. */
-  checkpoint?: { path: string; every: number };
-  /** Continue from a checkpoint (its bytes): the run ends bit-identical to an uninterrupted one. */
-  resume?: Uint8Array;
-  /** Creates the learner for policies this module does not build itself (fp32, qat8). */
-  learnerFactory?: (o: { model: ModelDefinition; batch: number; seed: number; isa: IsaChoice; policy: PolicySpec }) => Promise<Learner>;
-  onProgress?: (p: Progress) => void;
-  /** Stops the run after the step in progress: train() then writes a checkpoint (when one is
-   *  configured) and returns the learner and a report whose `stopped` says where it stopped. */
-  signal?: AbortSignal;
-}
 
 /** How long a run watching a signal computes before letting other work run (milliseconds). */
 const YIELD_MS = 20;
@@ -74,18 +42,6 @@ export interface TrainResult {
   learner: Learner;
 }
 
-export interface Progress {
-  epoch: number;
-  epochs: number;
-  step: number;
-  stepsPerEpoch: number;
-  totalSteps: number;
-  loss: number;
-  accuracy: number;
-  bits: Record<string, number>;
-  lr: number;
-  decisions: BitsDecision[];
-}
 
 export function learningRate(schedule: LrSchedule, lr0: number, step: number, total: number): number {
   switch (schedule) {
@@ -123,7 +79,7 @@ export async function createLearner(o: TrainOptions, batch: number, seed: number
     });
   }
   // The float learners load only when asked for, so the integer path loads nothing it does not use.
-  const factory = o.learnerFactory ?? (await import("./factory.js")).learnerFactory;
+  const factory = o.learnerFactory ?? (await import("../baselines/factory.js")).learnerFactory;
   const learner = await factory({ model: o.model, batch, seed, isa, policy: p });
   // fp32 plans its buffers but its memory is not capped: at least refuse a plan over the budget.
   const planned = (learner as { plan?: PlanLike }).plan;
@@ -158,7 +114,7 @@ export async function largestBatchThatFits(
   const seed = o.seed ?? TRAIN_DEFAULTS.seed, isa = o.isa ?? "auto";
   let peakAt: (batch: number) => Promise<number>;
   if (policy.kind === "fp32") {
-    const { Fp32Learner } = await import("./fp32.js");
+    const { Fp32Learner } = await import("../baselines/fp32/learner.js");
     peakAt = async (batch) => (await Fp32Learner.create(model, { batch, seed, isa })).plan.peakBytes;
   } else {
     const probe = await Engine.create(isa, { budgetBytes });
@@ -218,19 +174,21 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const learner = await createLearner(o, batch, seed, policy);
   const stepsPerEpoch = Math.floor(trainSet.count / batch);
   const totalSteps = stepsPerEpoch * epochs;
-  const controller = policy.kind === "apt" && learner instanceof IntegerLearner
-    ? new AptController(policy, Object.fromEntries(Object.keys(learner.weightBits()).map((l) => [l, learner.weightTensor(l).maxBits])))
+  // What the learner can do beyond the Learner contract is its capability, never its class.
+  const integer = learner.integer;
+  const controller = policy.kind === "apt" && integer
+    ? new AptController(policy, Object.fromEntries(Object.keys(learner.weightBits()).map((l) => [l, integer.weightTensor(l).maxBits])))
     : null;
   // The energy account counts the kernel calls of training steps and precision changes, not of
   // evaluation (docs/energy.md).
   const energy = new EnergyCounter({
-    arithmetic: learner instanceof IntegerLearner ? "integer" : "float",
-    rounding: learner instanceof IntegerLearner ? learner.engine.rounding : "nearest",
+    arithmetic: integer ? "integer" : "float",
+    rounding: integer ? integer.engine.rounding : "nearest",
   });
   let counting = false;
   const listen = (op: EnergyOp) => { if (counting) energy.record(op); };
   const hookable = learner as Learner & { onOp?: ((op: EnergyOp) => void) | null };
-  if (learner instanceof IntegerLearner) learner.engine.onOp = listen;
+  if (integer) integer.engine.onOp = listen;
   else if ("onOp" in hookable) hookable.onOp = listen;
   // qat8's master-weight quantization and SGD run outside the kernels that report themselves.
   const masterOps = policy.kind === "qat8" ? masterWeightOps(learner.layers().filter((l) => l.parameters > 0).map((l) => {
@@ -250,7 +208,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     schedule, actBits: c.actBits, errBits: c.errBits, scaling: c.scaling,
   };
   if (o.resume) {
-    if (!(learner instanceof IntegerLearner)) throw new RangeError(`resume: policy ${policy.kind} has no integer model to restore`);
+    if (!integer) throw new RangeError(`resume: policy ${policy.kind} has no integer model to restore`);
     const { model, state } = await decodeCheckpoint(o.resume);
     const mismatch = Object.keys(fingerprint).filter((k) =>
       JSON.stringify((state.fingerprint as unknown as Record<string, unknown>)[k]) !== JSON.stringify((fingerprint as unknown as Record<string, unknown>)[k]));
@@ -258,9 +216,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       throw new RangeError(`resume: the checkpoint belongs to another run (differs in ${mismatch.map((k) =>
         `${k}: ${JSON.stringify((state.fingerprint as unknown as Record<string, unknown>)[k])} vs ${JSON.stringify((fingerprint as unknown as Record<string, unknown>)[k])}`).join(", ")})`);
     }
-    applyModelFile(learner.model, model);
-    learner.engine.step = model.step;
-    for (const l of learner.model.layers) if (l instanceof LinearLayer) l.restoreScalingState(state.scaling[l.name] ?? { output: null, inputError: null });
+    applyModelFile(integer.model, model);
+    integer.engine.step = model.step;
+    for (const l of integer.model.layers) if (l instanceof LinearLayer) l.restoreScalingState(state.scaling[l.name] ?? { output: null, inputError: null });
     controller?.restore(state.controller ?? {}, state.bitsHistory);
     if (state.energy) energy.restore(state.energy as Parameters<EnergyCounter["restore"]>[0]);
     ({ step, epoch: firstEpoch, stepInEpoch: skip } = state);
@@ -278,9 +236,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (checkpointPath !== null) await removeStaleTemporaries(checkpointPath);
     /** The whole state after `stepInEpoch` batches of `epoch`. */
     const saveCheckpoint = async (epoch: number, stepInEpoch: number) => {
-      if (checkpointPath === null || !(learner instanceof IntegerLearner)) return;
+      if (checkpointPath === null || !integer) return;
       const scaling: TrainingState["scaling"] = {};
-      for (const l of learner.model.layers) if (l instanceof LinearLayer) scaling[l.name] = l.scalingState();
+      for (const l of integer.model.layers) if (l instanceof LinearLayer) scaling[l.name] = l.scalingState();
       const state: TrainingState = {
         fingerprint, step, epoch, stepInEpoch, loss, evaluations, bitsTimeline,
         bitsHistory: controller ? controller.log : [], controller: controller ? controller.state() : null,
@@ -327,14 +285,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         windowCorrect += r.correct;
         windowSteps++;
         let decisions: BitsDecision[] = [];
-        if (controller && learner instanceof IntegerLearner) {
-          for (const [layer, G] of Object.entries(learner.progress())) {
+        if (controller && integer) {
+          for (const [layer, G] of Object.entries(integer.progress())) {
             // An update statistic that is not finite means the arithmetic blew up: stop like a NaN loss.
             if (!Number.isFinite(G)) throw new DivergenceError(step, r.loss, rate, lastGood(), `${layer}'s progress statistic G is ${G}`);
             controller.observe(layer, G);
           }
           decisions = controller.decide(step, learner.weightBits());
-          for (const d of decisions) if (d.newBits !== d.oldBits) learner.setBits(d.layer, d.newBits);
+          for (const d of decisions) if (d.newBits !== d.oldBits) integer.setBits(d.layer, d.newBits);
           if (decisions.some((d) => d.newBits !== d.oldBits)) bitsTimeline.push({ step, bits: learner.weightBits() });
         }
         counting = false;
@@ -371,7 +329,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       evaluations.push({ step, epoch, accuracy: e.accuracy, loss: e.loss });
     }
     bitsTimeline.push({ step, bits: learner.weightBits() });
-    if (learner instanceof IntegerLearner) learner.engine.onOp = null;
+    if (integer) integer.engine.onOp = null;
     else if ("onOp" in hookable) hookable.onOp = null;
     const memory = await memoryAccount(learner, o, batch, seed, c.isa);
     const finalBits = learner.weightBits();
@@ -416,8 +374,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
 
 /** The memory section of every policy's report: the run's own plan, and the float baselines'. */
 async function memoryAccount(learner: Learner, o: TrainOptions, batch: number, seed: number, isa: IsaChoice): Promise<TrainReport["memory"]> {
-  if (learner instanceof IntegerLearner) {
-    return { ...learner.memory(), ...await baselineMemory(o.model, batch, seed, isa, learner.engine) };
+  const integer = learner.integer;
+  if (integer) {
+    return { ...integer.memory(), ...await baselineMemory(o.model, batch, seed, isa, integer.engine) };
   }
   const planned = (learner as { plan?: PlanLike }).plan;
   if (!planned) throw new RangeError(`the ${learner.constructor.name} learner has no memory plan (a plan property) to report`);
@@ -437,3 +396,4 @@ async function memoryAccount(learner: Learner, o: TrainOptions, batch: number, s
 }
 
 export { layerName };
+export type { LrSchedule, Progress, TrainOptions };

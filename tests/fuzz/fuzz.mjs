@@ -240,7 +240,7 @@ async function main() {
 async function setup(targets) {
   const imp = (p) => import(join(root, "dist", p));
   const [format, definition, checkpoint, trainer, integer, model, policy, data, idx, linear, dataErr] = await Promise.all([
-    imp("model-file/format.js"), imp("model-file/definition.js"), imp("train/checkpoint.js"), imp("train/trainer.js"),
+    imp("model-file/codec.js"), imp("model-file/definition.js"), imp("train/checkpoint.js"), imp("train/trainer.js"),
     imp("train/integer.js"), imp("nn/model.js"), imp("train/policy.js"), imp("data/index.js"), imp("data/idx.js"),
     imp("nn/layers/linear.js"), imp("data/error.js"),
   ]);

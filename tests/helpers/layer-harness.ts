@@ -11,12 +11,12 @@
 // buffer, a dY buffer and an f64 buffer for "store" GEMMs (so nothing is placed outside the plan),
 // then finishes the plan.
 import assert from "node:assert/strict";
-import { Engine } from "../../src/nn/engine.js";
+import { Engine } from "../../src/engine/engine.js";
 import type { Layer, SetupContext, TrainingWidths } from "../../src/nn/layer.js";
 import { Conv2d } from "../../src/nn/layers/conv2d.js";
 import { Dense } from "../../src/nn/layers/dense.js";
 import { LinearLayer } from "../../src/nn/layers/linear.js";
-import type { QTensor } from "../../src/nn/quant.js";
+import type { QTensor } from "../../src/engine/quant.js";
 import type { Isa } from "../../src/runtime/wasm.js";
 import type { PlainView, Rounding, View } from "../../src/runtime/descriptors.js";
 import { pack, unpack } from "../../src/reference/packed.js";
@@ -299,7 +299,7 @@ export function biasGradient(g: ConvGeometry, dy: ArrayLike<number>): Float64Arr
   return gb;
 }
 
-// ---- rounding and exponents, stated independently of src/nn/quant.ts ---------------------------
+// ---- rounding and exponents, stated independently of src/engine/quant.ts ---------------------------
 
 export function roundHalfEven(v: number): number {
   const f = Math.floor(v);

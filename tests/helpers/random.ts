@@ -29,7 +29,7 @@ export class Rng {
   }
 }
 
-/** Largest symmetric code at `bits`, computed independently of src/format.ts. */
+/** Largest symmetric code at `bits`, computed independently of src/format/packed.ts. */
 export function maxCodeOf(bits: number): number {
   return 2 ** (bits - 1) - 1;
 }

@@ -3,7 +3,7 @@
 //   input error  dX (N*H*W x Ci) = patches(dY dilated by the stride, padded KH-1-pad) * flip(W)
 //   weights      W += round(lr * dY^T (Co x P) * patches(X) / step)
 import { tensorView, type View } from "../../runtime/descriptors.js";
-import type { QTensor } from "../quant.js";
+import type { QTensor } from "../../engine/quant.js";
 import { LinearLayer } from "./linear.js";
 
 export interface Conv2dOptions {

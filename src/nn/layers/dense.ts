@@ -1,7 +1,7 @@
 // Fully connected: y[n, o] = sum_f x[n, f] W[o, f] + b[o]. A 4-D input is flattened by its view
 // (the whole image as one patch), so no copy is made.
 import type { Im2colView, PlainView, View } from "../../runtime/descriptors.js";
-import { featuresOf, type QTensor } from "../quant.js";
+import { featuresOf, type QTensor } from "../../engine/quant.js";
 import { LinearLayer } from "./linear.js";
 
 export interface DenseOptions {

@@ -3,13 +3,13 @@
 //   W += round(lr * dY^T X / step)   (fused update: the gradient is never stored)
 //   b += round(lr * 1^T dY / step)
 // The subclasses only say how x, y, dY and W are seen as matrices (views).
-import { packedByteLength, rowStrideBytes } from "../../format.js";
-import { ROUND_NEAREST } from "../../runtime/abi-codes.js";
+import { packedByteLength, rowStrideBytes } from "../../format/packed.js";
+import { ROUND_NEAREST } from "../../format/codes.js";
 import type { PlainView, View } from "../../runtime/descriptors.js";
-import { PURPOSE, STREAMS, type Engine } from "../engine.js";
-import { heUniform, heUniformCodes, layerSeed, writePacked } from "../init.js";
+import { PURPOSE, STREAMS, type Engine } from "../../engine/engine.js";
+import { heUniform, heUniformCodes, layerSeed, writePacked } from "../weight-init.js";
 import type { ErrorSlot, Layer, SetupContext, UpdateStats, WeightTensor } from "../layer.js";
-import { storageCols, storageRows, type QTensor } from "../quant.js";
+import { storageCols, storageRows, type QTensor } from "../../engine/quant.js";
 
 export const BIAS_BITS = 16;
 /** Biases are 16-bit codes with a fixed step of 2^-12 (range +-8): tiny, and kept apart from APT. */

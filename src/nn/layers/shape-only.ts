@@ -1,8 +1,8 @@
 // Layers that move or mask codes without arithmetic on weights: ReLU, pooling, flatten.
-import { packedByteLength } from "../../format.js";
-import { PURPOSE, STREAMS, type Engine } from "../engine.js";
+import { packedByteLength } from "../../format/packed.js";
+import { PURPOSE, STREAMS, type Engine } from "../../engine/engine.js";
 import type { ErrorSlot, Layer, SetupContext, UpdateStats, WeightTensor } from "../layer.js";
-import { featuresOf, storageCols, storageRows, type QTensor } from "../quant.js";
+import { featuresOf, storageCols, storageRows, type QTensor } from "../../engine/quant.js";
 
 abstract class ParameterFree implements Layer {
   abstract readonly kind: string;

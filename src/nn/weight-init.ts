@@ -1,8 +1,8 @@
 // Weight initialisation at the edge: He-uniform floats from a seeded generator, quantized once to
 // the initial width with the exponent that fills its code range. Nothing float survives it.
-import { maxCode } from "../format.js";
+import { maxCode } from "../format/packed.js";
 import { pack } from "../reference/packed.js";
-import { chooseExponent } from "./quant.js";
+import { chooseExponent } from "../engine/quant.js";
 
 /** mulberry32: small, seeded, and identical on every platform. */
 export function seededUniform(seed: number): () => number {

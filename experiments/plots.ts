@@ -1,8 +1,8 @@
 // The SVG plots of docs/results.md, drawn with the report's own line charts (src/report/svg.ts):
 // accuracy against training energy and against peak memory (APT's tMin sweep as a line per
 // rounding mode, every other run as a lone point), and the default APT run's bits per layer.
-import { lineChart, type Point, type Series } from "../report/svg.js";
-import type { RunResult } from "./table.js";
+import { lineChart, type Point, type Series } from "../src/report/svg.js";
+import type { RunResult } from "./results-table.js";
 
 const WIDTH = 860;
 

@@ -2,11 +2,11 @@
 import {
   checkCodes, checkPacked, checkPackedCodes, gemmShape, packedByteLength,
   type GemmOptions, type PackedMatrix,
-} from "./format.js";
-import { Arena } from "./runtime/arena.js";
-import { gemmStatusMessage } from "./runtime/descriptors.js";
-import { WASM32_MAX_BYTES, describeBytes, memoryLimitError } from "./runtime/memory-limits.js";
-import { instantiateAbi, resolveIsa, type AbiExports, type Isa, type IsaChoice } from "./runtime/wasm.js";
+} from "../format/packed.js";
+import { Arena } from "../runtime/arena.js";
+import { gemmStatusMessage } from "../runtime/descriptors.js";
+import { WASM32_MAX_BYTES, describeBytes, memoryLimitError } from "../runtime/memory-limits.js";
+import { instantiateAbi, resolveIsa, type AbiExports, type Isa, type IsaChoice } from "../runtime/wasm.js";
 
 export interface KernelsOptions {
   /** Which build to run: "auto" picks the relaxed-SIMD build where WebAssembly.validate accepts

@@ -1,5 +1,5 @@
 // The record of a training run: what report.json holds (docs/report.md documents every field).
-import type { EnergyReport } from "../budget/energy.js";
+import type { EnergyReport } from "../energy/energy.js";
 
 export interface BitsDecision {
   step: number;

@@ -2,8 +2,8 @@
 // layers are written in. Layers speak in QTensors and views; this is the only place in src/nn that
 // writes descriptors or calls the ABI.
 import { BudgetError, largestItems } from "../budget/errors.js";
-import { Planner } from "../budget/plan.js";
-import { maxCode } from "../format.js";
+import { Planner } from "../plan/plan.js";
+import { maxCode } from "../format/packed.js";
 import {
   ROUNDING_CODE, STAGE_BYTES, VIEW_BYTES, kernelStatusError, readStage, viewCols, viewRows, writeStage, writeView,
   type Rounding, type Stage, type StageResult, type View,
@@ -38,7 +38,7 @@ export class PlanTooLarge extends Error {
 export const STREAMS = 8;
 export const PURPOSE = { forward: 0, backward: 1, update: 2, biasUpdate: 3, precision: 4, pool: 5, loss: 6, input: 7 } as const;
 
-/** One kernel call, as the energy account counts it (src/budget/energy.ts). */
+/** One kernel call, as the energy account counts it (src/energy/energy.ts). */
 export type OpRecord =
   | { kind: "gemm"; what: string; mode: string; M: number; N: number; K: number; aBits: number; bBits: number; outBits: number }
   | { kind: "elementwise"; what: string; op: "compare" | "add" | "mask" | "requant" | "exp"; elements: number; bits: number; reads: number; writes: number };

@@ -1,12 +1,11 @@
-// Accounting a run's memory with the planner itself: its plan inside a budget, the refusal with
-// what would fit, and what the float baselines would need for the same model and batch. Every
-// figure comes from laying out a real plan (a dry engine), never from a formula.
-import { Engine, PlanTooLarge } from "../nn/engine.js";
-import { Model, type ModelDefinition, type ModelOptions } from "../nn/model.js";
-import type { IsaChoice } from "../runtime/wasm.js";
+// Fitting a model into a budget with the planner itself: its plan inside a budget and the refusal
+// with what would fit. Every figure comes from laying out a real plan (a dry engine), never from a
+// formula; what the float baselines would need is src/baselines/memory.ts.
+import { Engine, PlanTooLarge } from "../engine/engine.js";
+import { Model, type ModelDefinition, type ModelOptions } from "./model.js";
 import { isMemoryLimitError, WASM32_MAX_BYTES } from "../runtime/memory-limits.js";
-import { BudgetError, fitSuggestions } from "./errors.js";
-import type { Planner } from "./plan.js";
+import { BudgetError, fitSuggestions } from "../budget/errors.js";
+import type { Planner } from "../plan/plan.js";
 
 /** Peak bytes of the plan `def` would get on a dry copy of `engine` (budget-limited workspace),
  *  measured to the end even past the wasm32 ceiling. */
@@ -54,32 +53,6 @@ export function buildWithinBudget(
       plan = dry.plan;
     }
     throw BudgetError.fromPlan(plan, budget, fit.suggestions, engine.budgetBytes === null ? "wasm32" : "budget");
-  }
-}
-
-export interface BaselineMemory {
-  /** Peak bytes of fp32() training of the same model and batch (its own plan); when fp32Refused,
-   *  where its plan had reached when it passed the wasm32 ceiling (so: more than this). */
-  fp32Bytes: number;
-  /** Why fp32() could not run this model and batch at all (its plan passes 4 GiB), or null. */
-  fp32Refused: RangeError | null;
-  /** Peak bytes of qat8() training: int8 compute plus the fp32 master copy and gradients. */
-  qat8Bytes: number;
-}
-
-/** What the float baselines would need for this model and batch, from their own plans. */
-export async function baselineMemory(def: ModelDefinition, batch: number, seed: number, isa: IsaChoice, engine: Engine): Promise<BaselineMemory> {
-  const { Fp32Learner } = await import("../train/fp32.js");
-  const qat8Bytes = plannedPeak(engine, def, {
-    batch, seed, actBits: 8, errBits: 8, weightBits: 8, maxWeightBits: 8, masterWeights: true,
-  }, null);
-  try {
-    const fp32 = await Fp32Learner.create(def, { batch, seed, isa });
-    return { fp32Bytes: fp32.plan.peakBytes, fp32Refused: null, qat8Bytes };
-  } catch (e) {
-    // Its planner refuses past the wasm32 ceiling before growing anything.
-    if (!isMemoryLimitError(e)) throw e;
-    return { fp32Bytes: e.endBytes, fp32Refused: e, qat8Bytes };
   }
 }
 

@@ -1,6 +1,6 @@
 // Exponent choice and the tensor record shared by layers. A quantized tensor is value = q * 2^exp
 // (docs/architecture.md, "The number format"); the codes live packed in wasm memory at `at`, the exponent lives here.
-import { maxCode } from "../format.js";
+import { maxCode } from "../format/packed.js";
 import type { Rounding } from "../runtime/descriptors.js";
 
 /** A packed tensor in the engine's memory. 4-D shapes are NHWC stored as N*H lines of W*C codes;

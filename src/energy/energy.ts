@@ -1,10 +1,10 @@
 // The energy account (docs/energy.md): counted, not timed. Every kernel call a training
-// step makes is reported as an OpRecord (src/nn/engine.ts `onOp`; Fp32Learner.onOp for the float
+// step makes is reported as an OpRecord (src/engine/engine.ts `onOp`; Fp32Learner.onOp for the float
 // baseline); each is turned into primitive operations (multiplies by operand widths, adds by
 // width, float multiplies and adds) and bits moved per memory level, and those are priced with
 // Horowitz's 45 nm table. The same records are also priced as if every operation were fp32 and
 // every tensor element 32 bits: "what this very run would cost in fp32".
-import type { OpRecord } from "../nn/engine.js";
+import type { OpRecord } from "../engine/engine.js";
 import type { Rounding } from "../runtime/descriptors.js";
 
 // ---- the cited numbers ------------------------------------------------------------------------

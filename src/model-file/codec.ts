@@ -3,7 +3,7 @@
 // before it imply before anything is sliced, and nothing is allocated from a length field (only a
 // copy of the input and what is decoded from it). Every refusal is a ModelFileError naming the
 // field and the byte offset.
-import { packedByteLength, rowStrideBytes, MIN_BITS, MAX_BITS } from "../format.js";
+import { packedByteLength, rowStrideBytes, MIN_BITS, MAX_BITS } from "../format/packed.js";
 import { BIAS_BITS, BIAS_EXP } from "../nn/layers/linear.js";
 import type { ModelDefinition } from "../nn/model.js";
 import type { Rounding } from "../runtime/descriptors.js";

@@ -1,5 +1,5 @@
 // Argument values every wasm export and every host module agree on: the rounding-mode codes and
-// the range of code widths. Compiled twice, like abi-status.ts (tsc for the host, asc for
+// the range of code widths. Compiled twice, like runtime/abi-status.ts (tsc for the host, asc for
 // assembly/), so it holds nothing but integer constants.
 
 /** Rounding mode 0: stochastic rounding, floor(r + u) with the draw of the element's index. */

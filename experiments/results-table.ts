@@ -1,8 +1,8 @@
 // The comparison table of docs/results.md, generated from run results (never typed): accuracy,
 // training energy, peak training memory and average weight width of each run, each also as a
 // saving against the fp32 and qat8 runs; and the figures checked against the same numbers.
-import type { TrainReport } from "../train/report.js";
-import type { EnergyReport } from "../budget/energy.js";
+import type { TrainReport } from "../src/learner/run-report.js";
+import type { EnergyReport } from "../src/energy/energy.js";
 
 /** One finished run, as the experiment keeps it. */
 export interface RunResult {

@@ -4,17 +4,17 @@
 // differ only in arithmetic. Every buffer is placed once at create(); a step allocates nothing in
 // wasm. Conv2d is im2col (an explicit patch buffer, shared by all conv layers and recomputed in
 // backward) + GEMM: this is the baseline, not the design's bounded-workspace path.
-import type { IsaChoice } from "../runtime/wasm.js";
-import { layerName, type LayerSpec, type ModelDefinition } from "../nn/model.js";
-import { seededUniform } from "../nn/init.js";
-import type { BatchResult, Learner } from "./learner.js";
-import type { LayerInfo } from "./report.js";
-import { sha256Hex } from "./hash.js";
-import { Planner, type Category } from "../budget/plan.js";
-import type { EnergyOp } from "../budget/energy.js";
+import type { IsaChoice } from "../../runtime/wasm.js";
+import { layerName, type LayerSpec, type ModelDefinition } from "../../nn/model.js";
+import { heUniform, layerSeed } from "../../nn/weight-init.js";
+import type { BatchResult, Learner } from "../../learner/learner.js";
+import type { LayerInfo } from "../../learner/run-report.js";
+import { sha256Hex } from "../../learner/hash.js";
+import { Planner, type Category } from "../../plan/plan.js";
+import type { EnergyOp } from "../../energy/energy.js";
 
 type Alloc = (count: number, name: string, category: Category, layer?: string | null) => number;
-import { checkStatus, loadMainBuild, type Fp32Exports, type Fp32Loader } from "./fp32/abi.js";
+import { checkStatus, loadMainBuild, type Fp32Exports, type Fp32Loader } from "./abi.js";
 
 export interface Fp32LearnerOptions {
   batch: number;
@@ -24,19 +24,10 @@ export interface Fp32LearnerOptions {
   loader?: Fp32Loader;
 }
 
-/** He-uniform floats for a rows x cols (fan-in = cols) weight, drawn exactly as src/nn/init.ts
- *  draws them before quantizing, then rounded to f32. */
+/** He-uniform floats for a rows x cols (fan-in = cols) weight: the integer trainer's float64 draws
+ *  (src/nn/weight-init.ts), rounded once to f32, with the same per-layer seed. */
 export function heUniformFloats(count: number, fanIn: number, seed: number): Float32Array {
-  const random = seededUniform(seed);
-  const limit = Math.sqrt(6 / fanIn);
-  const w = new Float32Array(count);
-  for (let i = 0; i < count; i++) w[i] = (2 * random() - 1) * limit;
-  return w;
-}
-
-/** The per-layer seed rule of the integer trainer (src/nn/layers/linear.ts). */
-export function layerSeed(seed: number, index: number): number {
-  return seed ^ (0x9e3779b9 * (index + 1));
+  return Float32Array.from(heUniform(count, fanIn, seed));
 }
 
 const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -109,7 +100,7 @@ export class Fp32Learner implements Learner {
   /** Every buffer of the run, laid out by the same planner as the integer engine's. */
   readonly plan: Planner;
   /** Called for every kernel call, in the integer engine's OpRecord shape at 32 bits (the energy
-   *  account listens here: src/budget/energy.ts). */
+   *  account listens here: src/energy/energy.ts). */
   onOp: ((op: EnergyOp) => void) | null = null;
 
   /** Reports an elementwise f32 kernel call to onOp. */

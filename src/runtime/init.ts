@@ -1,7 +1,7 @@
 // init(): where the wasm comes from, for runtimes without a file system (browsers, workers) or
 // with the .wasm files somewhere else (a CDN, a bundler's asset URL). Under Node and Deno nothing
 // needs it: createKernels and Engine.create read build/aptkit.<isa>.wasm beside the package.
-import { resolveIsa, useWasm, type Isa, type IsaChoice, type WasmSource } from "./runtime/wasm.js";
+import { resolveIsa, useWasm, type Isa, type IsaChoice, type WasmSource } from "./wasm.js";
 
 export interface InitOptions {
   /** A compiled build (e.g. from WebAssembly.compileStreaming, or posted to a worker). Enough for

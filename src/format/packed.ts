@@ -2,9 +2,9 @@
 // and the reference so that both refuse malformed arguments with the same messages. What a
 // well-formed matrix's bytes hold (checkPackedCodes) is checked at the Kernels API only.
 
-import { MIN_BITS, MAX_BITS } from "./runtime/abi-codes.js";
+import { MIN_BITS, MAX_BITS } from "./codes.js";
 
-// The width range is the ABI's (src/runtime/abi-codes.ts, compiled into the kernels too).
+// The width range is the ABI's (src/format/codes.ts, compiled into the kernels too).
 export { MIN_BITS, MAX_BITS };
 
 /** A rows x cols matrix of `bits`-bit symmetric two's-complement codes, in the packed format. */

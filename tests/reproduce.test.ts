@@ -11,10 +11,12 @@ import { fileURLToPath } from "node:url";
 import { assertBuilt, runCli } from "./helpers/cli-child.js";
 
 const SCRIPT = fileURLToPath(new URL("../experiments/compare.ts", import.meta.url));
+// tsx resolved from the checkout, not from the temporary directory the script runs in.
+const TSX = import.meta.resolve("tsx");
 
 function runScript(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", SCRIPT, ...args], { cwd, timeout: 300_000 }, (e, stdout, stderr) => {
+    execFile(process.execPath, ["--import", TSX, SCRIPT, ...args], { cwd, timeout: 300_000 }, (e, stdout, stderr) => {
       resolve({ code: e === null ? 0 : typeof e.code === "number" ? e.code : 1, stdout, stderr });
     });
   });

@@ -147,6 +147,7 @@ async function readPipe(handle: import("node:fs/promises").FileHandle, o: ReadUs
   let writerSeen = false;
   const started = Date.now();
   let lastData = started;
+  let emptyReads = 0;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   for (;;) {
     if (total === out.length) {
@@ -163,7 +164,10 @@ async function readPipe(handle: import("node:fs/promises").FileHandle, o: ReadUs
       if ((e as NodeJS.ErrnoException).code !== "EAGAIN") throw fail("unreadable", `read failed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, e);
       writerSeen = true;
       if (Date.now() - lastData > idleMs) throw fail("stalled", `the pipe's writer sent nothing for ${idleMs} ms (after ${plural(total)})`);
-      await sleep(5);
+      // A pipe holds 64 KiB: a fast writer refills it within microseconds, so the first waits are
+      // a turn of the event loop; a slow one is polled at most every 20 ms.
+      await (emptyReads < 16 ? new Promise((r) => setImmediate(r)) : sleep(Math.min(20, emptyReads - 15)));
+      emptyReads++;
       continue;
     }
     if (n === 0) {
@@ -176,6 +180,7 @@ async function readPipe(handle: import("node:fs/promises").FileHandle, o: ReadUs
     }
     writerSeen = true;
     lastData = Date.now();
+    emptyReads = 0;
     total += n;
     if (!headChecked && total >= o.declared!.headerBytes) {
       headChecked = true;

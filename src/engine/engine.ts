@@ -1,16 +1,17 @@
 // The engine: one wasm instance, its memory laid out by a Planner, and the typed operations that
-// layers are written in. Layers speak in QTensors and views; this is the only place in src/nn that
-// writes descriptors or calls the ABI.
+// layers are written in. Layers speak in QTensors and views; this is the only place above the
+// runtime that writes descriptors or calls the ABI (tests/engine-gateway.test.ts holds src/nn to it).
 import { BudgetError, largestItems } from "../budget/errors.js";
 import { Planner } from "../plan/plan.js";
 import { maxCode } from "../format/packed.js";
+import { ROUND_NEAREST } from "../format/codes.js";
 import {
   ROUNDING_CODE, STAGE_BYTES, VIEW_BYTES, kernelStatusError, readStage, viewCols, viewRows, writeStage, writeView,
   type Rounding, type Stage, type StageResult, type View,
 } from "../runtime/descriptors.js";
 import { instantiateAbi, resolveIsa, type AbiExports, type Isa, type IsaChoice } from "../runtime/wasm.js";
 import { memoryLimitError, withMemoryLimits, WASM32_MAX_BYTES } from "../runtime/memory-limits.js";
-import { chooseExponent } from "./quant.js";
+import { chooseExponent, storageCols, storageRows, type QTensor } from "./quant.js";
 
 const PAGE = 65536;
 /** Painted over all memory above the module's data before anything is placed: the highest byte
@@ -50,6 +51,19 @@ export interface GemmShape {
   aBits: number;
   bBits: number;
 }
+
+/** A pooling layer's geometry: a kh x kw window moved sh rows and sw columns at a time over an
+ *  [N, H, W, C] input, giving the [N, H', W', C] output. */
+export interface PoolGeometry {
+  input: readonly number[];
+  output: readonly number[];
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+}
+
+export type PoolKind = "maxPool" | "avgPool";
 
 /** How an output's exponent is found: two passes (exact: never saturates) or the previous
  *  step's exponent, corrected after the fact (delayed: one pass, may saturate, counted). */
@@ -378,6 +392,63 @@ export class Engine {
       correct: new Int32Array(mem, s + 8, 1)[0],
       errExp: new Int32Array(mem, s + 12, 1)[0],
     };
+  }
+
+  /** max(x, 0) in place on x's codes. */
+  reluForward(x: QTensor, what: string): void {
+    const rows = storageRows(x.shape), cols = storageCols(x.shape);
+    const n = rows * cols;
+    this.count({ what, op: "compare", elements: n, bits: x.bits, reads: n, writes: n });
+    this.check(this.abi.relu_forward(x.at, rows, cols, x.bits), what, "relu_forward");
+  }
+
+  /** ReLU's backward in place on dy: zeroes the errors where the saved output y is not positive. */
+  reluBackward(y: QTensor, dy: QTensor, what: string): void {
+    const rows = storageRows(dy.shape), cols = storageCols(dy.shape);
+    this.count({ what, op: "mask", elements: rows * cols, bits: dy.bits, reads: 2 * rows * cols, writes: rows * cols });
+    this.check(this.abi.relu_backward(y.at, y.bits, dy.at, dy.bits, rows, cols, dy.at), what, "relu_backward");
+  }
+
+  /** Pools x into the codes at outAt (same width and exponent as x). Average pooling rounds its
+   *  means with the engine's rounding, drawing from `stream`; max pooling draws nothing. */
+  poolForward(kind: PoolKind, x: QTensor, g: PoolGeometry, outAt: number, stream: number, what: string): void {
+    const [n, h, w, c] = g.input;
+    const { kh, kw, sh, sw } = g;
+    const outN = g.output.reduce((a, b) => a * b, 1);
+    this.count({ what, op: kind === "maxPool" ? "compare" : "add",
+      elements: outN * kh * kw, bits: x.bits, reads: outN * kh * kw, writes: outN });
+    if (kind === "maxPool") {
+      this.check(this.abi.max_pool_forward(x.at, n, h, w, c, x.bits, kh, kw, sh, sw, outAt), what, "max_pool_forward");
+    } else {
+      this.check(this.abi.avg_pool_forward(x.at, n, h, w, c, x.bits, kh, kw, sh, sw,
+        this.roundingCode(), this.seed, this.step, stream, outAt), what, "avg_pool_forward");
+    }
+  }
+
+  /** The error to a pooling layer's input, written at dxAt at dy's width: max pooling routes each
+   *  error to its window's maximum in the saved input x (clamps counted in the stats slot);
+   *  average pooling spreads it over the window, rounding with the engine's rounding from `stream`. */
+  poolBackward(kind: PoolKind, x: QTensor, dy: QTensor, g: PoolGeometry, dxAt: number, stream: number, what: string): void {
+    const [n, h, w, c] = g.input;
+    const { kh, kw, sh, sw } = g;
+    const inN = n * h * w * c;
+    this.count({ what, op: kind === "maxPool" ? "compare" : "add", elements: inN, bits: dy.bits, reads: 2 * inN, writes: inN });
+    if (kind === "maxPool") {
+      this.check(this.abi.max_pool_backward(x.at, n, h, w, c, x.bits, kh, kw, sh, sw, dy.at, dy.bits, dxAt, this.statsAt),
+        what, "max_pool_backward");
+    } else {
+      this.check(this.abi.avg_pool_backward(dy.at, n, h, w, c, dy.bits, kh, kw, sh, sw,
+        this.roundingCode(), this.seed, this.step, stream, dxAt), what, "avg_pool_backward");
+    }
+  }
+
+  /** Quantizes rows x cols f32 values at `src` into packed codes at out.bits, rounding to nearest
+   *  (QAT's fake quantization: no draws); returns the exponent chosen. */
+  quantizeFloatsNearest(src: number, out: { at: number; rows: number; cols: number; bits: number }, what: string): number {
+    const expAt = this.scratch + 32;
+    this.check(this.abi.quantize_f32(src, out.rows, out.cols, out.bits, ROUND_NEAREST, this.seed, this.step, 0, out.at, expAt),
+      what, "quantize_f32");
+    return new Int32Array(this.memory, expAt, 1)[0];
   }
 
   /** The clamped-element count a kernel wrote to the scratch stats slot. */

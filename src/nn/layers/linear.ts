@@ -4,7 +4,6 @@
 //   b += round(lr * 1^T dY / step)
 // The subclasses only say how x, y, dY and W are seen as matrices (views).
 import { packedByteLength, rowStrideBytes } from "../../format/packed.js";
-import { ROUND_NEAREST } from "../../format/codes.js";
 import type { PlainView, View } from "../../runtime/descriptors.js";
 import { PURPOSE, STREAMS, type Engine } from "../../engine/engine.js";
 import { heUniform, heUniformCodes, layerSeed, writePacked } from "../weight-init.js";
@@ -134,13 +133,9 @@ export abstract class LinearLayer implements Layer {
   private quantizeMaster(): void {
     const m = this.master!;
     const w = this.weight;
-    const e = this.engine;
-    const expAt = e.statsAt + 32;
-    // Round to nearest: the usual QAT fake-quantization.
-    e.check(e.abi.quantize_f32(m.weights, w.rows, w.cols, w.bits, ROUND_NEAREST, e.seed, e.step, 0, w.at, expAt), `${this.name} master quantization`);
-    w.exp = new Int32Array(e.memory, expAt, 1)[0];
-    e.check(e.abi.quantize_f32(m.bias, 1, w.rows, BIAS_BITS, ROUND_NEAREST, e.seed, e.step, 0, this.biasAt, expAt), `${this.name} master bias quantization`);
-    this.biasExp = new Int32Array(e.memory, expAt, 1)[0];
+    w.exp = this.engine.quantizeFloatsNearest(m.weights, w, `${this.name} master quantization`);
+    this.biasExp = this.engine.quantizeFloatsNearest(m.bias, { at: this.biasAt, rows: 1, cols: w.rows, bits: BIAS_BITS },
+      `${this.name} master bias quantization`);
   }
 
   /** qat8: master -= lr * gradient, the gradient stored whole in f32 as QAT keeps it. */

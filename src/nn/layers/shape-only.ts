@@ -1,6 +1,6 @@
 // Layers that move or mask codes without arithmetic on weights: ReLU, pooling, flatten.
 import { packedByteLength } from "../../format/packed.js";
-import { PURPOSE, STREAMS, type Engine } from "../../engine/engine.js";
+import { PURPOSE, STREAMS, type Engine, type PoolGeometry } from "../../engine/engine.js";
 import type { ErrorSlot, Layer, SetupContext, UpdateStats, WeightTensor } from "../layer.js";
 import { featuresOf, storageCols, storageRows, type QTensor } from "../../engine/quant.js";
 
@@ -43,20 +43,15 @@ export class ReLU extends ParameterFree {
 
   forward(x: QTensor): QTensor {
     if (!this.fusedIntoPrevious) {
-      const n = storageRows(x.shape) * storageCols(x.shape);
-      this.engine.count({ what: `${this.name} forward`, op: "compare", elements: n, bits: x.bits, reads: n, writes: n });
-      this.engine.check(this.engine.abi.relu_forward(x.at, storageRows(x.shape), storageCols(x.shape), x.bits), `${this.name} forward`);
+      this.engine.reluForward(x, `${this.name} forward`);
     }
     this.saved = x;
     return x;
   }
 
   backward(dy: QTensor): QTensor | null {
-    const y = this.saved!;
-    const rows = storageRows(dy.shape), cols = storageCols(dy.shape);
-    this.engine.count({ what: `${this.name} backward`, op: "mask", elements: rows * cols, bits: dy.bits, reads: 2 * rows * cols, writes: rows * cols });
     // In place on dY: the error buffer belongs to the layer after us and is not read again.
-    this.engine.check(this.engine.abi.relu_backward(y.at, y.bits, dy.at, dy.bits, rows, cols, dy.at), `${this.name} backward`);
+    this.engine.reluBackward(this.saved!, dy, `${this.name} backward`);
     return dy;
   }
 }
@@ -103,34 +98,20 @@ export class Pool2d extends ParameterFree {
     return this.outputShape;
   }
 
+  private geometry(): PoolGeometry {
+    return { input: this.inputShape, output: this.outputShape, kh: this.kh, kw: this.kw, sh: this.sh, sw: this.sw };
+  }
+
   forward(x: QTensor): QTensor {
     this.saved = x;
-    const [n, h, w, c] = this.inputShape;
-    const e = this.engine;
-    const outN = this.outputShape.reduce((a, b) => a * b, 1);
-    e.count({ what: `${this.name} forward`, op: this.kind === "maxPool" ? "compare" : "add",
-      elements: outN * this.kh * this.kw, bits: x.bits, reads: outN * this.kh * this.kw, writes: outN });
-    const status = this.kind === "maxPool"
-      ? e.abi.max_pool_forward(x.at, n, h, w, c, x.bits, this.kh, this.kw, this.sh, this.sw, this.outAt)
-      : e.abi.avg_pool_forward(x.at, n, h, w, c, x.bits, this.kh, this.kw, this.sh, this.sw,
-        e.roundingCode(), e.seed, e.step, this.index * STREAMS + PURPOSE.pool, this.outAt);
-    e.check(status, `${this.name} forward`);
+    this.engine.poolForward(this.kind, x, this.geometry(), this.outAt, this.index * STREAMS + PURPOSE.pool, `${this.name} forward`);
     return { at: this.outAt, shape: this.outputShape, bits: x.bits, exp: x.exp };
   }
 
   backward(dy: QTensor): QTensor | null {
     if (!this.needInputError) return null;
-    const x = this.saved!;
-    const [n, h, w, c] = this.inputShape;
-    const e = this.engine;
-    const inN = n * h * w * c;
-    e.count({ what: `${this.name} backward`, op: this.kind === "maxPool" ? "compare" : "add",
-      elements: inN, bits: dy.bits, reads: 2 * inN, writes: inN });
-    const status = this.kind === "maxPool"
-      ? e.abi.max_pool_backward(x.at, n, h, w, c, x.bits, this.kh, this.kw, this.sh, this.sw, dy.at, dy.bits, this.err.at, e.statsAt)
-      : e.abi.avg_pool_backward(dy.at, n, h, w, c, dy.bits, this.kh, this.kw, this.sh, this.sw,
-        e.roundingCode(), e.seed, e.step, this.index * STREAMS + PURPOSE.backward, this.err.at);
-    e.check(status, `${this.name} backward`);
+    this.engine.poolBackward(this.kind, this.saved!, dy, this.geometry(), this.err.at,
+      this.index * STREAMS + PURPOSE.backward, `${this.name} backward`);
     return { at: this.err.at, shape: this.inputShape, bits: dy.bits, exp: dy.exp };
   }
 }

@@ -194,6 +194,8 @@ const stats = {
   noCheckpointYet: 0, midWrite: 0, midWriteTruncated: 0, midWriteComplete: 0, staleTemps: 0,
 };
 let runIndex = 0;
+/** Every process this test has killed: the only owners a lock left in a run's directory may name. */
+const killedPids = new Set();
 while (stats.kills < targetKills) {
   runIndex++;
   const dir = join(work, `run-${runIndex}`);
@@ -241,10 +243,13 @@ while (stats.kills < targetKills) {
       }
       check(names.every((n) => n === "run.ckpt" || n === "out" || n.startsWith("run.ckpt.tmp-") || isLock(n)),
         `run ${runIndex}: only run.ckpt, its temp files, lock files and out/ in the directory (got ${names.join(", ")})`);
-      // A lock the kill left behind is the killed process's, so the next run can tell it is stale.
+      // A lock left behind names a process this test killed (this one, or an earlier one when this
+      // one died before taking the lock over), so the next run can tell it is stale.
+      killedPids.add(r.pid);
       for (const n of names.filter((x) => /\.lock$/.test(x))) {
         const owner = JSON.parse(await readFile(join(dir, n), "utf8").catch(() => "{}") || "{}");
-        check(owner.pid === undefined || owner.pid === r.pid, `run ${runIndex}: ${n} left by the kill names the killed process (${owner.pid} vs ${r.pid})`);
+        check(owner.pid === undefined || killedPids.has(owner.pid),
+          `run ${runIndex}: ${n} left by the kill names a killed process (${owner.pid}; killed: ${[...killedPids].join(", ")})`);
       }
       if (names.includes("run.ckpt")) {
         const bytes = new Uint8Array(await readFile(join(dir, "run.ckpt")));

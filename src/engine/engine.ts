@@ -69,6 +69,12 @@ export type PoolKind = "maxPool" | "avgPool";
  *  step's exponent, corrected after the fact (delayed: one pass, may saturate, counted). */
 export type Scaling = "exact" | "delayed";
 
+/** Exponents a layer cannot combine within float64 (only a hostile or corrupted model reaches
+ *  this): a RangeError with code APTKIT_NUMERIC_RANGE, naming the layer and the exponents. */
+function numericRangeError(message: string): RangeError & { code: "APTKIT_NUMERIC_RANGE" } {
+  return Object.assign(new RangeError(message), { code: "APTKIT_NUMERIC_RANGE" as const });
+}
+
 export class Engine {
   readonly plan: Planner;
   private readonly ctrl: number;
@@ -292,10 +298,10 @@ export class Engine {
   ): { exp: number; nextExp: number } {
     // Exponents stay far inside float64's range in training; a hostile model file could push their
     // sum out of it, which would make every scale 0 or infinite.
-    if (!Number.isInteger(accExp) || Math.abs(accExp) > 2000) throw new RangeError(`${opts.what}: accumulator exponent ${accExp} is outside -2000..2000`);
+    if (!Number.isInteger(accExp) || Math.abs(accExp) > 2000) throw numericRangeError(`${opts.what}: accumulator exponent ${accExp} is outside -2000..2000`);
     const bias = opts.bias ? { at: opts.bias.at, bits: opts.bias.bits, scale: 2 ** (opts.bias.exp - accExp) } : undefined;
     if (bias && !(Number.isFinite(bias.scale) && bias.scale > 0)) {
-      throw new RangeError(`${opts.what}: bias exponent ${opts.bias!.exp} and accumulator exponent ${accExp} are too far apart for float64`);
+      throw numericRangeError(`${opts.what}: bias exponent ${opts.bias!.exp} and accumulator exponent ${accExp} are too far apart for float64`);
     }
     const delayed = this.scaling === "delayed" && opts.previousExp !== undefined;
     let exp: number;

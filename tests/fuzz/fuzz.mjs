@@ -714,7 +714,9 @@ async function checkLoadedModel(lib, r, bytes, desc, options = {}) {
   try {
     p = m.predict(x, n);
   } catch (e) {
-    // A model that loaded must predict: anything thrown here is a failure, typed or not.
+    // A model that loaded must predict, except one whose exponents cannot be combined in float64
+    // for this input: that is refused with its own code, naming the layer. Anything else is a failure.
+    if (e instanceof RangeError && e.code === "APTKIT_NUMERIC_RANGE" && / (forward|backward)/.test(e.message)) return { label: "predict refused (numeric range)", ok: true };
     return { label: `predict threw ${e?.name}`, ok: false, detail: `${e?.message}` };
   }
   const k = m.definition.classes;

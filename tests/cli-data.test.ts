@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { assertBuilt, runCli, writeIdxData, type Run } from "./helpers/cli-child.js";
+import { assertBuilt, refused, runCli, trainMlp, writeIdxData } from "./helpers/cli-child.js";
 
 let dir: string;
 let data: string;
@@ -15,16 +15,7 @@ before(async () => {
   data = await writeIdxData(join(dir, "data"), { train: 100, test: 20 });
 });
 
-/** Exit 2, the flag named first in the message, usage printed, and no training happened. */
-function refused(r: Run, flag: string, detail: RegExp): void {
-  assert.equal(r.code, 2, `${flag}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
-  assert.match(r.stderr, new RegExp(`^aptkit \\w+: ${flag.replace(/[-/]/g, "\\$&")}: `), r.stderr);
-  assert.match(r.stderr, detail);
-  assert.match(r.stderr, /\nusage: aptkit \w+ /);
-  assert.doesNotMatch(r.stdout, /step \d+|test accuracy/);
-}
-
-const train = (...args: string[]) => runCli(["train", "--model", "mlp", "--epochs", "1", ...args]);
+const train = trainMlp;
 
 test("data that does not fit: --batch beyond the training set, another image shape, 0 or 1 samples", async () => {
   refused(await train("--data", data, "--batch", "101", "--out", join(dir, "b")), "--batch", /101 exceeds the training set \(data\/train: 100 samples\)/);

@@ -7,7 +7,7 @@
 // Nothing is cached; each call reads and decodes again (~0.1 s).
 import { createDataset, split, type Dataset, type Split } from "./dataset.js";
 import { DatasetError } from "./error.js";
-import { parseIdx, type IdxSource } from "./idx.js";
+import { concatChunks, parseIdx, type IdxSource } from "./idx.js";
 import { readPackageFile } from "../runtime/files.js";
 
 const SIDE = 28;
@@ -48,13 +48,7 @@ async function gunzip(file: string, compressed: Uint8Array<ArrayBuffer>): Promis
     throw new DatasetError(`${file}: gzip stream is truncated or corrupt (${(e as Error).message}); decompression stopped after ${total} bytes`,
       { file, offset: total, decompressed: true, cause: e });
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatChunks(chunks, total);
 }
 
 async function readGzipped(name: string, base: URL): Promise<IdxSource> {

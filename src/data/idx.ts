@@ -245,7 +245,8 @@ async function gunzip(file: string, compressed: Uint8Array, maxBytes: number, ex
   });
 }
 
-function concatChunks(chunks: Uint8Array[], total: number): Uint8Array {
+/** The chunks of a stream as one array of `total` bytes. */
+export function concatChunks(chunks: Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total);
   let at = 0;
   for (const c of chunks) {

@@ -1,5 +1,6 @@
 // Running the built command as users do: a child process of dist/bin/aptkit.js, and small
 // MNIST-layout IDX data sets written on the spot for its --data idx:DIR.
+import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, statSync, readdirSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -100,3 +101,15 @@ export async function writeIdxData(dir: string, o: { train: number; test: number
   }
   return `idx:${dir}`;
 }
+
+/** Exit 2, the flag named first in the message, usage printed, and no training happened. */
+export function refused(r: Run, flag: string, detail: RegExp): void {
+  assert.equal(r.code, 2, `${flag}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+  assert.match(r.stderr, new RegExp(`^aptkit \\w+: ${flag.replace(/[-/]/g, "\\$&")}: `), r.stderr);
+  assert.match(r.stderr, detail);
+  assert.match(r.stderr, /\nusage: aptkit \w+ /);
+  assert.doesNotMatch(r.stdout, /step \d+|test accuracy/);
+}
+
+/** `aptkit train` on the small mlp for one epoch, with `args` added. */
+export const trainMlp = (...args: string[]): Promise<Run> => runCli(["train", "--model", "mlp", "--epochs", "1", ...args]);

@@ -1,17 +1,17 @@
 // ReLU and the NHWC <-> dense reshape, on packed codes. Codes only: exponents are unchanged.
 
 import { rowStrideBytes } from "./packed";
-import { loadCode, storeCode, clearTail, validBits, ERR_BITS, ERR_RANGE } from "./quantize";
-import { packedFits } from "./extents";
+import { loadCode, storeCode, clearTail, validBits } from "./quantize";
+import { packedFits, STATUS_BITS, STATUS_RANGE } from "./extents";
 
 // At 8 and 16 bits codes are whole bytes / halfwords, so the kernels treat the matrix (padding
 // included: it is zero, and stays zero or is re-zeroed) as one flat run of lanes. Integer max and
 // masks are exact, so the SIMD and scalar builds still agree bit for bit.
 
-/** q = max(q, 0) over a packed rows x cols matrix, in place. Returns 0, ERR_BITS or ERR_RANGE. */
+/** q = max(q, 0) over a packed rows x cols matrix, in place. Returns 0, STATUS_BITS or STATUS_RANGE. */
 export function reluForward(ptr: usize, rows: u32, cols: u32, bits: u32): i32 {
-  if (!validBits(bits)) return ERR_BITS;
-  if (!packedFits(ptr, rows, cols, bits)) return ERR_RANGE;
+  if (!validBits(bits)) return STATUS_BITS;
+  if (!packedFits(ptr, rows, cols, bits)) return STATUS_RANGE;
   const stride = rowStrideBytes(cols, bits);
   if (bits == 8 || bits == 16) {
     const bytes = <usize>rows * stride;
@@ -40,14 +40,14 @@ export function reluForward(ptr: usize, rows: u32, cols: u32, bits: u32): i32 {
 /**
  * dx = dy where the saved ReLU OUTPUT y is > 0, else 0. y: rows x cols at yBits; dy and dx:
  * rows x cols at dyBits (dx keeps dY's exponent). dx may be dy (in place).
- * Returns 0, ERR_BITS or ERR_RANGE.
+ * Returns 0, STATUS_BITS or STATUS_RANGE.
  */
 export function reluBackward(
   y: usize, yBits: u32, dy: usize, dyBits: u32, rows: u32, cols: u32, dx: usize,
 ): i32 {
-  if (!validBits(yBits) || !validBits(dyBits)) return ERR_BITS;
+  if (!validBits(yBits) || !validBits(dyBits)) return STATUS_BITS;
   if (!packedFits(y, rows, cols, yBits) || !packedFits(dy, rows, cols, dyBits) || !packedFits(dx, rows, cols, dyBits)) {
-    return ERR_RANGE;
+    return STATUS_RANGE;
   }
   const sY = rowStrideBytes(cols, yBits);
   const sD = rowStrideBytes(cols, dyBits);
@@ -102,11 +102,11 @@ function nhwcFits(src: usize, dst: usize, N: u32, H: u32, W: u32, C: u32, bits: 
 
 /**
  * NHWC rows layout (N*H rows x W*C cols) at `src` -> N rows x H*W*C cols at `dst`, same bits.
- * dst may be src. Returns 0, ERR_BITS or ERR_RANGE.
+ * dst may be src. Returns 0, STATUS_BITS or STATUS_RANGE.
  */
 export function flattenNhwc(src: usize, N: u32, H: u32, W: u32, C: u32, bits: u32, dst: usize): i32 {
-  if (!validBits(bits)) return ERR_BITS;
-  if (!nhwcFits(src, dst, N, H, W, C, bits, true)) return ERR_RANGE;
+  if (!validBits(bits)) return STATUS_BITS;
+  if (!nhwcFits(src, dst, N, H, W, C, bits, true)) return STATUS_RANGE;
   const line = W * C;
   const sS = rowStrideBytes(line, bits);
   const sD = rowStrideBytes(H * line, bits);
@@ -124,11 +124,11 @@ export function flattenNhwc(src: usize, N: u32, H: u32, W: u32, C: u32, bits: u3
 
 /**
  * The inverse of flattenNhwc: N rows x H*W*C cols at `src` -> N*H rows x W*C cols at `dst`.
- * dst may be src. Returns 0, ERR_BITS or ERR_RANGE.
+ * dst may be src. Returns 0, STATUS_BITS or STATUS_RANGE.
  */
 export function unflattenNhwc(src: usize, N: u32, H: u32, W: u32, C: u32, bits: u32, dst: usize): i32 {
-  if (!validBits(bits)) return ERR_BITS;
-  if (!nhwcFits(src, dst, N, H, W, C, bits, false)) return ERR_RANGE;
+  if (!validBits(bits)) return STATUS_BITS;
+  if (!nhwcFits(src, dst, N, H, W, C, bits, false)) return STATUS_RANGE;
   const line = W * C;
   const sS = rowStrideBytes(H * line, bits);
   const sD = rowStrideBytes(line, bits);

@@ -10,11 +10,8 @@
 
 import { maxCode, rowStrideBytes } from "./packed";
 import { randomKey } from "./random";
-import { packedFits, arrayFits } from "./extents";
-import {
-  loadCode, storeCode, clearTail, clampCode, validBits, chooseExponent, scalePow2, pow2, roundReal,
-  ERR_BITS, ERR_DIMENSION, ERR_MODE, ERR_LABEL_WIDTH, ERR_EXPONENT, ERR_RANGE, ROUND_RNE, MAX_ABS_EXPONENT,
-} from "./quantize";
+import { packedFits, arrayFits, STATUS_BITS, STATUS_DIMENSION, STATUS_MODE, STATUS_LABEL_WIDTH, STATUS_EXPONENT, STATUS_RANGE } from "./extents";
+import { loadCode, storeCode, clearTail, clampCode, validBits, chooseExponent, scalePow2, pow2, roundReal, ROUND_RNE, MAX_ABS_EXPONENT } from "./quantize";
 
 @inline function loadLabel(labels: usize, i: u32, labelBytes: u32): i64 {
   return labelBytes == 1 ? <i64>load<u8>(labels + i) : <i64>load<i32>(labels + (<usize>i << 2));
@@ -35,8 +32,8 @@ import {
  * i32 (labelBytes 4). Writes: f64 mean loss to `lossOut`; i32 count of samples whose first argmax
  * equals the label to `correctOut`; dL/dlogits as N x classes packed at `errBits` to `dlogits`,
  * rounded by `mode` (draw index i*classes + j), with its exponent as i32 to `expOut`.
- * Returns 0; ERR_BITS; ERR_DIMENSION (N or classes 0); ERR_MODE; ERR_LABEL_WIDTH; ERR_EXPONENT
- * (|exp| > 960); ERR_RANGE (a buffer outside memory, or a size past 32 bits); k+1 if label k is
+ * Returns 0; STATUS_BITS; STATUS_DIMENSION (N or classes 0); STATUS_MODE; STATUS_LABEL_WIDTH; STATUS_EXPONENT
+ * (|exp| > 960); STATUS_RANGE (a buffer outside memory, or a size past 32 bits); k+1 if label k is
  * outside 0..classes-1 (nothing written).
  */
 export function softmaxCrossEntropy(
@@ -45,15 +42,15 @@ export function softmaxCrossEntropy(
   mode: u32, seed: u32, step: u32, stream: u32,
   dlogits: usize, lossOut: usize, correctOut: usize, expOut: usize,
 ): i32 {
-  if (!validBits(bits) || !validBits(errBits)) return ERR_BITS;
-  if (N == 0 || classes == 0) return ERR_DIMENSION;
-  if (mode > ROUND_RNE) return ERR_MODE;
-  if (labelBytes != 1 && labelBytes != 4) return ERR_LABEL_WIDTH;
-  if (exp < -MAX_ABS_EXPONENT || exp > MAX_ABS_EXPONENT) return ERR_EXPONENT;
+  if (!validBits(bits) || !validBits(errBits)) return STATUS_BITS;
+  if (N == 0 || classes == 0) return STATUS_DIMENSION;
+  if (mode > ROUND_RNE) return STATUS_MODE;
+  if (labelBytes != 1 && labelBytes != 4) return STATUS_LABEL_WIDTH;
+  if (exp < -MAX_ABS_EXPONENT || exp > MAX_ABS_EXPONENT) return STATUS_EXPONENT;
   if (
     !packedFits(logits, N, classes, bits) || !arrayFits(labels, N, labelBytes) || !packedFits(dlogits, N, classes, errBits) ||
     !arrayFits(lossOut, 1, 8) || !arrayFits(correctOut, 1, 4) || !arrayFits(expOut, 1, 4)
-  ) return ERR_RANGE;
+  ) return STATUS_RANGE;
   for (let i: u32 = 0; i < N; i++) {
     const label = loadLabel(labels, i, labelBytes);
     if (label < 0 || label >= <i64>classes) return <i32>i + 1;

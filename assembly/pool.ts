@@ -9,17 +9,14 @@
 
 import { maxCode, rowStrideBytes } from "./packed";
 import { randomKey } from "./random";
-import {
-  loadCode, storeCode, clearTail, roundDiv, validBits,
-  ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE, ERR_MODE, ERR_RANGE, ROUND_RNE,
-} from "./quantize";
-import { packedFits, arrayFits } from "./extents";
+import { loadCode, storeCode, clearTail, roundDiv, validBits, ROUND_RNE } from "./quantize";
+import { packedFits, arrayFits, STATUS_BITS, STATUS_WINDOW, STATUS_WINDOW_TOO_LARGE, STATUS_MODE, STATUS_RANGE } from "./extents";
 
 function checkPool(H: u32, W: u32, bits: u32, kh: u32, kw: u32, sh: u32, sw: u32): i32 {
-  if (!validBits(bits)) return ERR_BITS;
-  if (kh == 0 || kw == 0 || sh == 0 || sw == 0) return ERR_WINDOW;
-  if (<u64>kh * <u64>kw >= 0x80000000) return ERR_WINDOW;
-  if (kh > H || kw > W) return ERR_WINDOW_TOO_LARGE;
+  if (!validBits(bits)) return STATUS_BITS;
+  if (kh == 0 || kw == 0 || sh == 0 || sw == 0) return STATUS_WINDOW;
+  if (<u64>kh * <u64>kw >= 0x80000000) return STATUS_WINDOW;
+  if (kh > H || kw > W) return STATUS_WINDOW_TOO_LARGE;
   return 0;
 }
 
@@ -30,13 +27,13 @@ function poolFits(at: usize, atBits: u32, outAt: usize, outBits: u32, N: u32, H:
   return packedFits(at, n * <f64>H, <f64>W * c, atBits) && packedFits(outAt, n * <f64>OH, <f64>OW * c, outBits);
 }
 
-/** Output size along one axis: floor((n - k) / s) + 1, or ERR_WINDOW / ERR_WINDOW_TOO_LARGE, or
- *  ERR_RANGE when the size passes i32 (it would read as a status). */
+/** Output size along one axis: floor((n - k) / s) + 1, or STATUS_WINDOW / STATUS_WINDOW_TOO_LARGE, or
+ *  STATUS_RANGE when the size passes i32 (it would read as a status). */
 export function poolOutputSize(n: u32, k: u32, s: u32): i32 {
-  if (k == 0 || s == 0) return ERR_WINDOW;
-  if (k > n) return ERR_WINDOW_TOO_LARGE;
+  if (k == 0 || s == 0) return STATUS_WINDOW;
+  if (k > n) return STATUS_WINDOW_TOO_LARGE;
   const size = <u64>((n - k) / s) + 1;
-  return size > 0x7fffffff ? ERR_RANGE : <i32>size;
+  return size > 0x7fffffff ? STATUS_RANGE : <i32>size;
 }
 
 // The windows (along one axis) that contain input coordinate y: o*s <= y <= o*s + k - 1. The
@@ -154,7 +151,7 @@ function maxPoolScatter2x2Bytes(
 
 /**
  * y = max over each kh x kw window of x (same bits). x: N*H x W*C at `bits`; y: N*OH x OW*C.
- * Returns 0, ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE, ERR_RANGE.
+ * Returns 0, STATUS_BITS, STATUS_WINDOW, STATUS_WINDOW_TOO_LARGE, STATUS_RANGE.
  */
 export function maxPoolForward(
   x: usize, N: u32, H: u32, W: u32, C: u32, bits: u32,
@@ -164,7 +161,7 @@ export function maxPoolForward(
   if (bad != 0) return bad;
   const OH = (H - kh) / sh + 1;
   const OW = (W - kw) / sw + 1;
-  if (!poolFits(x, bits, y, bits, N, H, W, C, OH, OW)) return ERR_RANGE;
+  if (!poolFits(x, bits, y, bits, N, H, W, C, OH, OW)) return STATUS_RANGE;
   const sX = rowStrideBytes(W * C, bits);
   const sY = rowStrideBytes(OW * C, bits);
   if (bits == 8 && kh == 2 && kw == 2 && sh == 2 && sw == 2) {
@@ -223,7 +220,7 @@ function isFirstMax(
  * position wins); every other dX element gets nothing. Where windows overlap (stride < kernel) an
  * element sums what it receives, clamped once to +-maxCode(dyBits); the number of clamped dX
  * elements is written as i32 to `stats`.
- * Returns 0, ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE, ERR_RANGE.
+ * Returns 0, STATUS_BITS, STATUS_WINDOW, STATUS_WINDOW_TOO_LARGE, STATUS_RANGE.
  */
 export function maxPoolBackward(
   x: usize, N: u32, H: u32, W: u32, C: u32, xBits: u32,
@@ -232,13 +229,13 @@ export function maxPoolBackward(
 ): i32 {
   const bad = checkPool(H, W, xBits, kh, kw, sh, sw);
   if (bad != 0) return bad;
-  if (!validBits(dyBits)) return ERR_BITS;
+  if (!validBits(dyBits)) return STATUS_BITS;
   const OH = (H - kh) / sh + 1;
   const OW = (W - kw) / sw + 1;
   if (
     !poolFits(x, xBits, dy, dyBits, N, H, W, C, OH, OW) || !packedFits(dx, <f64>N * <f64>H, <f64>W * <f64>C, dyBits) ||
     !arrayFits(stats, 1, 4)
-  ) return ERR_RANGE;
+  ) return STATUS_RANGE;
   const sX = rowStrideBytes(W * C, xBits);
   const sDy = rowStrideBytes(OW * C, dyBits);
   const sDx = rowStrideBytes(W * C, dyBits);
@@ -312,7 +309,7 @@ export function maxPoolBackward(
 /**
  * y = round(sum of each kh x kw window of x / (kh*kw)) at the same bits and exponent; RNE or SR
  * (draw index = flat output index). |y| <= maxCode, so nothing clamps.
- * Returns 0, ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE, ERR_MODE, ERR_RANGE.
+ * Returns 0, STATUS_BITS, STATUS_WINDOW, STATUS_WINDOW_TOO_LARGE, STATUS_MODE, STATUS_RANGE.
  */
 export function avgPoolForward(
   x: usize, N: u32, H: u32, W: u32, C: u32, bits: u32,
@@ -321,10 +318,10 @@ export function avgPoolForward(
 ): i32 {
   const bad = checkPool(H, W, bits, kh, kw, sh, sw);
   if (bad != 0) return bad;
-  if (mode > ROUND_RNE) return ERR_MODE;
+  if (mode > ROUND_RNE) return STATUS_MODE;
   const OH = (H - kh) / sh + 1;
   const OW = (W - kw) / sw + 1;
-  if (!poolFits(x, bits, y, bits, N, H, W, C, OH, OW)) return ERR_RANGE;
+  if (!poolFits(x, bits, y, bits, N, H, W, C, OH, OW)) return STATUS_RANGE;
   const sX = rowStrideBytes(W * C, bits);
   const sY = rowStrideBytes(OW * C, bits);
   const k = kh * kw;
@@ -356,7 +353,7 @@ export function avgPoolForward(
  * rounded once (RNE or SR; draw index = flat dX index); 0 where no window reaches. At most kh*kw
  * windows contain a point, so |dx| <= maxCode: nothing clamps.
  * dy: N*OH x OW*C at `bits`; dx: N*H x W*C at `bits`, exponent of dY.
- * Returns 0, ERR_BITS, ERR_WINDOW, ERR_WINDOW_TOO_LARGE, ERR_MODE, ERR_RANGE.
+ * Returns 0, STATUS_BITS, STATUS_WINDOW, STATUS_WINDOW_TOO_LARGE, STATUS_MODE, STATUS_RANGE.
  */
 export function avgPoolBackward(
   dy: usize, N: u32, H: u32, W: u32, C: u32, bits: u32,
@@ -365,10 +362,10 @@ export function avgPoolBackward(
 ): i32 {
   const bad = checkPool(H, W, bits, kh, kw, sh, sw);
   if (bad != 0) return bad;
-  if (mode > ROUND_RNE) return ERR_MODE;
+  if (mode > ROUND_RNE) return STATUS_MODE;
   const OH = (H - kh) / sh + 1;
   const OW = (W - kw) / sw + 1;
-  if (!poolFits(dx, bits, dy, bits, N, H, W, C, OH, OW)) return ERR_RANGE;
+  if (!poolFits(dx, bits, dy, bits, N, H, W, C, OH, OW)) return STATUS_RANGE;
   const sDy = rowStrideBytes(OW * C, bits);
   const sDx = rowStrideBytes(W * C, bits);
   const k = kh * kw;

@@ -14,27 +14,24 @@
 
 import { maxCode, rowStrideBytes } from "./packed";
 import { randomKey, randomBits } from "./random";
-import {
-  loadCode, storeCode, clearTail, rneDiv, validBits,
-  ERR_BITS, ERR_MODE, ERR_RANGE, ROUND_RNE,
-} from "./quantize";
-import { packedFits, arrayFits } from "./extents";
+import { loadCode, storeCode, clearTail, rneDiv, validBits, ROUND_RNE } from "./quantize";
+import { packedFits, arrayFits, STATUS_BITS, STATUS_MODE, STATUS_RANGE } from "./extents";
 
 /**
  * Re-encodes the packed rows x cols matrix at `ptr` from `fromBits` to `toBits` (both 2..16, any
  * difference), in place. Writes two i32 to `stats`: [0] codes whose value q / 2^k was not an
  * integer (rounded), [1] codes clamped to +-maxCode(toBits). Both 0 when not shrinking.
  * SR here is floor(q / 2^k + randomUnit(key, r*cols + j)) = (q + (bits >> (64 - k))) >> k.
- * Returns 0, ERR_BITS, ERR_MODE or ERR_RANGE (nothing written).
+ * Returns 0, STATUS_BITS, STATUS_MODE or STATUS_RANGE (nothing written).
  */
 export function changePrecision(
   ptr: usize, rows: u32, cols: u32, fromBits: u32, toBits: u32,
   mode: u32, seed: u32, step: u32, stream: u32, stats: usize,
 ): i32 {
-  if (!validBits(fromBits) || !validBits(toBits)) return ERR_BITS;
-  if (mode > ROUND_RNE) return ERR_MODE;
+  if (!validBits(fromBits) || !validBits(toBits)) return STATUS_BITS;
+  if (mode > ROUND_RNE) return STATUS_MODE;
   // The buffer is reserved at the wider size; both layouts must be indexable.
-  if (!packedFits(ptr, rows, cols, max(fromBits, toBits)) || !arrayFits(stats, 2, 4)) return ERR_RANGE;
+  if (!packedFits(ptr, rows, cols, max(fromBits, toBits)) || !arrayFits(stats, 2, 4)) return STATUS_RANGE;
   let rounded: i32 = 0;
   let clamped: i32 = 0;
   const sFrom = rowStrideBytes(cols, fromBits);

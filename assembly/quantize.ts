@@ -13,9 +13,9 @@
 //   ROUND_RNE = 1  round to nearest, ties to even (f64.nearest, or its exact integer form).
 //
 // Status codes (src/runtime/abi-status.ts, one table for every export; nothing is written when a
-// kernel returns one): ERR_BITS, ERR_DIMENSION (loss: N or classes 0), ERR_WINDOW,
-// ERR_WINDOW_TOO_LARGE, ERR_MODE, ERR_LABEL_WIDTH, ERR_EXPONENT, and ERR_RANGE for a buffer that
-// does not lie inside memory or a count, row or size that passes 32 bits (assembly/extents.ts).
+// kernel returns one): STATUS_BITS, STATUS_DIMENSION (loss: N or classes 0), STATUS_WINDOW,
+// STATUS_WINDOW_TOO_LARGE, STATUS_MODE, STATUS_LABEL_WIDTH, STATUS_EXPONENT, and STATUS_RANGE for a
+// buffer that does not lie inside memory or a count, row or size that passes 32 bits (assembly/extents.ts).
 // A positive return k+1 names a bad data element k (like pack's): a NaN/Inf input to quantize_f32,
 // an out-of-range label of sample k in softmax_cross_entropy.
 
@@ -25,15 +25,6 @@ import {
   packedFits, arrayFits, STATUS_BITS, STATUS_DIMENSION, STATUS_WINDOW, STATUS_WINDOW_TOO_LARGE, STATUS_MODE,
   STATUS_LABEL_WIDTH, STATUS_EXPONENT, STATUS_RANGE,
 } from "./extents";
-
-export const ERR_BITS: i32 = STATUS_BITS;
-export const ERR_DIMENSION: i32 = STATUS_DIMENSION;
-export const ERR_WINDOW: i32 = STATUS_WINDOW;
-export const ERR_WINDOW_TOO_LARGE: i32 = STATUS_WINDOW_TOO_LARGE;
-export const ERR_MODE: i32 = STATUS_MODE;
-export const ERR_LABEL_WIDTH: i32 = STATUS_LABEL_WIDTH;
-export const ERR_EXPONENT: i32 = STATUS_EXPONENT;
-export const ERR_RANGE: i32 = STATUS_RANGE;
 
 import { ROUND_STOCHASTIC, ROUND_NEAREST } from "../src/format/codes";
 
@@ -191,17 +182,17 @@ export function chooseExponent(maxAbs: f64, bits: u32, mode: u32): i32 {
 /**
  * Float32 data (rows*cols, row-major, at `src`) -> packed codes at `bits` (rows x cols at `dst`),
  * exponent chosen by chooseExponent from max |x| and written as i32 to `expOut`.
- * Returns 0; ERR_BITS; ERR_MODE; ERR_RANGE; k+1 if element k is NaN or +-Inf (nothing written).
+ * Returns 0; STATUS_BITS; STATUS_MODE; STATUS_RANGE; k+1 if element k is NaN or +-Inf (nothing written).
  */
 export function quantizeF32(
   src: usize, rows: u32, cols: u32, bits: u32,
   mode: u32, seed: u32, step: u32, stream: u32,
   dst: usize, expOut: usize,
 ): i32 {
-  if (!validBits(bits)) return ERR_BITS;
-  if (mode > ROUND_RNE) return ERR_MODE;
+  if (!validBits(bits)) return STATUS_BITS;
+  if (mode > ROUND_RNE) return STATUS_MODE;
   if (!arrayFits(src, <f64>rows * <f64>cols, 4) || !packedFits(dst, rows, cols, bits) || !arrayFits(expOut, 1, 4)) {
-    return ERR_RANGE;
+    return STATUS_RANGE;
   }
   const n = <usize>rows * <usize>cols;
   let maxAbs: f64 = 0;
@@ -229,10 +220,10 @@ export function quantizeF32(
   return 0;
 }
 
-/** max |q| over a packed rows x cols matrix (0 when empty); ERR_BITS; ERR_RANGE. */
+/** max |q| over a packed rows x cols matrix (0 when empty); STATUS_BITS; STATUS_RANGE. */
 export function maxAbsCodes(ptr: usize, rows: u32, cols: u32, bits: u32): i32 {
-  if (!validBits(bits)) return ERR_BITS;
-  if (!packedFits(ptr, rows, cols, bits)) return ERR_RANGE;
+  if (!validBits(bits)) return STATUS_BITS;
+  if (!packedFits(ptr, rows, cols, bits)) return STATUS_RANGE;
   const stride = rowStrideBytes(cols, bits);
   let m: i32 = 0;
   for (let r: u32 = 0; r < rows; r++) {

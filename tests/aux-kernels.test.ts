@@ -126,13 +126,6 @@ function both<T>(f: (m: Mem) => T, what: string): T {
 }
 
 // The shared status table (its values are pinned against docs/abi.md in tests/abi-status.test.ts).
-const ERR_BITS = STATUS_BITS;
-const ERR_DIMENSION = STATUS_DIMENSION;
-const ERR_WINDOW = STATUS_WINDOW;
-const ERR_WINDOW_TOO_LARGE = STATUS_WINDOW_TOO_LARGE;
-const ERR_MODE = STATUS_MODE;
-const ERR_LABEL_WIDTH = STATUS_LABEL_WIDTH;
-const ERR_EXPONENT = STATUS_EXPONENT;
 
 const ALL_BITS = Array.from({ length: 15 }, (_, i) => i + 2);
 
@@ -300,7 +293,7 @@ test("change_precision: clamps at the narrower range and counts it", () => {
 test("change_precision: bad arguments return an error code and write nothing", () => {
   const codes = new Int32Array(21).fill(3);
   const src = pack(codes, 3, 7, 8);
-  for (const [from, to, mode, code] of [[1, 8, 0, ERR_BITS], [8, 17, 0, ERR_BITS], [8, 1, 1, ERR_BITS], [17, 16, 0, ERR_BITS], [8, 7, 2, ERR_MODE]]) {
+  for (const [from, to, mode, code] of [[1, 8, 0, STATUS_BITS], [8, 17, 0, STATUS_BITS], [8, 1, 1, STATUS_BITS], [17, 16, 0, STATUS_BITS], [8, 7, 2, STATUS_MODE]]) {
     both((m) => {
       const ptr = m.put(src.bytes, false, packedByteLength(3, 7, 16));
       const stats = m.put(new Uint8Array(8).fill(7));
@@ -340,7 +333,7 @@ function describePool(p: PoolShape): string {
 }
 
 test("pool_output_size", () => {
-  for (const [n, k, s, want] of [[7, 3, 2, 3], [4, 2, 2, 2], [5, 5, 1, 1], [7, 2, 3, 2], [3, 4, 1, ERR_WINDOW_TOO_LARGE], [3, 0, 1, ERR_WINDOW], [3, 1, 0, ERR_WINDOW]]) {
+  for (const [n, k, s, want] of [[7, 3, 2, 3], [4, 2, 2, 2], [5, 5, 1, 1], [7, 2, 3, 2], [3, 4, 1, STATUS_WINDOW_TOO_LARGE], [3, 0, 1, STATUS_WINDOW], [3, 1, 0, STATUS_WINDOW]]) {
     assert.equal(both((m) => m.fn("pool_output_size")(n, k, s), "pool_output_size"), want);
   }
 });
@@ -521,14 +514,14 @@ test("avg_pool_forward: SR is unbiased, RNE ties go to even", () => {
 test("pool kernels: bad arguments return an error code and write nothing", () => {
   const X = pack(new Int32Array(4 * 5 * 2).fill(1), 4, 10, 8);
   const cases: [string, number[], number][] = [
-    ["bits 1", [1, 4, 5, 2, 1, 2, 2, 1, 1], ERR_BITS],
-    ["bits 17", [1, 4, 5, 2, 17, 2, 2, 1, 1], ERR_BITS],
-    ["kh 0", [1, 4, 5, 2, 8, 0, 2, 1, 1], ERR_WINDOW],
-    ["kw 0", [1, 4, 5, 2, 8, 2, 0, 1, 1], ERR_WINDOW],
-    ["sh 0", [1, 4, 5, 2, 8, 2, 2, 0, 1], ERR_WINDOW],
-    ["sw 0", [1, 4, 5, 2, 8, 2, 2, 1, 0], ERR_WINDOW],
-    ["kh > H", [1, 4, 5, 2, 8, 5, 2, 1, 1], ERR_WINDOW_TOO_LARGE],
-    ["kw > W", [1, 4, 5, 2, 8, 2, 6, 1, 1], ERR_WINDOW_TOO_LARGE],
+    ["bits 1", [1, 4, 5, 2, 1, 2, 2, 1, 1], STATUS_BITS],
+    ["bits 17", [1, 4, 5, 2, 17, 2, 2, 1, 1], STATUS_BITS],
+    ["kh 0", [1, 4, 5, 2, 8, 0, 2, 1, 1], STATUS_WINDOW],
+    ["kw 0", [1, 4, 5, 2, 8, 2, 0, 1, 1], STATUS_WINDOW],
+    ["sh 0", [1, 4, 5, 2, 8, 2, 2, 0, 1], STATUS_WINDOW],
+    ["sw 0", [1, 4, 5, 2, 8, 2, 2, 1, 0], STATUS_WINDOW],
+    ["kh > H", [1, 4, 5, 2, 8, 5, 2, 1, 1], STATUS_WINDOW_TOO_LARGE],
+    ["kw > W", [1, 4, 5, 2, 8, 2, 6, 1, 1], STATUS_WINDOW_TOO_LARGE],
   ];
   for (const [what, a, code] of cases) {
     both((m) => {
@@ -546,9 +539,9 @@ test("pool kernels: bad arguments return an error code and write nothing", () =>
     const xp = m.put(X.bytes);
     const out = m.put(new Uint8Array(256));
     const ok = [1, 4, 5, 2, 8, 2, 2, 1, 1];
-    assert.equal(m.fn("max_pool_backward")(xp, ...ok, xp, 1, out, out), ERR_BITS, "dyBits 1");
-    assert.equal(m.fn("avg_pool_forward")(xp, ...ok, 2, 1, 2, 3, out), ERR_MODE);
-    assert.equal(m.fn("avg_pool_backward")(xp, ...ok, 7, 1, 2, 3, out), ERR_MODE);
+    assert.equal(m.fn("max_pool_backward")(xp, ...ok, xp, 1, out, out), STATUS_BITS, "dyBits 1");
+    assert.equal(m.fn("avg_pool_forward")(xp, ...ok, 2, 1, 2, 3, out), STATUS_MODE);
+    assert.equal(m.fn("avg_pool_backward")(xp, ...ok, 7, 1, 2, 3, out), STATUS_MODE);
     return 0;
   }, "pool errors");
 });
@@ -588,8 +581,8 @@ test("relu_forward in place and relu_backward, every width pair", () => {
   }
   both((m) => {
     const p = m.put(new Uint8Array(64));
-    assert.equal(m.fn("relu_forward")(p, 2, 3, 1), ERR_BITS);
-    assert.equal(m.fn("relu_backward")(p, 8, p, 17, 2, 3, p), ERR_BITS);
+    assert.equal(m.fn("relu_forward")(p, 2, 3, 1), STATUS_BITS);
+    assert.equal(m.fn("relu_backward")(p, 8, p, 17, 2, 3, p), STATUS_BITS);
     return 0;
   }, "relu errors");
 });
@@ -624,8 +617,8 @@ test("flatten_nhwc and unflatten_nhwc, out of place and in place", () => {
   }
   both((m) => {
     const p = m.put(new Uint8Array(64));
-    assert.equal(m.fn("flatten_nhwc")(p, 1, 2, 2, 2, 0, p), ERR_BITS);
-    assert.equal(m.fn("unflatten_nhwc")(p, 1, 2, 2, 2, 17, p), ERR_BITS);
+    assert.equal(m.fn("flatten_nhwc")(p, 1, 2, 2, 2, 0, p), STATUS_BITS);
+    assert.equal(m.fn("unflatten_nhwc")(p, 1, 2, 2, 2, 17, p), STATUS_BITS);
     return 0;
   }, "flatten errors");
 });
@@ -704,9 +697,9 @@ test("quantize_f32: zeros, NaN and Inf, bad arguments; max_abs_codes", () => {
   both((m) => {
     const src = m.put(new Uint8Array(40));
     const dst = m.put(new Uint8Array(16));
-    assert.equal(m.fn("quantize_f32")(src, 2, 5, 1, 0, 0, 0, 0, dst, dst), ERR_BITS);
-    assert.equal(m.fn("quantize_f32")(src, 2, 5, 8, 3, 0, 0, 0, dst, dst), ERR_MODE);
-    assert.equal(m.fn("max_abs_codes")(src, 2, 5, 17), ERR_BITS);
+    assert.equal(m.fn("quantize_f32")(src, 2, 5, 1, 0, 0, 0, 0, dst, dst), STATUS_BITS);
+    assert.equal(m.fn("quantize_f32")(src, 2, 5, 8, 3, 0, 0, 0, dst, dst), STATUS_MODE);
+    assert.equal(m.fn("max_abs_codes")(src, 2, 5, 17), STATUS_BITS);
     return 0;
   }, "quantize errors");
   const rng = new Rng(31);
@@ -809,14 +802,14 @@ test("softmax_cross_entropy: bad labels and arguments", () => {
     assert.equal(call(m, Uint8Array.from([0, 1, 2, 200])), 4, "label 200 of sample 3");
     assert.equal(call(m, new Uint8Array(Int32Array.from([0, -1, 1, 1]).buffer), { labelBytes: 4 }), 2, "label -1 of sample 1");
     const ok = Uint8Array.from([0, 1, 2, 0]);
-    assert.equal(call(m, ok, { labelBytes: 2 }), ERR_LABEL_WIDTH);
-    assert.equal(call(m, ok, { bits: 1 }), ERR_BITS);
-    assert.equal(call(m, ok, { errBits: 17 }), ERR_BITS);
-    assert.equal(call(m, ok, { N: 0 }), ERR_DIMENSION);
-    assert.equal(call(m, ok, { classes: 0 }), ERR_DIMENSION);
-    assert.equal(call(m, ok, { mode: 2 }), ERR_MODE);
-    assert.equal(call(m, ok, { exp: 961 }), ERR_EXPONENT);
-    assert.equal(call(m, ok, { exp: -961 }), ERR_EXPONENT);
+    assert.equal(call(m, ok, { labelBytes: 2 }), STATUS_LABEL_WIDTH);
+    assert.equal(call(m, ok, { bits: 1 }), STATUS_BITS);
+    assert.equal(call(m, ok, { errBits: 17 }), STATUS_BITS);
+    assert.equal(call(m, ok, { N: 0 }), STATUS_DIMENSION);
+    assert.equal(call(m, ok, { classes: 0 }), STATUS_DIMENSION);
+    assert.equal(call(m, ok, { mode: 2 }), STATUS_MODE);
+    assert.equal(call(m, ok, { exp: 961 }), STATUS_EXPONENT);
+    assert.equal(call(m, ok, { exp: -961 }), STATUS_EXPONENT);
     return 0;
   }, "loss errors");
 });

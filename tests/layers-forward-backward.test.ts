@@ -23,7 +23,7 @@ import {
 import { Rng, maxCodeOf, randomCodes } from "./helpers/random.js";
 
 const ACT_BITS = 8;
-const ERR_BITS = 8;
+const STATUS_BITS = 8;
 const WEIGHT_BITS = [4, 8, 12] as const;
 const ROUNDINGS: Rounding[] = ["stochastic", "nearest"];
 const X_EXP = -7;
@@ -48,7 +48,7 @@ async function check(c: Case): Promise<void> {
   const layer = c.make();
   const storage = c.storage ?? c.input;
   const rig = await LayerRig.create(layer, c.input, {
-    weightBits: c.wBits, actBits: ACT_BITS, errBits: ERR_BITS, rounding: c.rounding, seed: c.seed, inputStorage: storage,
+    weightBits: c.wBits, actBits: ACT_BITS, errBits: STATUS_BITS, rounding: c.rounding, seed: c.seed, inputStorage: storage,
   });
   // Stored NHWC codes are in the same order as the flattened features, so one geometry serves.
   const g = geometryOf(layer, storage);
@@ -94,15 +94,15 @@ async function check(c: Case): Promise<void> {
   }
 
   // ---- backward, lr = 0: the input error only, weights untouched ----
-  const dyCodes = randomCodes(rng, size(rig.outputShape), ERR_BITS);
+  const dyCodes = randomCodes(rng, size(rig.outputShape), STATUS_BITS);
   const dy = rig.error(dyCodes, DY_EXP);
   const dyv = dequantize(dyCodes, DY_EXP);
   const dx = layer.backward(dy, 0);
   assert.ok(dx, `${what}: no input error`);
   assert.deepEqual([...dx.shape], [...storage], `${what}: input error shape (as stored)`);
-  assert.equal(dx.bits, ERR_BITS, `${what}: input error bits`);
+  assert.equal(dx.bits, STATUS_BITS, `${what}: input error bits`);
   const dxRef = convBackwardData(g, dyv, wv);
-  assert.equal(dx.exp, expectedExponent(maxAbs(dxRef), ERR_BITS, c.rounding, DY_EXP + wExp), `${what}: input error exponent`);
+  assert.equal(dx.exp, expectedExponent(maxAbs(dxRef), STATUS_BITS, c.rounding, DY_EXP + wExp), `${what}: input error exponent`);
   assertWithinStep(`${what}: input error`, dxRef, rig.codes(dx), dx.exp, c.rounding);
   assert.deepEqual(rig.weightCodes(), wCodes, `${what}: lr = 0 changed the weights`);
   assert.deepEqual(rig.biasCodes(), bCodes, `${what}: lr = 0 changed the bias`);

@@ -120,7 +120,7 @@ for (const isa of ["simd", "scalar"] as const) {
       const end = abi.memory.buffer.byteLength;
       return { abi, base: Math.ceil(abi.heap_base() / 16) * 16, end };
     }
-    const GEMM_ERR_RANGE = -6;
+    const STATUS_RANGE = -6;
 
     test("gemm: a result, operand, workspace or panel buffer outside memory, or sized past u32, is status -6", async () => {
       const { abi, base, end } = await module();
@@ -128,22 +128,22 @@ for (const isa of ["simd", "scalar"] as const) {
       new Uint8Array(abi.memory.buffer, base, 1024).fill(0x11);
       assert.equal(abi.gemm(a, 2, 2, 4, 0, b, 2, 2, 4, 0, c, work, workBytes), 0, "a 2x2x2 product in place");
       // C's last byte one past the end.
-      assert.equal(abi.gemm(a, 2, 2, 4, 0, b, 2, 2, 4, 0, end - 31, work, workBytes), GEMM_ERR_RANGE);
+      assert.equal(abi.gemm(a, 2, 2, 4, 0, b, 2, 2, 4, 0, end - 31, work, workBytes), STATUS_RANGE);
       // 65536 x 65536 f64 is 2^35 bytes: a u32 size wraps to 0 and the fill would pass.
       const wide = base + 4096;
       new Uint8Array(abi.memory.buffer, wide, 65536 * 4 * 2).fill(0);
-      assert.equal(abi.gemm(wide, 65536, 1, 2, 0, wide, 1, 65536, 2, 0, c, work, workBytes), GEMM_ERR_RANGE);
+      assert.equal(abi.gemm(wide, 65536, 1, 2, 0, wide, 1, 65536, 2, 0, c, work, workBytes), STATUS_RANGE);
       // Operand data running past the end; a base near 4 GiB (wrapping u32 sums).
-      assert.equal(abi.gemm(end - 4, 2, 2, 4, 0, b, 2, 2, 4, 0, c, work, workBytes), GEMM_ERR_RANGE);
-      assert.equal(abi.gemm(a, 2, 2, 4, 0, 0xfffffff0 | 0, 2, 2, 4, 0, c, work, workBytes), GEMM_ERR_RANGE);
+      assert.equal(abi.gemm(end - 4, 2, 2, 4, 0, b, 2, 2, 4, 0, c, work, workBytes), STATUS_RANGE);
+      assert.equal(abi.gemm(a, 2, 2, 4, 0, 0xfffffff0 | 0, 2, 2, 4, 0, c, work, workBytes), STATUS_RANGE);
       // Workspace past the end.
-      assert.equal(abi.gemm(a, 2, 2, 4, 0, b, 2, 2, 4, 0, c, end - 100, workBytes), GEMM_ERR_RANGE);
+      assert.equal(abi.gemm(a, 2, 2, 4, 0, b, 2, 2, 4, 0, c, end - 100, workBytes), STATUS_RANGE);
       // A row longer than any stride can hold: 2^30 columns at 16 bits is 2 GiB per row.
-      assert.equal(abi.gemm(a, 1, 2 ** 30, 16, 0, b, 2 ** 30, 1, 16, 0, c, work, workBytes), GEMM_ERR_RANGE);
+      assert.equal(abi.gemm(a, 1, 2 ** 30, 16, 0, b, 2 ** 30, 1, 16, 0, c, work, workBytes), STATUS_RANGE);
       // Pre-packed panels past the end.
       const panels = abi.gemm_b_panels_bytes!(2, 2, 2, 4, 4);
-      assert.equal(abi.gemm_prepack_b!(a, 2, 2, 4, 0, b, 2, 2, 4, 0, work, workBytes, end - 8, panels), GEMM_ERR_RANGE);
-      assert.equal(abi.gemm_prepacked!(a, 2, 2, 4, 0, b, 2, 2, 4, 0, c, work, workBytes, end - 8, panels), GEMM_ERR_RANGE);
+      assert.equal(abi.gemm_prepack_b!(a, 2, 2, 4, 0, b, 2, 2, 4, 0, work, workBytes, end - 8, panels), STATUS_RANGE);
+      assert.equal(abi.gemm_prepacked!(a, 2, 2, 4, 0, b, 2, 2, 4, 0, c, work, workBytes, end - 8, panels), STATUS_RANGE);
     });
 
     test("gemm_fused: descriptors, the output view, the bias row and the STORE target outside memory are status -6", async () => {
@@ -162,17 +162,17 @@ for (const isa of ["simd", "scalar"] as const) {
       };
       const A = plain(data, 3, 4), B = plain(data + 256, 4, 5);
       assert.equal(call(A, B, null, { mode: "store", c }), 0, "in place");
-      assert.equal(call(A, B, null, { mode: "store", c: end - 8 }), GEMM_ERR_RANGE, "STORE target");
-      assert.equal(call(A, B, null, { mode: "store", c }, end - STAGE_BYTES / 2), GEMM_ERR_RANGE, "stage descriptor");
-      assert.equal(call(A, B, plain(end - 8, 3, 5), { mode: "requant", scale: 1 }), GEMM_ERR_RANGE, "output view data");
-      assert.equal(call(A, B, null, { mode: "store", c, bias: { at: end - 2, bits: 8, scale: 1 } }), GEMM_ERR_RANGE, "bias row");
-      assert.equal(abi.gemm_fused(end - 8, vb, vo, st, work, workBytes), GEMM_ERR_RANGE, "operand descriptor");
+      assert.equal(call(A, B, null, { mode: "store", c: end - 8 }), STATUS_RANGE, "STORE target");
+      assert.equal(call(A, B, null, { mode: "store", c }, end - STAGE_BYTES / 2), STATUS_RANGE, "stage descriptor");
+      assert.equal(call(A, B, plain(end - 8, 3, 5), { mode: "requant", scale: 1 }), STATUS_RANGE, "output view data");
+      assert.equal(call(A, B, null, { mode: "store", c, bias: { at: end - 2, bits: 8, scale: 1 } }), STATUS_RANGE, "bias row");
+      assert.equal(abi.gemm_fused(end - 8, vb, vo, st, work, workBytes), STATUS_RANGE, "operand descriptor");
       // An IM2COL view whose line length W*C*bits passes what a stride can hold.
       const huge: View = { kind: "im2col", at: data, bits: 16, n: 1, h: 1, w: 2 ** 16, c: 2 ** 15, kh: 1, kw: 1, strideH: 1, strideW: 1, padH: 0, padW: 0, dilateH: 1, dilateW: 1, outH: 1, outW: 1 };
       writeView(mem(), va, huge);
       writeView(mem(), vb, plain(data, 2 ** 15, 1));
       writeStage(mem(), st, { mode: "store", c });
-      assert.equal(abi.gemm_fused(va, vb, vo, st, work, workBytes), GEMM_ERR_RANGE, "im2col line too long");
+      assert.equal(abi.gemm_fused(va, vb, vo, st, work, workBytes), STATUS_RANGE, "im2col line too long");
     });
 
     test("pack and unpack: extents outside memory or sized past u32 are status -6, nothing written", async () => {

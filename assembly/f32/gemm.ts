@@ -24,12 +24,6 @@ const KC_BLOCK: u32 = 256;
 const MC_BLOCK: u32 = 64;
 const NC_BLOCK: u32 = 512;
 
-// Status codes: the shared table (src/runtime/abi-status.ts), under the names the f32 kernels use.
-export const F32_OK: i32 = STATUS_OK;
-export const F32_ERR_SHAPE: i32 = STATUS_DIMENSION;
-export const F32_ERR_WORKSPACE: i32 = STATUS_WORKSPACE;
-export const F32_ERR_RANGE: i32 = STATUS_RANGE;
-
 @inline function roundUp(x: u32, m: u32): u32 { return (x + m - 1) / m * m; }
 @inline function minU(a: u32, b: u32): u32 { return a < b ? a : b; }
 
@@ -212,7 +206,7 @@ function kernel4x4Scalar(ap: usize, bp: usize, kb: u32, c: usize, ldcB: usize, a
 /**
  * C = op(A) op(B) (accumulate = 0) or C += op(A) op(B) (accumulate = 1). `work` holds
  * f32GemmWorkspaceBytes(M, N, K) bytes, 16-byte aligned. C must not overlap A, B or work.
- * Returns F32_OK, F32_ERR_WORKSPACE (workBytes too small), F32_ERR_RANGE (A, B, C or the workspace
+ * Returns STATUS_OK, STATUS_WORKSPACE (workBytes too small), STATUS_RANGE (A, B, C or the workspace
  * not inside memory); nothing is written on error.
  * M, N or K = 0 is allowed: with K = 0 the product is zero (C is zeroed unless accumulating).
  */
@@ -220,15 +214,15 @@ export function f32Gemm(
   a: usize, b: usize, c: usize, M: u32, N: u32, K: u32,
   transA: bool, transB: bool, accumulate: bool, work: usize, workBytes: usize,
 ): i32 {
-  if (workBytes < f32GemmWorkspaceBytes(M, N, K)) return F32_ERR_WORKSPACE;
+  if (workBytes < f32GemmWorkspaceBytes(M, N, K)) return STATUS_WORKSPACE;
   const m = <f64>M, n = <f64>N, k = <f64>K;
   if (!inMemory(a, m * k * 4) || !inMemory(b, k * n * 4) || !inMemory(c, m * n * 4) || !inMemory(work, <f64>workBytes)) {
-    return F32_ERR_RANGE;
+    return STATUS_RANGE;
   }
-  if (M == 0 || N == 0) return F32_OK;
+  if (M == 0 || N == 0) return STATUS_OK;
   if (K == 0) {
     if (!accumulate) memory.fill(c, 0, (<usize>M * N) << 2);
-    return F32_OK;
+    return STATUS_OK;
   }
   const kcMax = minU(KC_BLOCK, K);
   const ncMax = minU(NC_BLOCK, roundUp(N, F32_NR));
@@ -279,5 +273,5 @@ export function f32Gemm(
       }
     }
   }
-  return F32_OK;
+  return STATUS_OK;
 }

@@ -2,12 +2,10 @@
 // row-major f32; activations are NHWC (channel fastest). Every function works on caller-placed
 // buffers and allocates nothing.
 
-import { F32_OK, F32_ERR_SHAPE, F32_ERR_RANGE } from "./gemm";
-import { arrayFits, STATUS_WINDOW, STATUS_WINDOW_TOO_LARGE } from "../extents";
+
+import { arrayFits, STATUS_WINDOW, STATUS_WINDOW_TOO_LARGE, STATUS_OK, STATUS_DIMENSION, STATUS_RANGE } from "../extents";
 
 /** Errors (nothing written; the shared table, src/runtime/abi-status.ts). */
-export const F32_ERR_WINDOW: i32 = STATUS_WINDOW;
-export const F32_ERR_WINDOW_TOO_LARGE: i32 = STATUS_WINDOW_TOO_LARGE;
 
 // Whether `count` f32 at `at` lie inside memory (counts from i32 products, taken in f64).
 @inline function floatsFit(at: usize, count: f64): bool {
@@ -17,13 +15,13 @@ export const F32_ERR_WINDOW_TOO_LARGE: i32 = STATUS_WINDOW_TOO_LARGE;
 @inline function minI(a: i32, b: i32): i32 { return a < b ? a : b; }
 @inline function maxI(a: i32, b: i32): i32 { return a > b ? a : b; }
 
-/** Output size of a convolution along one axis: floor((n + 2p - k) / s) + 1, or F32_ERR_SHAPE (< 0)
+/** Output size of a convolution along one axis: floor((n + 2p - k) / s) + 1, or STATUS_DIMENSION (< 0)
  *  when the kernel does not fit the padded input or the padded input passes i32 (the loops index
  *  it in i32). */
 export function convOutputSize(n: i32, k: i32, s: i32, p: i32): i32 {
-  if (k <= 0 || s <= 0 || p < 0 || n <= 0) return F32_ERR_SHAPE;
+  if (k <= 0 || s <= 0 || p < 0 || n <= 0) return STATUS_DIMENSION;
   const span = <i64>n + 2 * <i64>p;
-  if (span > 0x7fffffff || <i64>k > span) return F32_ERR_SHAPE;
+  if (span > 0x7fffffff || <i64>k > span) return STATUS_DIMENSION;
   return <i32>((span - <i64>k) / <i64>s) + 1;
 }
 
@@ -46,8 +44,8 @@ export function im2col(
   kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, cols: usize,
 ): i32 {
   const OH = convOutputSize(H, kh, sh, ph), OW = convOutputSize(W, kw, sw, pw);
-  if (OH < 0 || OW < 0 || N <= 0 || C <= 0) return F32_ERR_SHAPE;
-  if (!patchesFit(x, cols, N, H, W, C, kh, kw, OH, OW)) return F32_ERR_RANGE;
+  if (OH < 0 || OW < 0 || N <= 0 || C <= 0) return STATUS_DIMENSION;
+  if (!patchesFit(x, cols, N, H, W, C, kh, kw, OH, OW)) return STATUS_RANGE;
   const seg = kw * C;
   const K = <usize>(kh * seg);
   // (n, oy, ky) outermost: one input line feeds the kernel row ky of a whole row of patches, so
@@ -86,7 +84,7 @@ export function im2col(
       }
     }
   }
-  return F32_OK;
+  return STATUS_OK;
 }
 
 /** dx (N x H x W x C) = the adjoint of im2col applied to dcols: dx is zeroed, then every patch
@@ -96,8 +94,8 @@ export function col2im(
   kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dx: usize,
 ): i32 {
   const OH = convOutputSize(H, kh, sh, ph), OW = convOutputSize(W, kw, sw, pw);
-  if (OH < 0 || OW < 0 || N <= 0 || C <= 0) return F32_ERR_SHAPE;
-  if (!patchesFit(dx, dcols, N, H, W, C, kh, kw, OH, OW)) return F32_ERR_RANGE;
+  if (OH < 0 || OW < 0 || N <= 0 || C <= 0) return STATUS_DIMENSION;
+  if (!patchesFit(dx, dcols, N, H, W, C, kh, kw, OH, OW)) return STATUS_RANGE;
   memory.fill(dx, 0, (<usize>N * H * W * C) << 2);
   const seg = kw * C;
   let src = dcols;
@@ -118,7 +116,7 @@ export function col2im(
       }
     }
   }
-  return F32_OK;
+  return STATUS_OK;
 }
 
 // Patch runs are short (KW*C floats: 5 for lenet5's first layer), so inline loops beat
@@ -168,11 +166,11 @@ export function col2im(
 
 // ---- bias, ReLU, SGD ------------------------------------------------------------------------
 
-/** y[r][j] += bias[j] for rows x cols y, then y = max(y, 0) when relu. Returns F32_OK,
- *  F32_ERR_SHAPE (rows or cols negative) or F32_ERR_RANGE. */
+/** y[r][j] += bias[j] for rows x cols y, then y = max(y, 0) when relu. Returns STATUS_OK,
+ *  STATUS_DIMENSION (rows or cols negative) or STATUS_RANGE. */
 export function biasAct(y: usize, rows: i32, cols: i32, bias: usize, relu: bool): i32 {
-  if (rows < 0 || cols < 0) return F32_ERR_SHAPE;
-  if (!floatsFit(y, <f64>rows * <f64>cols) || !floatsFit(bias, cols)) return F32_ERR_RANGE;
+  if (rows < 0 || cols < 0) return STATUS_DIMENSION;
+  if (!floatsFit(y, <f64>rows * <f64>cols) || !floatsFit(bias, cols)) return STATUS_RANGE;
   for (let r = 0; r < rows; r++) {
     const row = y + ((<usize>r * cols) << 2);
     let j = 0;
@@ -192,24 +190,24 @@ export function biasAct(y: usize, rows: i32, cols: i32, bias: usize, relu: bool)
       store<f32>(row + o, v);
     }
   }
-  return F32_OK;
+  return STATUS_OK;
 }
 
-/** db[j] = sum over rows of dy[r][j] (rows summed in order). Returns F32_OK, F32_ERR_SHAPE or
- *  F32_ERR_RANGE. */
+/** db[j] = sum over rows of dy[r][j] (rows summed in order). Returns STATUS_OK, STATUS_DIMENSION or
+ *  STATUS_RANGE. */
 export function biasGrad(dy: usize, rows: i32, cols: i32, db: usize): i32 {
-  if (rows < 0 || cols < 0) return F32_ERR_SHAPE;
-  if (!floatsFit(dy, <f64>rows * <f64>cols) || !floatsFit(db, cols)) return F32_ERR_RANGE;
+  if (rows < 0 || cols < 0) return STATUS_DIMENSION;
+  if (!floatsFit(dy, <f64>rows * <f64>cols) || !floatsFit(db, cols)) return STATUS_RANGE;
   memory.fill(db, 0, <usize>cols << 2);
   for (let r = 0; r < rows; r++) addInto(db, dy + ((<usize>r * cols) << 2), cols);
-  return F32_OK;
+  return STATUS_OK;
 }
 
-/** y = max(x, 0) elementwise (y may be x). NaN becomes 0 in both builds. Returns F32_OK,
- *  F32_ERR_SHAPE (n negative) or F32_ERR_RANGE; so do reluBackward and sgd. */
+/** y = max(x, 0) elementwise (y may be x). NaN becomes 0 in both builds. Returns STATUS_OK,
+ *  STATUS_DIMENSION (n negative) or STATUS_RANGE; so do reluBackward and sgd. */
 export function reluForward(x: usize, n: i32, y: usize): i32 {
-  if (n < 0) return F32_ERR_SHAPE;
-  if (!floatsFit(x, n) || !floatsFit(y, n)) return F32_ERR_RANGE;
+  if (n < 0) return STATUS_DIMENSION;
+  if (!floatsFit(x, n) || !floatsFit(y, n)) return STATUS_RANGE;
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const zero = f32x4.splat(0);
@@ -224,13 +222,13 @@ export function reluForward(x: usize, n: i32, y: usize): i32 {
     const v = load<f32>(x + o);
     store<f32>(y + o, v > 0 ? v : 0);
   }
-  return F32_OK;
+  return STATUS_OK;
 }
 
 /** dx = dy where the ReLU output y > 0, else 0 (dx may be dy). */
 export function reluBackward(y: usize, dy: usize, n: i32, dx: usize): i32 {
-  if (n < 0) return F32_ERR_SHAPE;
-  if (!floatsFit(y, n) || !floatsFit(dy, n) || !floatsFit(dx, n)) return F32_ERR_RANGE;
+  if (n < 0) return STATUS_DIMENSION;
+  if (!floatsFit(y, n) || !floatsFit(dy, n) || !floatsFit(dx, n)) return STATUS_RANGE;
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const zero = f32x4.splat(0);
@@ -243,13 +241,13 @@ export function reluBackward(y: usize, dy: usize, n: i32, dx: usize): i32 {
     const o = <usize>i << 2;
     store<f32>(dx + o, load<f32>(y + o) > 0 ? load<f32>(dy + o) : 0);
   }
-  return F32_OK;
+  return STATUS_OK;
 }
 
 /** w -= lr * g over n floats (plain SGD, in f32). */
 export function sgd(w: usize, g: usize, n: i32, lr: f32): i32 {
-  if (n < 0) return F32_ERR_SHAPE;
-  if (!floatsFit(w, n) || !floatsFit(g, n)) return F32_ERR_RANGE;
+  if (n < 0) return STATUS_DIMENSION;
+  if (!floatsFit(w, n) || !floatsFit(g, n)) return STATUS_RANGE;
   let i = 0;
   if (ASC_FEATURE_SIMD) {
     const vlr = f32x4.splat(lr);
@@ -262,16 +260,16 @@ export function sgd(w: usize, g: usize, n: i32, lr: f32): i32 {
     const o = <usize>i << 2;
     store<f32>(w + o, load<f32>(w + o) - lr * load<f32>(g + o));
   }
-  return F32_OK;
+  return STATUS_OK;
 }
 
 // ---- pooling (no padding; OH = floor((H - kh) / sh) + 1, as the integer kernels) --------------
 
 function checkPool(N: i32, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32): i32 {
-  if (N <= 0 || C <= 0 || H <= 0 || W <= 0) return F32_ERR_SHAPE;
-  if (kh <= 0 || kw <= 0 || sh <= 0 || sw <= 0) return F32_ERR_WINDOW;
-  if (kh > H || kw > W) return F32_ERR_WINDOW_TOO_LARGE;
-  return F32_OK;
+  if (N <= 0 || C <= 0 || H <= 0 || W <= 0) return STATUS_DIMENSION;
+  if (kh <= 0 || kw <= 0 || sh <= 0 || sw <= 0) return STATUS_WINDOW;
+  if (kh > H || kw > W) return STATUS_WINDOW_TOO_LARGE;
+  return STATUS_OK;
 }
 
 // Whether the pool's input-shaped (N x H x W x C) and output-shaped (N x OH x OW x C) buffers lie
@@ -299,9 +297,9 @@ function poolFits(input: usize, output: usize, N: i32, H: i32, W: i32, C: i32, O
 export function maxPoolForward(x: usize, N: i32, H: i32, W: i32, C: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, y: usize): i32 {
   const bad = checkPool(N, H, W, C, kh, kw, sh, sw);
-  if (bad != F32_OK) return bad;
+  if (bad != STATUS_OK) return bad;
   const OH = (H - kh) / sh + 1, OW = (W - kw) / sw + 1;
-  if (!poolFits(x, y, N, H, W, C, OH, OW)) return F32_ERR_RANGE;
+  if (!poolFits(x, y, N, H, W, C, OH, OW)) return STATUS_RANGE;
   let out = y;
   for (let n = 0; n < N; n++) {
     const img = x + ((<usize>n * H * W * C) << 2);
@@ -329,7 +327,7 @@ export function maxPoolForward(x: usize, N: i32, H: i32, W: i32, C: i32,
       }
     }
   }
-  return F32_OK;
+  return STATUS_OK;
 }
 
 /** dx (zeroed first) receives each dy at the first maximum of its window in the saved input x;
@@ -337,9 +335,9 @@ export function maxPoolForward(x: usize, N: i32, H: i32, W: i32, C: i32,
 export function maxPoolBackward(x: usize, N: i32, H: i32, W: i32, C: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, dy: usize, dx: usize): i32 {
   const bad = checkPool(N, H, W, C, kh, kw, sh, sw);
-  if (bad != F32_OK) return bad;
+  if (bad != STATUS_OK) return bad;
   const OH = (H - kh) / sh + 1, OW = (W - kw) / sw + 1;
-  if (!poolFits(x, dy, N, H, W, C, OH, OW) || !floatsFit(dx, <f64>N * <f64>H * <f64>W * <f64>C)) return F32_ERR_RANGE;
+  if (!poolFits(x, dy, N, H, W, C, OH, OW) || !floatsFit(dx, <f64>N * <f64>H * <f64>W * <f64>C)) return STATUS_RANGE;
   memory.fill(dx, 0, (<usize>N * H * W * C) << 2);
   let g = dy;
   for (let n = 0; n < N; n++) {
@@ -381,15 +379,15 @@ export function maxPoolBackward(x: usize, N: i32, H: i32, W: i32, C: i32,
       }
     }
   }
-  return F32_OK;
+  return STATUS_OK;
 }
 
 export function avgPoolForward(x: usize, N: i32, H: i32, W: i32, C: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, y: usize): i32 {
   const bad = checkPool(N, H, W, C, kh, kw, sh, sw);
-  if (bad != F32_OK) return bad;
+  if (bad != STATUS_OK) return bad;
   const OH = (H - kh) / sh + 1, OW = (W - kw) / sw + 1;
-  if (!poolFits(x, y, N, H, W, C, OH, OW)) return F32_ERR_RANGE;
+  if (!poolFits(x, y, N, H, W, C, OH, OW)) return STATUS_RANGE;
   const inv: f32 = 1 / <f32>(kh * kw);
   let out = y;
   for (let n = 0; n < N; n++) {
@@ -407,16 +405,16 @@ export function avgPoolForward(x: usize, N: i32, H: i32, W: i32, C: i32,
       }
     }
   }
-  return F32_OK;
+  return STATUS_OK;
 }
 
 /** dx (zeroed first) = each dy / (kh*kw) spread over its window; overlapping windows add. */
 export function avgPoolBackward(dy: usize, N: i32, H: i32, W: i32, C: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, dx: usize): i32 {
   const bad = checkPool(N, H, W, C, kh, kw, sh, sw);
-  if (bad != F32_OK) return bad;
+  if (bad != STATUS_OK) return bad;
   const OH = (H - kh) / sh + 1, OW = (W - kw) / sw + 1;
-  if (!poolFits(dx, dy, N, H, W, C, OH, OW)) return F32_ERR_RANGE;
+  if (!poolFits(dx, dy, N, H, W, C, OH, OW)) return STATUS_RANGE;
   const inv: f32 = 1 / <f32>(kh * kw);
   memory.fill(dx, 0, (<usize>N * H * W * C) << 2);
   let g = dy;
@@ -437,7 +435,7 @@ export function avgPoolBackward(dy: usize, N: i32, H: i32, W: i32, C: i32,
       }
     }
   }
-  return F32_OK;
+  return STATUS_OK;
 }
 
 // ---- softmax cross-entropy ------------------------------------------------------------------
@@ -446,16 +444,16 @@ export function avgPoolBackward(dy: usize, N: i32, H: i32, W: i32, C: i32,
  * logits: N x classes f32; labels: N u8. Writes the mean loss (f64) to `out` and the count of
  * samples whose FIRST argmax equals the label (i32) to `out + 8`; when dlogits != 0 also
  * dlogits = (softmax - onehot) / N as f32. Computed in f64 per sample: t_j = z_j - max z,
- * loss_i = log(sum_j exp t_j) - t_label. Returns F32_OK, F32_ERR_SHAPE, F32_ERR_RANGE, or k+1
+ * loss_i = log(sum_j exp t_j) - t_label. Returns STATUS_OK, STATUS_DIMENSION, STATUS_RANGE, or k+1
  * when label k is outside 0..classes-1 (nothing written).
  */
 export function softmaxXent(logits: usize, N: i32, classes: i32, labels: usize, dlogits: usize, out: usize): i32 {
-  if (N <= 0 || classes <= 0) return F32_ERR_SHAPE;
+  if (N <= 0 || classes <= 0) return STATUS_DIMENSION;
   const elements = <f64>N * <f64>classes;
   if (
     !floatsFit(logits, elements) || !arrayFits(labels, N, 1) || (dlogits != 0 && !floatsFit(dlogits, elements)) ||
     !arrayFits(out, 1, 12)
-  ) return F32_ERR_RANGE;
+  ) return STATUS_RANGE;
   for (let i = 0; i < N; i++) if (<i32>load<u8>(labels + i) >= classes) return i + 1;
   const invN: f64 = 1 / <f64>N;
   let total: f64 = 0;
@@ -485,5 +483,5 @@ export function softmaxXent(logits: usize, N: i32, classes: i32, labels: usize, 
   }
   store<f64>(out, total * invN);
   store<i32>(out + 8, correct);
-  return F32_OK;
+  return STATUS_OK;
 }

@@ -61,11 +61,3 @@ export { relaxedLastUsed, RELAXED_MAX_BITS } from "./relaxed";
 export { MR, NR } from "./blocking";
 export { inMemory };
 
-// Status codes: the shared table (src/runtime/abi-status.ts), under the names the GEMM's tests use.
-export const GEMM_OK: i32 = STATUS_OK;
-export const GEMM_ERR_BITS: i32 = STATUS_BITS;
-export const GEMM_ERR_SHAPE: i32 = STATUS_SHAPE;
-export const GEMM_ERR_WORKSPACE: i32 = STATUS_WORKSPACE;
-export const GEMM_ERR_VIEW: i32 = STATUS_VIEW;
-export const GEMM_ERR_STAGE: i32 = STATUS_STAGE;
-export const GEMM_ERR_RANGE: i32 = STATUS_RANGE;

@@ -2,7 +2,8 @@
 // and viewPrepare): sizes from u32/i32 arguments are compared in f64, so products that would wrap a
 // u32 or even a u64 (N * H * stride of three i32 fields) are still seen as too large.
 
-import { inMemory, gemm, GEMM_ERR_RANGE, GEMM_ERR_VIEW } from "../../assembly/gemm/index";
+import { inMemory, gemm } from "../../assembly/gemm/index";
+import { STATUS_RANGE, STATUS_VIEW } from "../../assembly/extents";
 import { viewRowTooLong, viewPrepare, viewDataBytes } from "../../assembly/views";
 import {
   VIEW_FIELDS, V_KIND, V_BITS, V_ROWS, V_COLS, V_N, V_H, V_W, V_C, V_KH, V_KW, V_SH, V_SW, V_DH, V_DW, V_OH, V_OW,
@@ -77,9 +78,9 @@ describe("viewRowTooLong and viewPrepare", () => {
 });
 
 describe("gemm status for extents", () => {
-  it("is GEMM_ERR_RANGE for a result sized past u32, GEMM_ERR_VIEW for a negative dimension", () => {
+  it("is STATUS_RANGE for a result sized past u32, STATUS_VIEW for a negative dimension", () => {
     const at = VIEW; // any in-memory address: the checks run before anything is read or written
-    expect(gemm(at, 65536, 1, 2, false, at, 1, 65536, 2, false, at, at, 4096)).toBe(GEMM_ERR_RANGE);
-    expect(gemm(at, 0x80000000, 1, 2, false, at, 1, 1, 2, false, at, at, 4096)).toBe(GEMM_ERR_VIEW);
+    expect(gemm(at, 65536, 1, 2, false, at, 1, 65536, 2, false, at, at, 4096)).toBe(STATUS_RANGE);
+    expect(gemm(at, 0x80000000, 1, 2, false, at, 1, 1, 2, false, at, at, 4096)).toBe(STATUS_VIEW);
   });
 });

@@ -4,7 +4,8 @@
 // encodeMatrix; C and the workspace sit between guard bytes that must come back untouched; the
 // workspace is exactly gemm_workspace_bytes unless a test says otherwise.
 
-import { gemm, GEMM_OK, GEMM_ERR_BITS, GEMM_ERR_SHAPE, GEMM_ERR_WORKSPACE } from "../../assembly/gemm/index";
+import { gemm } from "../../assembly/gemm/index";
+import { STATUS_OK, STATUS_BITS, STATUS_SHAPE, STATUS_WORKSPACE } from "../../assembly/extents";
 // The workspace size as the host asks for it (the ABI export).
 import { gemm_workspace_bytes } from "../../assembly/index";
 import { encodeMatrix, maxCode, rowStrideBytes } from "../../assembly/packed";
@@ -105,7 +106,7 @@ function packOperands(M: u32, N: u32, K: u32, aBits: u32, bBits: u32, tA: bool, 
 }
 
 // Runs gemm with `workBytes` of workspace at WORK_AREA + GUARD + misalign and checks everything.
-// Returns the number of faults. With `allowWorkspaceErr`, GEMM_ERR_WORKSPACE is accepted too (then
+// Returns the number of faults. With `allowWorkspaceErr`, STATUS_WORKSPACE is accepted too (then
 // only the guards are checked); any other non-OK result is a fault.
 let lastResult: i32 = 0;
 function runPacked(M: u32, N: u32, K: u32, aBits: u32, bBits: u32, tA: bool, tB: bool,
@@ -128,9 +129,9 @@ function runPacked(M: u32, N: u32, K: u32, aBits: u32, bBits: u32, tA: bool, tB:
   const r = gemm(A_PACKED, aRows, aCols, aBits, tA, B_PACKED, bRows, bCols, bBits, tB, C, work, workBytes);
   lastResult = r;
   let bad = 0;
-  if (r == GEMM_ERR_WORKSPACE && allowWorkspaceErr) {
+  if (r == STATUS_WORKSPACE && allowWorkspaceErr) {
     // fall through to the guard checks only
-  } else if (r != GEMM_OK) {
+  } else if (r != STATUS_OK) {
     fail("gemm returned " + r.toString(), M, N, K, aBits, bBits, tA, tB);
     return 1;
   } else {
@@ -210,7 +211,7 @@ function blockSweep(M: u32, N: u32, K: u32, aBits: u32, bBits: u32): i32 {
 }
 
 // Workspaces from the default size down to refusal: every accepted size must give the exact C and
-// stay inside its bytes; the smallest sizes must be refused with GEMM_ERR_WORKSPACE.
+// stay inside its bytes; the smallest sizes must be refused with STATUS_WORKSPACE.
 function shrinkingWorkspace(M: u32, N: u32, K: u32, aBits: u32, bBits: u32, tA: bool, tB: bool): i32 {
   fillCodes(A_CODES, M * K, aBits, RANDOM, 1);
   fillCodes(B_CODES, K * N, bBits, RANDOM, 1);
@@ -219,10 +220,10 @@ function shrinkingWorkspace(M: u32, N: u32, K: u32, aBits: u32, bBits: u32, tA: 
   const full = gemm_workspace_bytes(M, N, K, aBits, bBits);
   for (let ws = <isize>full; ws >= 0; ws -= 8) {
     bad += runPacked(M, N, K, aBits, bBits, tA, tB, <usize>ws, <usize>(ws & 15), true);
-    if (lastResult == GEMM_OK) accepted++;
-    else if (lastResult == GEMM_ERR_WORKSPACE) refused++;
+    if (lastResult == STATUS_OK) accepted++;
+    else if (lastResult == STATUS_WORKSPACE) refused++;
   }
-  if (accepted < 10 || refused == 0 || lastResult != GEMM_ERR_WORKSPACE) {
+  if (accepted < 10 || refused == 0 || lastResult != STATUS_WORKSPACE) {
     bad++;
     fail("accepted " + accepted.toString() + ", refused " + refused.toString(), M, N, K, aBits, bBits, tA, tB);
   }
@@ -252,44 +253,44 @@ describe("gemm blocking", () => {
 });
 
 describe("gemm workspace and errors", () => {
-  it("refuses a too-small workspace with GEMM_ERR_WORKSPACE", () => {
+  it("refuses a too-small workspace with STATUS_WORKSPACE", () => {
     fillCodes(A_CODES, 17 * 17, 8, RANDOM, 1);
     fillCodes(B_CODES, 17 * 17, 8, RANDOM, 1);
     expect<bool>(packOperands(17, 17, 17, 8, 8, false, false)).toBe(true);
     const work = WORK_AREA + GUARD;
-    expect<i32>(gemm(A_PACKED, 17, 17, 8, false, B_PACKED, 17, 17, 8, false, C, work, 0)).toBe(GEMM_ERR_WORKSPACE);
-    expect<i32>(gemm(A_PACKED, 17, 17, 8, false, B_PACKED, 17, 17, 8, false, C, work, 64)).toBe(GEMM_ERR_WORKSPACE);
-    expect<i32>(gemm(A_PACKED, 17, 17, 8, false, B_PACKED, 17, 17, 8, false, C, work, 128)).toBe(GEMM_ERR_WORKSPACE);
+    expect<i32>(gemm(A_PACKED, 17, 17, 8, false, B_PACKED, 17, 17, 8, false, C, work, 0)).toBe(STATUS_WORKSPACE);
+    expect<i32>(gemm(A_PACKED, 17, 17, 8, false, B_PACKED, 17, 17, 8, false, C, work, 64)).toBe(STATUS_WORKSPACE);
+    expect<i32>(gemm(A_PACKED, 17, 17, 8, false, B_PACKED, 17, 17, 8, false, C, work, 128)).toBe(STATUS_WORKSPACE);
     // Misaligned: the 16-byte alignment slack eats the whole workspace.
-    expect<i32>(gemm(A_PACKED, 17, 17, 8, false, B_PACKED, 17, 17, 8, false, C, work + 1, 15)).toBe(GEMM_ERR_WORKSPACE);
+    expect<i32>(gemm(A_PACKED, 17, 17, 8, false, B_PACKED, 17, 17, 8, false, C, work + 1, 15)).toBe(STATUS_WORKSPACE);
   });
 
-  it("refuses mismatched K with GEMM_ERR_SHAPE, for every transpose", () => {
+  it("refuses mismatched K with STATUS_SHAPE, for every transpose", () => {
     fillCodes(A_CODES, 64, 8, RANDOM, 1);
     fillCodes(B_CODES, 64, 8, RANDOM, 1);
     encodeMatrix(A_CODES, 5, 5, 8, A_PACKED);
     encodeMatrix(B_CODES, 5, 5, 8, B_PACKED);
     const work = WORK_AREA + GUARD, wb: usize = 4096;
     // op(A) 3 x 5 against op(B) 4 x 3.
-    expect<i32>(gemm(A_PACKED, 3, 5, 8, false, B_PACKED, 4, 3, 8, false, C, work, wb)).toBe(GEMM_ERR_SHAPE);
-    expect<i32>(gemm(A_PACKED, 5, 3, 8, true, B_PACKED, 4, 3, 8, false, C, work, wb)).toBe(GEMM_ERR_SHAPE);
-    expect<i32>(gemm(A_PACKED, 3, 5, 8, false, B_PACKED, 3, 4, 8, true, C, work, wb)).toBe(GEMM_ERR_SHAPE);
-    expect<i32>(gemm(A_PACKED, 5, 3, 8, true, B_PACKED, 3, 4, 8, true, C, work, wb)).toBe(GEMM_ERR_SHAPE);
+    expect<i32>(gemm(A_PACKED, 3, 5, 8, false, B_PACKED, 4, 3, 8, false, C, work, wb)).toBe(STATUS_SHAPE);
+    expect<i32>(gemm(A_PACKED, 5, 3, 8, true, B_PACKED, 4, 3, 8, false, C, work, wb)).toBe(STATUS_SHAPE);
+    expect<i32>(gemm(A_PACKED, 3, 5, 8, false, B_PACKED, 3, 4, 8, true, C, work, wb)).toBe(STATUS_SHAPE);
+    expect<i32>(gemm(A_PACKED, 5, 3, 8, true, B_PACKED, 3, 4, 8, true, C, work, wb)).toBe(STATUS_SHAPE);
     // The same operands with matching K are fine.
-    expect<i32>(gemm(A_PACKED, 3, 5, 8, false, B_PACKED, 5, 3, 8, false, C, work, wb)).toBe(GEMM_OK);
+    expect<i32>(gemm(A_PACKED, 3, 5, 8, false, B_PACKED, 5, 3, 8, false, C, work, wb)).toBe(STATUS_OK);
   });
 
-  it("refuses bit widths outside 2..16 with GEMM_ERR_BITS", () => {
+  it("refuses bit widths outside 2..16 with STATUS_BITS", () => {
     const work = WORK_AREA + GUARD, wb: usize = 4096;
-    expect<i32>(gemm(A_PACKED, 3, 5, 1, false, B_PACKED, 5, 3, 8, false, C, work, wb)).toBe(GEMM_ERR_BITS);
-    expect<i32>(gemm(A_PACKED, 3, 5, 8, false, B_PACKED, 5, 3, 17, false, C, work, wb)).toBe(GEMM_ERR_BITS);
+    expect<i32>(gemm(A_PACKED, 3, 5, 1, false, B_PACKED, 5, 3, 8, false, C, work, wb)).toBe(STATUS_BITS);
+    expect<i32>(gemm(A_PACKED, 3, 5, 8, false, B_PACKED, 5, 3, 17, false, C, work, wb)).toBe(STATUS_BITS);
     expect<usize>(gemm_workspace_bytes(3, 3, 5, 1, 8)).toBe(0);
     expect<usize>(gemm_workspace_bytes(3, 3, 5, 8, 17)).toBe(0);
   });
 
   it("K = 0 gives C = 0", () => {
     memory.fill(C, 0xff, 12 * 8);
-    expect<i32>(gemm(A_PACKED, 3, 0, 8, false, B_PACKED, 0, 4, 8, false, C, WORK_AREA + GUARD, 4096)).toBe(GEMM_OK);
+    expect<i32>(gemm(A_PACKED, 3, 0, 8, false, B_PACKED, 0, 4, 8, false, C, WORK_AREA + GUARD, 4096)).toBe(STATUS_OK);
     let nonzero = 0;
     for (let i = 0; i < 12; i++) if (load<f64>(C + (<usize>i << 3)) != 0) nonzero++;
     expect<i32>(nonzero).toBe(0);

@@ -250,7 +250,9 @@ export class Model {
     if (!Number.isFinite(lr) || lr < 0) throw new RangeError(`trainStep: lr must be a finite number >= 0, got ${lr}`);
     this.setTensorWidths(true);
     const errBits = this.logitsErrBits;
+    const started = this.engine.clock();
     this.loadBatch(images, labels, batch);
+    this.engine.lap(started, "input", "input");
     let x: QTensor = { at: this.inputAt, shape: this.inputShape, bits: this.options.actBits, exp: this.inputExp };
     for (const layer of this.layers) x = layer.forward(x);
     const classes = this.definition.classes;

@@ -12,9 +12,10 @@ import type { LayerInfo } from "../../learner/run-report.js";
 import { sha256Hex } from "../../learner/hash.js";
 import { Planner, type Category } from "../../plan/plan.js";
 import type { EnergyOp } from "../../energy/energy.js";
+import type { Fp32Exports } from "../../runtime/abi-exports.js";
+import { checkStatus, loadMainBuild, type Fp32Loader } from "./loader.js";
 
 type Alloc = (count: number, name: string, category: Category, layer?: string | null) => number;
-import { checkStatus, loadMainBuild, type Fp32Exports, type Fp32Loader } from "./abi.js";
 
 export interface Fp32LearnerOptions {
   batch: number;

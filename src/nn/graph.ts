@@ -162,11 +162,12 @@ interface NodeBase {
   outShape: number[];
 }
 
-/** One resolved layer. A weighted layer's `relu` includes a standalone ReLU right after it that
- *  fuses into its output stage; that ReLU is `fused` and has nothing left to do in forward. */
+/** One resolved layer (`spec`: its declaration, where a trainer builds from it). A weighted
+ *  layer's `relu` includes a standalone ReLU right after it that fuses into its output stage (and
+ *  its scale); that ReLU is `fused` and has nothing left to do in forward. */
 export type GraphNode = NodeBase & (
   | ({ kind: "conv2d"; spec: Extract<LayerSpec, { type: "conv2d" }>; relu: boolean; rows: number; cols: number } & ConvGeometry)
-  | { kind: "dense"; spec: Extract<LayerSpec, { type: "dense" }>; units: number; relu: boolean; rows: number; cols: number }
+  | { kind: "dense"; units: number; relu: boolean; rows: number; cols: number }
   | { kind: "relu"; fused: boolean }
   | ({ kind: "maxPool" | "avgPool"; spec: Extract<LayerSpec, { type: "maxPool" | "avgPool" }> } & PoolWindow)
   | { kind: "flatten" }
@@ -191,7 +192,7 @@ function resolveNode(spec: LayerSpec, index: number, inShape: number[], batch: B
     }
     case "dense": {
       const r = resolveDense(name, checkUnits(spec.units, name), inShape, batch);
-      return { ...at, outShape: r.output, kind: "dense", spec, units: spec.units, relu: spec.relu ?? false, rows: r.rows, cols: r.cols };
+      return { ...at, outShape: r.output, kind: "dense", units: spec.units, relu: spec.relu ?? false, rows: r.rows, cols: r.cols };
     }
     case "maxPool": case "avgPool": {
       const g = poolWindow(spec, name);

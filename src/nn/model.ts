@@ -20,7 +20,8 @@ export const maxPool = (o: PoolOptions | number): LayerSpec => ({ type: "maxPool
 export const avgPool = (o: PoolOptions | number): LayerSpec => ({ type: "avgPool", ...(typeof o === "number" ? { size: o } : o) });
 export const flatten = (name?: string): LayerSpec => ({ type: "flatten", name });
 
-/** The integer layer of a resolved node; a weighted layer takes the ReLU fused into it. */
+/** The integer layer of a resolved node; a weighted layer takes the ReLU fused into it. The
+ *  layers apply graph.ts's rules again themselves, as they are also built alone. */
 function buildLayer(node: GraphNode): Layer {
   switch (node.kind) {
     case "conv2d": return new Conv2d({ ...node.spec, relu: node.relu }, node.name);

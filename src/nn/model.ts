@@ -2,19 +2,16 @@
 import { packedByteLength, maxCode, packInto, rowStrideBytes, unpackFrom } from "../format/packed.js";
 import { PURPOSE, STREAMS, type Engine } from "../engine/engine.js";
 import type { ErrorSlot, Layer, TrainingWidths } from "./layer.js";
-import { Conv2d, type Conv2dOptions } from "./layers/conv2d.js";
-import { Dense, type DenseOptions } from "./layers/dense.js";
+import { Conv2d } from "./layers/conv2d.js";
+import { Dense } from "./layers/dense.js";
 import { LinearLayer } from "./layers/linear.js";
-import { Flatten, Pool2d, ReLU, type PoolOptions } from "./layers/shape-only.js";
+import { Flatten, Pool2d, ReLU } from "./layers/shape-only.js";
 import { storageCols, storageRows, type QTensor } from "../engine/quant.js";
+import {
+  layerName, resolveGraph, type Conv2dOptions, type DenseOptions, type GraphNode, type LayerSpec, type ModelDefinition, type PoolOptions,
+} from "./graph.js";
 
-/** A layer as declared: plain data, so that every trainer (integer, fp32) builds its own. */
-export type LayerSpec =
-  | ({ type: "conv2d" } & Conv2dOptions)
-  | ({ type: "dense" } & DenseOptions)
-  | { type: "relu"; name?: string }
-  | ({ type: "maxPool" | "avgPool" } & PoolOptions)
-  | { type: "flatten"; name?: string };
+export { layerName, type LayerSpec, type ModelDefinition };
 
 export const dense = (o: DenseOptions): LayerSpec => ({ type: "dense", ...o });
 export const conv2d = (o: Conv2dOptions): LayerSpec => ({ type: "conv2d", ...o });
@@ -23,29 +20,16 @@ export const maxPool = (o: PoolOptions | number): LayerSpec => ({ type: "maxPool
 export const avgPool = (o: PoolOptions | number): LayerSpec => ({ type: "avgPool", ...(typeof o === "number" ? { size: o } : o) });
 export const flatten = (name?: string): LayerSpec => ({ type: "flatten", name });
 
-/** The default name of layer `index`: its type and position. */
-export function layerName(spec: LayerSpec, index: number): string {
-  return spec.name ?? `${spec.type.toLowerCase()}${index}`;
-}
-
-function buildLayer(spec: LayerSpec, index: number): Layer {
-  const name = layerName(spec, index);
-  switch (spec.type) {
-    case "conv2d": return new Conv2d(spec, name);
-    case "dense": return new Dense(spec.units, spec.relu ?? false, name);
-    case "relu": return new ReLU(name);
-    case "maxPool": case "avgPool": return new Pool2d(spec.type, spec, name);
-    case "flatten": return new Flatten(name);
-    default: throw new RangeError(`unknown layer type ${JSON.stringify((spec as { type: unknown }).type)} at position ${index}`);
+/** The integer layer of a resolved node; a weighted layer takes the ReLU fused into it. The
+ *  layers apply graph.ts's rules again themselves, as they are also built alone. */
+function buildLayer(node: GraphNode): Layer {
+  switch (node.kind) {
+    case "conv2d": return new Conv2d({ ...node.spec, relu: node.relu }, node.name);
+    case "dense": return new Dense(node.units, node.relu, node.name);
+    case "relu": return Object.assign(new ReLU(node.name), { fusedIntoPrevious: node.fused });
+    case "maxPool": case "avgPool": return new Pool2d(node.kind, node.spec, node.name);
+    case "flatten": return new Flatten(node.name);
   }
-}
-
-export interface ModelDefinition {
-  name: string;
-  /** Per-sample input shape [H, W, C] or [F]. */
-  input: number[];
-  classes: number;
-  layers: LayerSpec[];
 }
 
 export function sequential(name: string, input: number[], classes: number, layers: LayerSpec[]): ModelDefinition {
@@ -112,21 +96,7 @@ export class Model {
     if (options.maxWeightBits < options.weightBits) {
       throw new RangeError(`${definition.name}: maxWeightBits (${options.maxWeightBits}) is below weightBits (${options.weightBits})`);
     }
-    if (definition.input.length === 0 || definition.input.some((d) => !Number.isInteger(d) || d <= 0)) {
-      throw new RangeError(`${definition.name}: input shape [${definition.input.join(", ")}] must have positive integer dimensions`);
-    }
-    if (definition.input.length !== 1 && definition.input.length !== 3) {
-      throw new RangeError(`${definition.name}: input shape must be [F] or [H, W, C], got [${definition.input.join(", ")}]`);
-    }
-    this.layers = definition.layers.map(buildLayer);
-    // ReLU right after conv2d/dense is fused into its output stage (and its scale).
-    for (let i = 1; i < this.layers.length; i++) {
-      const prev = this.layers[i - 1], cur = this.layers[i];
-      if (cur instanceof ReLU && prev instanceof LinearLayer && !prev.relu) {
-        (prev as { relu: boolean }).relu = true;
-        cur.fusedIntoPrevious = true;
-      }
-    }
+    this.layers = resolveGraph(definition, batch).map(buildLayer);
     this.inputShape = [batch, ...definition.input];
     const plan = engine.plan;
     this.inputAt = plan.reserve("input batch", "input", null,
@@ -145,10 +115,6 @@ export class Model {
       // Flatten changes the description, not the storage.
       if (!(layer instanceof Flatten)) storage = shape;
     });
-    const last = shape;
-    if (last.length !== 2 || last[1] !== definition.classes) {
-      throw new RangeError(`${definition.name}: the last layer gives [${last.join(", ")}], expected [${batch}, ${definition.classes}] logits`);
-    }
     const logits = errorSlot("logits", packedByteLength(batch, definition.classes, options.errBits));
     // Backward produces the errors in reverse order, each consumed by the next producer: two
     // buffers taken in turn hold them all.

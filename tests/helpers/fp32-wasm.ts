@@ -5,7 +5,8 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { instantiateFp32, type Fp32Exports, type Fp32Loader, type Fp32Module } from "../../src/baselines/fp32/abi.js";
+import type { Fp32Exports } from "../../src/runtime/abi-exports.js";
+import { instantiateFp32, type Fp32Loader, type Fp32Module } from "../../src/baselines/fp32/loader.js";
 import type { Isa } from "../../src/runtime/wasm.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");

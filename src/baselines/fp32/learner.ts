@@ -5,16 +5,17 @@
 // wasm. Conv2d is im2col (an explicit patch buffer, shared by all conv layers and recomputed in
 // backward) + GEMM: this is the baseline, not the design's bounded-workspace path.
 import type { IsaChoice } from "../../runtime/wasm.js";
-import { layerName, type LayerSpec, type ModelDefinition } from "../../nn/model.js";
+import { isWeighted, resolveGraph, type GraphNode, type ModelDefinition, type WeightedNode } from "../../nn/graph.js";
 import { heUniform, layerSeed } from "../../nn/weight-init.js";
 import type { BatchResult, Learner } from "../../learner/learner.js";
 import type { LayerInfo } from "../../learner/run-report.js";
 import { sha256Hex } from "../../learner/hash.js";
 import { Planner, type Category } from "../../plan/plan.js";
 import type { EnergyOp } from "../../energy/energy.js";
+import type { Fp32Exports } from "../../runtime/abi-exports.js";
+import { checkStatus, loadMainBuild, type Fp32Loader } from "./loader.js";
 
 type Alloc = (count: number, name: string, category: Category, layer?: string | null) => number;
-import { checkStatus, loadMainBuild, type Fp32Exports, type Fp32Loader } from "./abi.js";
 
 export interface Fp32LearnerOptions {
   batch: number;
@@ -32,46 +33,27 @@ export function heUniformFloats(count: number, fanIn: number, seed: number): Flo
 
 const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
-function pair(v: number | [number, number] | undefined, fallback: number): [number, number] {
-  if (v === undefined) return [fallback, fallback];
-  return typeof v === "number" ? [v, v] : v;
-}
-
-function checkInts(name: string, values: Record<string, number>, min: number): void {
-  for (const [k, v] of Object.entries(values)) {
-    if (!Number.isInteger(v) || v < min) {
-      throw new RangeError(`${name}: ${k} must be ${min > 0 ? "a positive" : "a non-negative"} integer, got ${v}`);
-    }
-  }
-}
-
+/** Where a weighted layer's f32 weights, bias and their gradients live. */
 interface Weighted {
-  readonly rows: number;
-  readonly cols: number;
   w: number;
   b: number;
   dw: number;
   db: number;
 }
 
-/** One layer as compiled for this trainer: shapes are per sample ([H, W, C] or [F]). */
-type Node = { name: string; kind: string; index: number; inShape: number[]; outShape: number[]; x: number; y: number } & (
-  | { kind: "conv2d"; p: Weighted; relu: boolean; kh: number; kw: number; sh: number; sw: number; ph: number; pw: number }
-  | { kind: "dense"; p: Weighted; relu: boolean }
-  | { kind: "relu"; fused: boolean }
-  | { kind: "maxPool" | "avgPool"; kh: number; kw: number; sh: number; sw: number }
-  | { kind: "flatten" }
-);
+/** A layer of the resolved graph (src/nn/graph.ts) placed in this trainer's memory: its input at
+ *  x, its output at y, a weighted layer's parameters at p. */
+type Node = { x: number; y: number } & ((WeightedNode & { p: Weighted }) | Exclude<GraphNode, WeightedNode>);
 
 /** Where each product of a layer would place its GEMM: M, N, K (for the shared workspace). */
 function products(node: Node, batch: number): [number, number, number][] {
   if (node.kind === "conv2d") {
     const [oh, ow, co] = node.outShape;
-    const P = batch * oh * ow, K = node.p.cols;
+    const P = batch * oh * ow, K = node.cols;
     return [[P, co, K], [co, K, P], [P, K, co]];
   }
   if (node.kind === "dense") {
-    const F = node.p.cols, U = node.p.rows;
+    const F = node.cols, U = node.rows;
     return [[batch, U, F], [U, F, batch], [batch, F, U]];
   }
   return [];
@@ -119,21 +101,17 @@ export class Fp32Learner implements Learner {
     this.plan = plan;
     const f32: Alloc = (count, name, category, layer = null) => plan.reserve(name, category, layer, count * 4);
 
+    const graph = resolveGraph(definition, batch);
     this.inputAt = f32(batch * this.perSample, "input batch (f32)", "input");
-    let shape = [...definition.input];
     let x = this.inputAt;
-    let maxAct = sizeOf(shape);
+    let maxAct = this.perSample;
     let maxCols = 0;
-    definition.layers.forEach((spec, index) => {
-      const node = this.compile(spec, index, shape, x, f32, batch);
+    for (const layer of graph) {
+      const node = this.place(layer, x, f32, batch);
       this.nodes.push(node);
-      shape = node.outShape;
       x = node.y;
-      maxAct = Math.max(maxAct, sizeOf(shape));
-      if (node.kind === "conv2d") maxCols = Math.max(maxCols, sizeOf(node.outShape.slice(0, 2)) * node.p.cols);
-    });
-    if (shape.length !== 1 || shape[0] !== definition.classes) {
-      throw new RangeError(`${definition.name}: the last layer gives [${shape.join(", ")}] per sample, expected [${definition.classes}] logits`);
+      maxAct = Math.max(maxAct, sizeOf(node.outShape));
+      if (node.kind === "conv2d") maxCols = Math.max(maxCols, sizeOf(node.outShape.slice(0, 2)) * node.cols);
     }
     this.errA = f32(batch * maxAct, "errors A (f32)", "errors");
     this.errB = f32(batch * maxAct, "errors B (f32)", "errors");
@@ -148,9 +126,8 @@ export class Fp32Learner implements Learner {
     if (plan.peakBytes > have) abi.memory.grow(Math.ceil((plan.peakBytes - have) / 65536));
 
     // Initial weights: the integer trainer's floats; biases zero.
-    for (const node of this.nodes) {
-      if (node.kind !== "conv2d" && node.kind !== "dense") continue;
-      const { rows, cols } = node.p;
+    for (const node of this.weighted()) {
+      const { rows, cols } = node;
       this.view(node.p.w, rows * cols).set(heUniformFloats(rows * cols, cols, layerSeed(seed, node.index)));
       this.view(node.p.b, rows).fill(0);
     }
@@ -164,55 +141,18 @@ export class Fp32Learner implements Learner {
     return new Fp32Learner(def, loaded.isa, loaded.exports, batch, seed);
   }
 
-  private compile(spec: LayerSpec, index: number, inShape: number[], x: number, f32: Alloc, batch: number): Node {
-    const name = layerName(spec, index);
-    const weighted = (rows: number, cols: number): Weighted => ({
-      rows, cols,
+  /** Places a resolved layer's buffers: its output (ReLU works in place, flatten only renames)
+   *  and a weighted layer's parameters. */
+  private place(layer: GraphNode, x: number, f32: Alloc, batch: number): Node {
+    const { name } = layer;
+    if (layer.kind === "relu" || layer.kind === "flatten") return { ...layer, x, y: x };
+    const y = f32(batch * sizeOf(layer.outShape), `${name} output (f32)`, "activations", name);
+    if (!isWeighted(layer)) return { ...layer, x, y };
+    const { rows, cols } = layer;
+    return { ...layer, x, y, p: {
       w: f32(rows * cols, `${name} weights (f32)`, "weights", name), b: f32(rows, `${name} bias (f32)`, "biases", name),
       dw: f32(rows * cols, `${name} weight gradient (f32)`, "master", name), db: f32(rows, `${name} bias gradient (f32)`, "master", name),
-    });
-    switch (spec.type) {
-      case "conv2d": {
-        if (inShape.length !== 3) throw new RangeError(`${name}: input must be [H, W, C] per sample, got [${inShape.join(", ")}]`);
-        const [kh, kw] = pair(spec.kernel, 1), [sh, sw] = pair(spec.stride, 1), [ph, pw] = pair(spec.padding, 0);
-        checkInts(name, { filters: spec.filters, "kernel height": kh, "kernel width": kw, "stride height": sh, "stride width": sw }, 1);
-        checkInts(name, { "padding height": ph, "padding width": pw }, 0);
-        const [h, w, c] = inShape;
-        if (kh > h + 2 * ph || kw > w + 2 * pw) {
-          throw new RangeError(`${name}: kernel ${kh}x${kw} is larger than the padded input ${h + 2 * ph}x${w + 2 * pw}`);
-        }
-        const outShape = [Math.floor((h + 2 * ph - kh) / sh) + 1, Math.floor((w + 2 * pw - kw) / sw) + 1, spec.filters];
-        return { name, kind: "conv2d", index, inShape, outShape, x, y: f32(batch * sizeOf(outShape), `${name} output (f32)`, "activations", name),
-          p: weighted(spec.filters, kh * kw * c), relu: spec.relu ?? false, kh, kw, sh, sw, ph, pw };
-      }
-      case "dense": {
-        checkInts(name, { units: spec.units }, 1);
-        const outShape = [spec.units];
-        return { name, kind: "dense", index, inShape, outShape, x, y: f32(batch * spec.units, `${name} output (f32)`, "activations", name),
-          p: weighted(spec.units, sizeOf(inShape)), relu: spec.relu ?? false };
-      }
-      case "relu": {
-        // Right after conv2d/dense without its own ReLU: fused into that layer's output stage.
-        const prev = this.nodes[this.nodes.length - 1];
-        const fused = !!prev && (prev.kind === "conv2d" || prev.kind === "dense") && !prev.relu;
-        if (fused) (prev as { relu: boolean }).relu = true;
-        return { name, kind: "relu", index, inShape, outShape: [...inShape], x, y: x, fused };
-      }
-      case "maxPool": case "avgPool": {
-        const [kh, kw] = typeof spec.size === "number" ? [spec.size, spec.size] : spec.size;
-        const [sh, sw] = pair(spec.stride ?? spec.size, 1);
-        checkInts(name, { "window height": kh, "window width": kw, "stride height": sh, "stride width": sw }, 1);
-        if (inShape.length !== 3) throw new RangeError(`${name}: input must be [H, W, C] per sample, got [${inShape.join(", ")}]`);
-        const [h, w, c] = inShape;
-        if (kh > h || kw > w) throw new RangeError(`${name}: window ${kh}x${kw} is larger than the input ${h}x${w}`);
-        const outShape = [Math.floor((h - kh) / sh) + 1, Math.floor((w - kw) / sw) + 1, c];
-        return { name, kind: spec.type, index, inShape, outShape, x, y: f32(batch * sizeOf(outShape), `${name} output (f32)`, "activations", name), kh, kw, sh, sw };
-      }
-      case "flatten":
-        return { name, kind: "flatten", index, inShape, outShape: [sizeOf(inShape)], x, y: x };
-      default:
-        throw new RangeError(`unknown layer type ${JSON.stringify((spec as { type: unknown }).type)} at position ${index}`);
-    }
+    } };
   }
 
   private view(at: number, count: number): Float32Array {
@@ -258,18 +198,18 @@ export class Fp32Learner implements Learner {
         case "conv2d": {
           const [h, w, c] = node.inShape, [oh, ow, co] = node.outShape;
           const P = n * oh * ow;
-          this.count(`${node.name} im2col`, "copy", 0, P * node.p.cols, P * node.p.cols);
+          this.count(`${node.name} im2col`, "copy", 0, P * node.cols, P * node.cols);
           checkStatus(abi.f32_im2col(node.x, n, h, w, c, node.kh, node.kw, node.sh, node.sw, node.ph, node.pw, this.colsAt), `${node.name} im2col`);
           this.colsOwner = node;
-          this.gemm(this.colsAt, node.p.w, node.y, P, co, node.p.cols, false, true, `${node.name} forward`);
+          this.gemm(this.colsAt, node.p.w, node.y, P, co, node.cols, false, true, `${node.name} forward`);
           this.countBiasAct(node.name, P, co, node.relu);
           abi.f32_bias_act(node.y, P, co, node.p.b, +node.relu);
           break;
         }
         case "dense":
-          this.gemm(node.x, node.p.w, node.y, n, node.p.rows, node.p.cols, false, true, `${node.name} forward`);
-          this.countBiasAct(node.name, n, node.p.rows, node.relu);
-          abi.f32_bias_act(node.y, n, node.p.rows, node.p.b, +node.relu);
+          this.gemm(node.x, node.p.w, node.y, n, node.rows, node.cols, false, true, `${node.name} forward`);
+          this.countBiasAct(node.name, n, node.rows, node.relu);
+          abi.f32_bias_act(node.y, n, node.rows, node.p.b, +node.relu);
           break;
         case "relu":
           if (!node.fused) {
@@ -297,7 +237,7 @@ export class Fp32Learner implements Learner {
    *  dW, db of every weighted layer in its gradient buffers. */
   private backward(n: number): void {
     const abi = this.abi;
-    const firstWeighted = this.nodes.findIndex((l) => l.kind === "conv2d" || l.kind === "dense");
+    const firstWeighted = this.nodes.findIndex(isWeighted);
     if (firstWeighted < 0) return;
     let dy = this.dlogitsAt;
     const other = (p: number) => (p === this.errA ? this.errB : this.errA);
@@ -307,7 +247,7 @@ export class Fp32Learner implements Learner {
       switch (node.kind) {
         case "conv2d": {
           const [h, w, c] = node.inShape, [oh, ow, co] = node.outShape;
-          const P = n * oh * ow, K = node.p.cols;
+          const P = n * oh * ow, K = node.cols;
           if (node.relu) {
             this.count(`${node.name} backward`, "mask", P * co, 2 * P * co, P * co);
             abi.f32_relu_backward(node.y, dy, P * co, dy);
@@ -333,7 +273,7 @@ export class Fp32Learner implements Learner {
           break;
         }
         case "dense": {
-          const U = node.p.rows, F = node.p.cols;
+          const U = node.rows, F = node.cols;
           if (node.relu) {
             this.count(`${node.name} backward`, "mask", n * U, 2 * n * U, n * U);
             abi.f32_relu_backward(node.y, dy, n * U, dy);
@@ -380,8 +320,8 @@ export class Fp32Learner implements Learner {
     return { loss: new Float64Array(mem, this.lossAt, 1)[0], correct: new Int32Array(mem, this.lossAt + 8, 1)[0] };
   }
 
-  private weighted(): (Node & { p: Weighted })[] {
-    return this.nodes.filter((l): l is Node & { p: Weighted } => l.kind === "conv2d" || l.kind === "dense");
+  private weighted(): Extract<Node, { p: Weighted }>[] {
+    return this.nodes.filter(isWeighted);
   }
 
   /** Forward, loss and backward on a full batch, leaving the gradients in place (no update). */
@@ -399,11 +339,11 @@ export class Fp32Learner implements Learner {
     const r = this.computeGradients(images, labels, "trainStep");
     if (lr > 0) {
       for (const l of this.weighted()) {
-        const n = l.p.rows * l.p.cols;
+        const n = l.rows * l.cols;
         this.count(`${l.name} weight update`, "multiplyAdd", n, 2 * n, n);
         this.abi.f32_sgd(l.p.w, l.p.dw, n, lr);
-        this.count(`${l.name} bias update`, "multiplyAdd", l.p.rows, 2 * l.p.rows, l.p.rows);
-        this.abi.f32_sgd(l.p.b, l.p.db, l.p.rows, lr);
+        this.count(`${l.name} bias update`, "multiplyAdd", l.rows, 2 * l.rows, l.rows);
+        this.abi.f32_sgd(l.p.b, l.p.db, l.rows, lr);
       }
     }
     return r;
@@ -425,7 +365,7 @@ export class Fp32Learner implements Learner {
   gradients(images: Float32Array, labels: Uint8Array): BatchResult & { grads: Record<string, { w: Float32Array; b: Float32Array }> } {
     const r = this.computeGradients(images, labels, "gradients");
     const grads: Record<string, { w: Float32Array; b: Float32Array }> = {};
-    for (const l of this.weighted()) grads[l.name] = { w: this.view(l.p.dw, l.p.rows * l.p.cols).slice(), b: this.view(l.p.db, l.p.rows).slice() };
+    for (const l of this.weighted()) grads[l.name] = { w: this.view(l.p.dw, l.rows * l.cols).slice(), b: this.view(l.p.db, l.rows).slice() };
     return { ...r, grads };
   }
 
@@ -434,7 +374,7 @@ export class Fp32Learner implements Learner {
   parameters(): Record<string, { rows: number; cols: number; w: Float32Array; b: Float32Array }> {
     const out: Record<string, { rows: number; cols: number; w: Float32Array; b: Float32Array }> = {};
     for (const l of this.weighted()) {
-      out[l.name] = { rows: l.p.rows, cols: l.p.cols, w: this.view(l.p.w, l.p.rows * l.p.cols).slice(), b: this.view(l.p.b, l.p.rows).slice() };
+      out[l.name] = { rows: l.rows, cols: l.cols, w: this.view(l.p.w, l.rows * l.cols).slice(), b: this.view(l.p.b, l.rows).slice() };
     }
     return out;
   }
@@ -443,7 +383,7 @@ export class Fp32Learner implements Learner {
   setParameters(layer: string, values: { w?: ArrayLike<number>; b?: ArrayLike<number> }): void {
     const l = this.weighted().find((x) => x.name === layer);
     if (!l) throw new RangeError(`no weighted layer named ${JSON.stringify(layer)}`);
-    const { rows, cols } = l.p;
+    const { rows, cols } = l;
     if (values.w) {
       if (values.w.length !== rows * cols) throw new RangeError(`${layer}: expected ${rows * cols} weights, got ${values.w.length}`);
       this.view(l.p.w, rows * cols).set(values.w);
@@ -458,7 +398,7 @@ export class Fp32Learner implements Learner {
     return this.nodes.map((l) => ({
       name: l.name,
       kind: l.kind,
-      parameters: l.kind === "conv2d" || l.kind === "dense" ? l.p.rows * l.p.cols + l.p.rows : 0,
+      parameters: isWeighted(l) ? l.rows * l.cols + l.rows : 0,
       outputShape: [this.batch, ...l.outShape],
     }));
   }
@@ -468,7 +408,7 @@ export class Fp32Learner implements Learner {
   }
 
   weightCounts(): Record<string, number> {
-    return Object.fromEntries(this.weighted().map((l) => [l.name, l.p.rows * l.p.cols]));
+    return Object.fromEntries(this.weighted().map((l) => [l.name, l.rows * l.cols]));
   }
 
   /** SHA-256 over, per weighted layer: [32, 0, rows, cols] as i32, W and bias as f32 (little-endian,
@@ -476,7 +416,7 @@ export class Fp32Learner implements Learner {
   async modelSha256(): Promise<string> {
     const parts: Uint8Array[] = [];
     for (const l of this.weighted()) {
-      const { rows, cols } = l.p;
+      const { rows, cols } = l;
       parts.push(new Uint8Array(new Int32Array([32, 0, rows, cols]).buffer));
       parts.push(new Uint8Array(this.abi.memory.buffer, l.p.w, rows * cols * 4).slice());
       parts.push(new Uint8Array(this.abi.memory.buffer, l.p.b, rows * 4).slice());

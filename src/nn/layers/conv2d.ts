@@ -5,20 +5,9 @@
 import { tensorView, type View } from "../../runtime/descriptors.js";
 import type { QTensor } from "../../engine/quant.js";
 import { LinearLayer } from "./linear.js";
+import { convGeometry, resolveConv2d, type Conv2dOptions } from "../graph.js";
 
-export interface Conv2dOptions {
-  filters: number;
-  kernel: number | [number, number];
-  stride?: number | [number, number];
-  padding?: number | [number, number];
-  relu?: boolean;
-  name?: string;
-}
-
-function pair(v: number | [number, number] | undefined, fallback: number): [number, number] {
-  if (v === undefined) return [fallback, fallback];
-  return typeof v === "number" ? [v, v] : v;
-}
+export type { Conv2dOptions };
 
 export class Conv2d extends LinearLayer {
   readonly kind = "conv2d";
@@ -29,37 +18,25 @@ export class Conv2d extends LinearLayer {
   readonly sw: number;
   readonly ph: number;
   readonly pw: number;
-  private n = 0; private h = 0; private w = 0; private c = 0; private oh = 0; private ow = 0;
+  private n = 0; private h = 0; private w = 0; private c = 0; private oh = 0; private ow = 0; private cols = 0;
 
   constructor(o: Conv2dOptions, name: string) {
     super(name, o.relu ?? false);
-    this.filters = o.filters;
-    [this.kh, this.kw] = pair(o.kernel, 1);
-    [this.sh, this.sw] = pair(o.stride, 1);
-    [this.ph, this.pw] = pair(o.padding, 0);
-    const positive = { filters: this.filters, "kernel height": this.kh, "kernel width": this.kw, "stride height": this.sh, "stride width": this.sw };
-    for (const [k, v] of Object.entries(positive)) {
-      if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${name}: ${k} must be a positive integer, got ${v}`);
-    }
-    for (const [k, v] of Object.entries({ "padding height": this.ph, "padding width": this.pw })) {
-      if (!Number.isInteger(v) || v < 0) throw new RangeError(`${name}: ${k} must be a non-negative integer, got ${v}`);
-    }
+    ({ filters: this.filters, kh: this.kh, kw: this.kw, sh: this.sh, sw: this.sw, ph: this.ph, pw: this.pw } = convGeometry(o, name));
   }
 
   protected checkInput(s: readonly number[]): number[] {
-    if (s.length !== 4) throw new RangeError(`${this.name}: input must be [N, H, W, C], got [${s.join(", ")}]`);
-    [this.n, this.h, this.w, this.c] = s;
-    const hp = this.h + 2 * this.ph, wp = this.w + 2 * this.pw;
-    if (this.kh > hp || this.kw > wp) {
-      throw new RangeError(`${this.name}: kernel ${this.kh}x${this.kw} is larger than the padded input ${hp}x${wp}`);
-    }
-    this.oh = Math.floor((hp - this.kh) / this.sh) + 1;
-    this.ow = Math.floor((wp - this.kw) / this.sw) + 1;
-    return [this.n, this.oh, this.ow, this.filters];
+    const [n, ...sample] = s;
+    const r = resolveConv2d(this.name, this, sample, n);
+    this.n = n;
+    [this.h, this.w, this.c] = sample;
+    [this.oh, this.ow] = r.output;
+    this.cols = r.cols;
+    return [n, ...r.output];
   }
 
   protected weightShape() {
-    return { rows: this.filters, cols: this.kh * this.kw * this.c };
+    return { rows: this.filters, cols: this.cols };
   }
 
   protected positions(): number {

@@ -1,14 +1,9 @@
 // Fully connected: y[n, o] = sum_f x[n, f] W[o, f] + b[o]. A 4-D input is flattened by its view
 // (the whole image as one patch), so no copy is made.
 import type { Im2colView, PlainView, View } from "../../runtime/descriptors.js";
-import { featuresOf, type QTensor } from "../../engine/quant.js";
+import type { QTensor } from "../../engine/quant.js";
 import { LinearLayer } from "./linear.js";
-
-export interface DenseOptions {
-  units: number;
-  relu?: boolean;
-  name?: string;
-}
+import { checkUnits, resolveDense } from "../graph.js";
 
 /** x as an N x features matrix whatever its storage. */
 export function flatView(at: number, shape: readonly number[], bits: number, trans = false): View {
@@ -26,15 +21,14 @@ export class Dense extends LinearLayer {
 
   constructor(readonly units: number, relu: boolean, name: string) {
     super(name, relu);
-    if (!Number.isInteger(units) || units <= 0) throw new RangeError(`${name}: units must be a positive integer, got ${units}`);
+    checkUnits(units, name);
   }
 
   protected checkInput(inputShape: readonly number[]): number[] {
-    if (inputShape.length !== 2 && inputShape.length !== 4) {
-      throw new RangeError(`${this.name}: input must be [N, F] or [N, H, W, C], got [${inputShape.join(", ")}]`);
-    }
-    this.features = featuresOf(inputShape);
-    return [inputShape[0], this.units];
+    const [n, ...sample] = inputShape;
+    const r = resolveDense(this.name, this.units, sample, n);
+    this.features = r.cols;
+    return [n, ...r.output];
   }
 
   protected weightShape() {

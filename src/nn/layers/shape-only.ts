@@ -3,6 +3,7 @@ import { packedByteLength } from "../../format/packed.js";
 import { PURPOSE, STREAMS, type Engine, type PoolGeometry } from "../../engine/engine.js";
 import type { ErrorSlot, Layer, SetupContext, UpdateStats, WeightTensor } from "../layer.js";
 import { featuresOf, storageCols, storageRows, type QTensor } from "../../engine/quant.js";
+import { poolWindow, resolvePool, type PoolOptions } from "../graph.js";
 
 abstract class ParameterFree implements Layer {
   abstract readonly kind: string;
@@ -56,12 +57,6 @@ export class ReLU extends ParameterFree {
   }
 }
 
-export interface PoolOptions {
-  size: number | [number, number];
-  stride?: number | [number, number];
-  name?: string;
-}
-
 export class Pool2d extends ParameterFree {
   readonly kind: "maxPool" | "avgPool";
   readonly kh: number;
@@ -75,20 +70,14 @@ export class Pool2d extends ParameterFree {
   constructor(kind: "maxPool" | "avgPool", o: PoolOptions, name: string) {
     super(name);
     this.kind = kind;
-    [this.kh, this.kw] = typeof o.size === "number" ? [o.size, o.size] : o.size;
-    const s = o.stride ?? o.size;
-    [this.sh, this.sw] = typeof s === "number" ? [s, s] : s;
-    for (const [k, v] of Object.entries({ "window height": this.kh, "window width": this.kw, "stride height": this.sh, "stride width": this.sw })) {
-      if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${name}: ${k} must be a positive integer, got ${v}`);
-    }
+    ({ kh: this.kh, kw: this.kw, sh: this.sh, sw: this.sw } = poolWindow(o, name));
   }
 
   setup(s: readonly number[], ctx: SetupContext): number[] {
     this.base(s, ctx);
-    if (s.length !== 4) throw new RangeError(`${this.name}: input must be [N, H, W, C], got [${s.join(", ")}]`);
-    const [n, h, w, c] = s;
-    if (this.kh > h || this.kw > w) throw new RangeError(`${this.name}: window ${this.kh}x${this.kw} is larger than the input ${h}x${w}`);
-    this.outputShape = [n, Math.floor((h - this.kh) / this.sh) + 1, Math.floor((w - this.kw) / this.sw) + 1, c];
+    const [n, ...sample] = s;
+    this.outputShape = [n, ...resolvePool(this.name, this, sample, n)];
+    const [h, w, c] = sample;
     const plan = ctx.engine.plan;
     this.outAt = plan.reserve(`${this.name} output`, "activations", this.name,
       packedByteLength(storageRows(this.outputShape), storageCols(this.outputShape), ctx.actBits));

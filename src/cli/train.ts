@@ -18,6 +18,7 @@ import { learnerFactory } from "../baselines/factory.js";
 import type { IsaChoice } from "../runtime/wasm.js";
 import { resolveIsa } from "../runtime/wasm.js";
 import { renderReport } from "../report/html.js";
+import { formatProfile } from "../energy/profile.js";
 import { saveModel } from "../model-file/index.js";
 import * as flags from "./args.js";
 import { lockForFlag, prepareCheckpointPath, prepareDirectory, readUserFile, writeOutput } from "./files.js";
@@ -43,12 +44,14 @@ export interface TrainArgs {
   scaling: "exact" | "delayed" | undefined;
   checkpoint: { path: string; every: number } | undefined;
   resume: string | undefined;
+  /** Measure and print where each step's time goes (report.json's profile). */
+  profile: boolean;
   help: boolean;
 }
 
 /** The train command's flags, checked (no file is touched). */
 export function parseTrainArgs(argv: string[]): TrainArgs {
-  const v = flags.readFlags(argv, TRAIN_FLAGS);
+  const v = flags.readFlags(argv, TRAIN_FLAGS, ["profile"]);
   const policy = flags.policy(v);
   const scaling = flags.str(v, "scaling");
   if (scaling !== undefined && scaling !== "exact" && scaling !== "delayed") {
@@ -74,6 +77,7 @@ export function parseTrainArgs(argv: string[]): TrainArgs {
     scaling: scaling as TrainArgs["scaling"],
     checkpoint: checkpoint === undefined ? undefined : { path: checkpoint, every: every ?? TRAIN_DEFAULTS.checkpointEvery },
     resume: flags.str(v, "resume"),
+    profile: v.profile === true,
     help: v.help === true,
   };
 }
@@ -166,7 +170,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let result: TrainResult;
   try {
     result = await train({
-      checkpoint: o.checkpoint, resume, scaling: o.scaling, signal: stop.signal,
+      checkpoint: o.checkpoint, resume, scaling: o.scaling, signal: stop.signal, profile: o.profile,
       model: o.model, data, policy: o.policy, epochs: o.epochs, batch, lr: o.lr, seed: o.seed, isa: o.isa,
       budgetBytes: o.budget?.bytes,
       learnerFactory,
@@ -210,6 +214,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   await writeOutput(join(o.out, "report.html"), renderReport(report));
   console.log(`test accuracy ${(100 * report.accuracy).toFixed(2)}%, average weight width ${report.averageWeightBits.toFixed(2)} bits, ` +
     `${report.steps} steps, ${report.timings.msPerStep.toFixed(1)} ms/step (${report.isa})`);
+  if (report.profile) console.log(formatProfile(report.profile));
   console.log(`final bits: ${Object.entries(report.finalBits).map(([l, b]) => `${l}=${b}`).join(" ")}`);
   if (report.memory) {
     const m = report.memory;

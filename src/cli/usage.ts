@@ -20,6 +20,7 @@ export type Command = (typeof COMMANDS)[number];
 export const TRAIN_USAGE = `usage: aptkit train [--model lenet5|mlp] [--data digits|fashion-mnist|idx:DIR] [--policy apt|fixed:N|qat8|fp32]
                    [--epochs N] [--batch N] [--lr X] [--seed N] [--isa auto|simd|scalar|relaxed] [--out DIR]
                    [--budget B]                                      (a budget without --batch picks the largest batch that fits)
+                   [--profile]                                       (print and record where each step's time goes)
                    [--scaling exact|delayed]                         (apt, fixed:N, qat8)
                    [--rounding stochastic|nearest]                   (apt, fixed:N)
                    [--checkpoint PATH [--every N]] [--resume PATH]   (apt, fixed:N)

@@ -44,6 +44,12 @@ export type OpRecord =
   | { kind: "gemm"; what: string; mode: string; M: number; N: number; K: number; aBits: number; bBits: number; outBits: number }
   | { kind: "elementwise"; what: string; op: "compare" | "add" | "mask" | "requant" | "exp"; elements: number; bits: number; reads: number; writes: number };
 
+/** Where a measured kernel call's time is filed (src/energy/profile.ts): a requantized product
+ *  (forward output or input error, GEMM and output stage fused), exact scaling's extra pass, a
+ *  product fused with the weight or bias update, a stored gradient (qat8), ReLU, pooling, the loss,
+ *  a precision change, and the batch's quantization on the host. */
+export type TimeStage = "product" | "scaling" | "update" | "gradient" | "relu" | "pool" | "loss" | "precision" | "input";
+
 export interface GemmShape {
   M: number;
   N: number;
@@ -64,6 +70,10 @@ export interface PoolGeometry {
 }
 
 export type PoolKind = "maxPool" | "avgPool";
+
+/** Where a fused call's time goes by its stage mode (product() files exact scaling's extra pass
+ *  under "scaling" itself). */
+const FUSED_STAGE: Record<Stage["mode"], TimeStage> = { store: "gradient", maxabs: "scaling", requant: "product", update: "update" };
 
 /** How an output's exponent is found: two passes (exact: never saturates) or the previous
  *  step's exponent, corrected after the fact (delayed: one pass, may saturate, counted). */
@@ -94,6 +104,20 @@ export class Engine {
   saturatedCodes = 0;
   /** Called for every kernel call (the energy account listens here). */
   onOp: ((op: OpRecord) => void) | null = null;
+
+  /** Called after every kernel call with its measured wall time (the step profile listens here).
+   *  Null (the default) costs one test per call. */
+  onTime: ((what: string, stage: TimeStage, ms: number) => void) | null = null;
+
+  /** A start time for lap(), or 0 when nobody listens (performance.now() is then not called). */
+  clock(): number {
+    return this.onTime ? performance.now() : 0;
+  }
+
+  /** Reports the time since `started` (a clock() value) as one call of `what` in `stage`. */
+  lap(started: number, what: string, stage: TimeStage): void {
+    if (this.onTime) this.onTime(what, stage, performance.now() - started);
+  }
 
   /** Reports an elementwise kernel call to onOp. */
   count(op: Omit<Extract<OpRecord, { kind: "elementwise" }>, "kind">): void {
@@ -270,8 +294,9 @@ export class Engine {
   }
 
   /** One fused GEMM call (reported to onOp unless `counted` is false). */
-  fused(a: View, b: View, out: View | null, stage: Stage, what: string, counted = true): StageResult {
+  fused(a: View, b: View, out: View | null, stage: Stage, what: string, counted = true, timeStage: TimeStage = FUSED_STAGE[stage.mode]): StageResult {
     if (counted) this.countGemm(a, b, stage.mode, out?.bits ?? 0, what);
+    const started = this.clock();
     const mem = this.memory;
     const va = this.ctrl, vb = va + VIEW_BYTES, vo = vb + VIEW_BYTES, st = vo + VIEW_BYTES;
     writeView(mem, va, a);
@@ -280,6 +305,7 @@ export class Engine {
     else new Int32Array(mem, vo, VIEW_BYTES / 4).fill(0);
     writeStage(mem, st, { seed: this.seed, step: this.step, rounding: this.rounding, ...stage });
     const status = this.abi.gemm_fused(va, vb, vo, st, this.work, this.workBytes);
+    this.lap(started, what, timeStage);
     if (status !== 0) throw kernelStatusError(what, "gemm_fused", status);
     return readStage(this.memory, st);
   }
@@ -332,9 +358,11 @@ export class Engine {
     } else {
       exp = opts.previousExp!;
     }
+    // A second requantizing pass after a missed guess is what exact scaling costs over one pass.
+    const repeat = !delayed && (opts.guessExp ?? opts.previousExp) !== undefined;
     const r = this.fused(a, b, out, {
       mode: "requant", bias, relu: opts.relu, stream: opts.stream, scale: 2 ** (accExp - exp),
-    }, opts.what);
+    }, opts.what, true, repeat ? "scaling" : "product");
     this.saturatedCodes += r.saturated;
     if (!delayed) return { exp, nextExp: exp };
     // Delayed scaling picks the next step's exponent from this step's output: coarser by one
@@ -342,7 +370,9 @@ export class Engine {
     if (r.saturated > 0) return { exp, nextExp: exp + 1 };
     const rows = out.kind === "im2col" ? out.n * out.h : viewRows(out);
     const cols = out.kind === "im2col" ? out.w * out.c : viewCols(out);
+    const started = this.clock();
     const m = this.maxAbsCodes(out.at, rows, cols, out.bits, opts.what);
+    this.lap(started, opts.what, "scaling");
     this.count({ what: opts.what, op: "compare", elements: rows * cols, bits: out.bits, reads: rows * cols, writes: 0 });
     return { exp, nextExp: m > 0 ? chooseExponent(m, exp, out.bits, this.rounding) : exp };
   }
@@ -374,7 +404,9 @@ export class Engine {
   /** Precision change in place; returns the number of codes clamped. */
   changePrecision(at: number, rows: number, cols: number, from: number, to: number, stream: number, what: string): number {
     this.count({ what, op: "requant", elements: rows * cols, bits: Math.max(from, to), reads: rows * cols, writes: rows * cols });
+    const started = this.clock();
     const status = this.abi.change_precision(at, rows, cols, from, to, this.roundingCode(), this.seed, this.step, stream, this.scratch);
+    this.lap(started, what, "precision");
     this.check(status, what, "change_precision");
     return new Int32Array(this.memory, this.scratch, 2)[1];
   }
@@ -386,10 +418,12 @@ export class Engine {
     const s = this.scratch;
     const n = logits.n * logits.classes;
     this.count({ what: "loss", op: "exp", elements: n, bits: logits.bits, reads: n, writes: n });
+    const started = this.clock();
     const status = this.abi.softmax_cross_entropy(
       logits.at, logits.n, logits.classes, logits.bits, logits.exp, labelsAt, 1, errBits,
       this.roundingCode(), this.seed, this.step, stream, errAt, s, s + 8, s + 12,
     );
+    this.lap(started, "loss", "loss");
     if (status > 0) throw new RangeError(`loss: label of sample ${status - 1} is outside 0..${logits.classes - 1}`);
     this.check(status, "loss", "softmax_cross_entropy");
     const mem = this.memory;
@@ -405,14 +439,20 @@ export class Engine {
     const rows = storageRows(x.shape), cols = storageCols(x.shape);
     const n = rows * cols;
     this.count({ what, op: "compare", elements: n, bits: x.bits, reads: n, writes: n });
-    this.check(this.abi.relu_forward(x.at, rows, cols, x.bits), what, "relu_forward");
+    const started = this.clock();
+    const status = this.abi.relu_forward(x.at, rows, cols, x.bits);
+    this.lap(started, what, "relu");
+    this.check(status, what, "relu_forward");
   }
 
   /** ReLU's backward in place on dy: zeroes the errors where the saved output y is not positive. */
   reluBackward(y: QTensor, dy: QTensor, what: string): void {
     const rows = storageRows(dy.shape), cols = storageCols(dy.shape);
     this.count({ what, op: "mask", elements: rows * cols, bits: dy.bits, reads: 2 * rows * cols, writes: rows * cols });
-    this.check(this.abi.relu_backward(y.at, y.bits, dy.at, dy.bits, rows, cols, dy.at), what, "relu_backward");
+    const started = this.clock();
+    const status = this.abi.relu_backward(y.at, y.bits, dy.at, dy.bits, rows, cols, dy.at);
+    this.lap(started, what, "relu");
+    this.check(status, what, "relu_backward");
   }
 
   /** Pools x into the codes at outAt (same width and exponent as x). Average pooling rounds its
@@ -423,12 +463,12 @@ export class Engine {
     const outN = g.output.reduce((a, b) => a * b, 1);
     this.count({ what, op: kind === "maxPool" ? "compare" : "add",
       elements: outN * kh * kw, bits: x.bits, reads: outN * kh * kw, writes: outN });
-    if (kind === "maxPool") {
-      this.check(this.abi.max_pool_forward(x.at, n, h, w, c, x.bits, kh, kw, sh, sw, outAt), what, "max_pool_forward");
-    } else {
-      this.check(this.abi.avg_pool_forward(x.at, n, h, w, c, x.bits, kh, kw, sh, sw,
-        this.roundingCode(), this.seed, this.step, stream, outAt), what, "avg_pool_forward");
-    }
+    const started = this.clock();
+    const status = kind === "maxPool"
+      ? this.abi.max_pool_forward(x.at, n, h, w, c, x.bits, kh, kw, sh, sw, outAt)
+      : this.abi.avg_pool_forward(x.at, n, h, w, c, x.bits, kh, kw, sh, sw, this.roundingCode(), this.seed, this.step, stream, outAt);
+    this.lap(started, what, "pool");
+    this.check(status, what, kind === "maxPool" ? "max_pool_forward" : "avg_pool_forward");
   }
 
   /** The error to a pooling layer's input, written at dxAt at dy's width: max pooling routes each
@@ -439,21 +479,22 @@ export class Engine {
     const { kh, kw, sh, sw } = g;
     const inN = n * h * w * c;
     this.count({ what, op: kind === "maxPool" ? "compare" : "add", elements: inN, bits: dy.bits, reads: 2 * inN, writes: inN });
-    if (kind === "maxPool") {
-      this.check(this.abi.max_pool_backward(x.at, n, h, w, c, x.bits, kh, kw, sh, sw, dy.at, dy.bits, dxAt, this.statsAt),
-        what, "max_pool_backward");
-    } else {
-      this.check(this.abi.avg_pool_backward(dy.at, n, h, w, c, dy.bits, kh, kw, sh, sw,
-        this.roundingCode(), this.seed, this.step, stream, dxAt), what, "avg_pool_backward");
-    }
+    const started = this.clock();
+    const status = kind === "maxPool"
+      ? this.abi.max_pool_backward(x.at, n, h, w, c, x.bits, kh, kw, sh, sw, dy.at, dy.bits, dxAt, this.statsAt)
+      : this.abi.avg_pool_backward(dy.at, n, h, w, c, dy.bits, kh, kw, sh, sw, this.roundingCode(), this.seed, this.step, stream, dxAt);
+    this.lap(started, what, "pool");
+    this.check(status, what, kind === "maxPool" ? "max_pool_backward" : "avg_pool_backward");
   }
 
   /** Quantizes rows x cols f32 values at `src` into packed codes at out.bits, rounding to nearest
    *  (QAT's fake quantization: no draws); returns the exponent chosen. */
   quantizeFloatsNearest(src: number, out: { at: number; rows: number; cols: number; bits: number }, what: string): number {
     const expAt = this.scratch + 32;
-    this.check(this.abi.quantize_f32(src, out.rows, out.cols, out.bits, ROUND_NEAREST, this.seed, this.step, 0, out.at, expAt),
-      what, "quantize_f32");
+    const started = this.clock();
+    const status = this.abi.quantize_f32(src, out.rows, out.cols, out.bits, ROUND_NEAREST, this.seed, this.step, 0, out.at, expAt);
+    this.lap(started, what, "precision");
+    this.check(status, what, "quantize_f32");
     return new Int32Array(this.memory, expAt, 1)[0];
   }
 

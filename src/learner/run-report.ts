@@ -1,5 +1,6 @@
 // The record of a training run: what report.json holds (docs/report.md documents every field).
 import type { EnergyReport } from "../energy/energy.js";
+import type { ProfileReport } from "../energy/profile.js";
 
 export interface BitsDecision {
   step: number;
@@ -58,7 +59,12 @@ export interface TrainReport {
   averageWeightBits: number;
   /** SHA-256 of the final packed weights, exponents and widths (hex). */
   modelSha256: string;
-  timings: { totalSeconds: number; trainSeconds: number; evalSeconds: number; msPerStep: number };
+  /** Wall time of the run, its training steps and evaluations; trainCpuSeconds is the training
+   *  steps' CPU time (null where the platform does not report it, or for a run resumed from a
+   *  checkpoint that did not keep it). */
+  timings: { totalSeconds: number; trainSeconds: number; evalSeconds: number; msPerStep: number; trainCpuSeconds: number | null };
+  /** Where a training step's time goes, measured (train({ profile: true })): docs/kernels.md. */
+  profile?: ProfileReport;
   /** The memory account of the run's own plan, for every policy: docs/budget.md. */
   memory?: {
     budgetBytes: number | null;

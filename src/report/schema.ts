@@ -238,13 +238,15 @@ export function validateReport(x: unknown): string[] {
     const train = ck.number(t.trainSeconds, "timings.trainSeconds", { min: 0 });
     const ev = ck.number(t.evalSeconds, "timings.evalSeconds", { min: 0 });
     ck.number(t.msPerStep, "timings.msPerStep", { min: 0 });
+    // Reports from before CPU time was kept lack it; null where the platform does not report it.
+    if (t.trainCpuSeconds !== undefined && t.trainCpuSeconds !== null) ck.number(t.trainCpuSeconds, "timings.trainCpuSeconds", { min: 0 });
     // Rounded figures may overshoot by a little; 1% + 10 ms is slack for that, not for double counting.
     if (total !== undefined && train !== undefined && ev !== undefined && train + ev > total * 1.01 + 0.01) {
       ck.note("timings", `trainSeconds + evalSeconds (${train} + ${ev}) exceeds totalSeconds (${total})`);
     }
   }
 
-  for (const key of ["memory", "energy"] as const) {
+  for (const key of ["memory", "energy", "profile"] as const) {
     if (x[key] !== undefined && !isObject(x[key])) ck.fail(key, "an object when present", x[key]);
   }
   if (isObject(x.energy)) checkEnergy(ck, x.energy, steps);

@@ -117,26 +117,44 @@ export function tensorView(at: number, bits: number, n: number, h: number, w: nu
   };
 }
 
+// Descriptors are written for every kernel call (a few dozen a training step): one Int32Array and
+// one Float64Array over the whole memory are kept per buffer (a memory.grow replaces the buffer)
+// instead of a fresh view per call. Descriptors sit at 8-byte aligned offsets (the plan aligns to 16).
+let words: { buffer: ArrayBuffer; i32: Int32Array; f64: Float64Array } | null = null;
+
+function wordsOf(memory: ArrayBuffer, at: number): { i32: Int32Array; f64: Float64Array } {
+  if (at % 8 !== 0) throw new RangeError(`descriptor at ${at} is not 8-byte aligned`);
+  if (words === null || words.buffer !== memory) {
+    words = { buffer: memory, i32: new Int32Array(memory, 0, memory.byteLength >> 2), f64: new Float64Array(memory, 0, memory.byteLength >> 3) };
+  }
+  return words;
+}
+
 export function writeView(memory: ArrayBuffer, at: number, v: View): void {
-  const f = new Int32Array(memory, at, VIEW_FIELDS);
-  f.fill(0);
-  f[V_BASE] = v.at;
-  f[V_BITS] = v.bits;
-  f[V_ROWS] = viewRows(v);
-  f[V_COLS] = viewCols(v);
-  f[V_TRANS] = v.trans ? 1 : 0;
+  const w = wordsOf(memory, at).i32;
+  const o = at >> 2;
+  w.fill(0, o, o + VIEW_FIELDS);
+  writeViewWords(w, o, v);
+}
+
+function writeViewWords(w: Int32Array, o: number, v: View): void {
+  w[o + V_BASE] = v.at;
+  w[o + V_BITS] = v.bits;
+  w[o + V_ROWS] = viewRows(v);
+  w[o + V_COLS] = viewCols(v);
+  w[o + V_TRANS] = v.trans ? 1 : 0;
   if (v.kind === "plain") {
-    f[V_KIND] = VIEW_KIND_PLAIN;
+    w[o + V_KIND] = VIEW_KIND_PLAIN;
   } else if (v.kind === "im2col") {
-    f[V_KIND] = VIEW_KIND_IM2COL;
-    f[V_N] = v.n; f[V_H] = v.h; f[V_W] = v.w; f[V_C] = v.c;
-    f[V_KH] = v.kh; f[V_KW] = v.kw; f[V_SH] = v.strideH; f[V_SW] = v.strideW;
-    f[V_PH] = v.padH; f[V_PW] = v.padW; f[V_DH] = v.dilateH; f[V_DW] = v.dilateW;
-    f[V_OH] = v.outH; f[V_OW] = v.outW;
+    w[o + V_KIND] = VIEW_KIND_IM2COL;
+    w[o + V_N] = v.n; w[o + V_H] = v.h; w[o + V_W] = v.w; w[o + V_C] = v.c;
+    w[o + V_KH] = v.kh; w[o + V_KW] = v.kw; w[o + V_SH] = v.strideH; w[o + V_SW] = v.strideW;
+    w[o + V_PH] = v.padH; w[o + V_PW] = v.padW; w[o + V_DH] = v.dilateH; w[o + V_DW] = v.dilateW;
+    w[o + V_OH] = v.outH; w[o + V_OW] = v.outW;
   } else {
-    f[V_KIND] = VIEW_KIND_WFLIP;
+    w[o + V_KIND] = VIEW_KIND_WFLIP;
     // WFLIP reuses the IM2COL fields: N holds Cout, C holds Cin.
-    f[V_N] = v.cout; f[V_C] = v.cin; f[V_KH] = v.kh; f[V_KW] = v.kw;
+    w[o + V_N] = v.cout; w[o + V_C] = v.cin; w[o + V_KH] = v.kh; w[o + V_KW] = v.kw;
   }
 }
 
@@ -177,28 +195,28 @@ const MODES: Record<StageMode, number> = {
 export const ROUNDING_CODE: Readonly<Record<Rounding, number>> = { stochastic: ROUND_STOCHASTIC, nearest: ROUND_NEAREST };
 
 export function writeStage(memory: ArrayBuffer, at: number, s: Stage): void {
-  const i = new Int32Array(memory, at, STAGE_I32_FIELDS);
-  const d = new Float64Array(memory, at + STAGE_F64_AT, STAGE_F64_FIELDS);
-  i.fill(0);
-  d.fill(0);
-  i[S_MODE] = MODES[s.mode];
-  i[S_RELU] = s.relu ? 1 : 0;
-  i[S_ROUNDING] = ROUNDING_CODE[s.rounding ?? "stochastic"];
-  i[S_SEED] = (s.seed ?? 0) >>> 0;
-  i[S_STEP] = (s.step ?? 0) >>> 0;
-  i[S_STREAM] = (s.stream ?? 0) >>> 0;
-  i[S_BIAS] = s.bias?.at ?? 0;
-  i[S_BIAS_BITS] = s.bias?.bits ?? 0;
-  i[S_OUT_BITS] = s.storeF32 ? STAGE_STORE_F32 : 0;
-  i[S_C] = s.c ?? 0;
-  i[S_TRACK_MAX] = s.trackMax ? 1 : 0;
-  d[SF_BIAS_SCALE] = s.bias?.scale ?? 0;
-  d[SF_SCALE] = s.scale ?? 1;
+  const { i32, f64 } = wordsOf(memory, at);
+  const o = at >> 2, d = (at + STAGE_F64_AT) >> 3;
+  i32.fill(0, o, o + STAGE_I32_FIELDS);
+  f64.fill(0, d, d + STAGE_F64_FIELDS);
+  i32[o + S_MODE] = MODES[s.mode];
+  i32[o + S_RELU] = s.relu ? 1 : 0;
+  i32[o + S_ROUNDING] = ROUNDING_CODE[s.rounding ?? "stochastic"];
+  i32[o + S_SEED] = (s.seed ?? 0) >>> 0;
+  i32[o + S_STEP] = (s.step ?? 0) >>> 0;
+  i32[o + S_STREAM] = (s.stream ?? 0) >>> 0;
+  i32[o + S_BIAS] = s.bias?.at ?? 0;
+  i32[o + S_BIAS_BITS] = s.bias?.bits ?? 0;
+  i32[o + S_OUT_BITS] = s.storeF32 ? STAGE_STORE_F32 : 0;
+  i32[o + S_C] = s.c ?? 0;
+  i32[o + S_TRACK_MAX] = s.trackMax ? 1 : 0;
+  f64[d + SF_BIAS_SCALE] = s.bias?.scale ?? 0;
+  f64[d + SF_SCALE] = s.scale ?? 1;
 }
 
 export function readStage(memory: ArrayBuffer, at: number): StageResult {
-  const d = new Float64Array(memory, at + STAGE_F64_AT, STAGE_F64_FIELDS);
+  const d = wordsOf(memory, at).f64, o = (at + STAGE_F64_AT) >> 3;
   return {
-    maxAbs: d[SF_MAX_ABS], sumAbs: d[SF_SUM_ABS], saturated: d[SF_SATURATED], changed: d[SF_CHANGED], count: d[SF_COUNT],
+    maxAbs: d[o + SF_MAX_ABS], sumAbs: d[o + SF_SUM_ABS], saturated: d[o + SF_SATURATED], changed: d[o + SF_CHANGED], count: d[o + SF_COUNT],
   };
 }

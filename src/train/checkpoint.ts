@@ -57,7 +57,9 @@ export interface TrainingState {
   controller: Record<string, { g: number; n: number }> | null;
   window: { loss: number; correct: number; steps: number };
   scaling: Record<string, { output: number | null; inputError: number | null }>;
-  timings: { trainMs: number; evalMs: number };
+  /** trainCpuMs: CPU time of the training steps where the platform reports it (absent before it
+   *  was kept, and where it cannot be measured). */
+  timings: { trainMs: number; evalMs: number; trainCpuMs?: number };
   /** Opaque state of the energy counter, if the run counts energy. */
   energy?: unknown;
 }
@@ -297,7 +299,8 @@ function checkState(s: unknown, at: number, model: ModelFile): TrainingState {
     scaling[k] = { output: exp(q.output, `${f}.output`), inputError: exp(q.inputError, `${f}.inputError`) };
   }
   const t = obj(o.timings, ".timings");
-  const timings = { trainMs: num(t.trainMs, ".timings.trainMs", 0), evalMs: num(t.evalMs, ".timings.evalMs", 0) };
+  const timings: TrainingState["timings"] = { trainMs: num(t.trainMs, ".timings.trainMs", 0), evalMs: num(t.evalMs, ".timings.evalMs", 0) };
+  if (t.trainCpuMs !== undefined) timings.trainCpuMs = num(t.trainCpuMs, ".timings.trainCpuMs", 0);
   const state: TrainingState = { fingerprint, step, epoch, stepInEpoch, loss, evaluations, bitsTimeline, bitsHistory, controller, window, scaling, timings };
   if (o.energy !== undefined) {
     checkEnergy(o.energy, obj, num, int);

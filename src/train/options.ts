@@ -29,6 +29,8 @@ export interface TrainOptions {
   actBits?: number;
   errBits?: number;
   scaling?: Scaling;
+  /** Measure where each training step's time goes, per layer and stage (report.profile). */
+  profile?: boolean;
   /** Steps between loss-curve points. */
   logEvery?: number;
   /** Memory budget in bytes (see src/budget/budget.ts parseBudget): the engine's cap. */
@@ -79,6 +81,7 @@ export interface CheckedOptions {
   scaling: Scaling;
   logEvery: number;
   checkpoint: { path: string; every: number } | undefined;
+  profile: boolean;
 }
 
 const show = (v: unknown): string => {
@@ -224,6 +227,7 @@ export function checkTrainOptions(o: TrainOptions): CheckedOptions {
   for (const k of ["learnerFactory", "onProgress"] as const) {
     if (given(k) && typeof o[k] !== "function") throw new TypeError(`${k} must be a function, got ${show(o[k])}`);
   }
+  if (given("profile") && typeof o.profile !== "boolean") throw new TypeError(`profile must be true or false, got ${show(o.profile)}`);
   if (given("signal")) {
     const s = o.signal as unknown;
     if (!isObject(s) || typeof s.aborted !== "boolean" || typeof s.addEventListener !== "function") {
@@ -235,5 +239,5 @@ export function checkTrainOptions(o: TrainOptions): CheckedOptions {
   if (batch !== null && o.data.train.count < batch) {
     throw new RangeError(`batch (${batch}) exceeds the training set (${o.data.train.name}: ${o.data.train.count} samples)`);
   }
-  return { policy, epochs, batch, lr, schedule, seed, isa, actBits, errBits, scaling, logEvery, checkpoint };
+  return { policy, epochs, batch, lr, schedule, seed, isa, actBits, errBits, scaling, logEvery, checkpoint, profile: o.profile ?? false };
 }

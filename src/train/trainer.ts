@@ -12,6 +12,7 @@ import { Engine } from "../engine/engine.js";
 import { baselineMemory } from "../baselines/memory.js";
 import { plannedPeak } from "../nn/fit.js";
 import { EnergyCounter, masterWeightOps, type EnergyOp } from "../energy/energy.js";
+import { StepProfile } from "../energy/profile.js";
 import type { Learner } from "../learner/learner.js";
 import { AptController, budgetSearch, initialBits, policyName, widestBits, type PolicySpec } from "./policy.js";
 import { checkPlan, fits, type PlanLike } from "../budget/errors.js";
@@ -33,6 +34,14 @@ export class DivergenceError extends Error {
 }
 
 
+
+/** The process's CPU time in milliseconds, or NaN where the platform does not say (browsers). */
+function cpuNow(): number {
+  const p = (globalThis as { process?: { cpuUsage?: () => { user: number; system: number } } }).process;
+  if (typeof p?.cpuUsage !== "function") return NaN;
+  const u = p.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
 
 /** How long a run watching a signal computes before letting other work run (milliseconds). */
 const YIELD_MS = 20;
@@ -190,6 +199,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const hookable = learner as Learner & { onOp?: ((op: EnergyOp) => void) | null };
   if (integer) integer.engine.onOp = listen;
   else if ("onOp" in hookable) hookable.onOp = listen;
+  // The measured account: each kernel call's time (integer learners report theirs), each step's.
+  const profile = c.profile ? new StepProfile(learner.layers().map((l) => l.name)) : null;
+  if (profile && integer) integer.engine.onTime = (what, stage, ms) => { if (counting) profile.record(what, stage, ms); };
   // qat8's master-weight quantization and SGD run outside the kernels that report themselves.
   const masterOps = policy.kind === "qat8" ? masterWeightOps(learner.layers().filter((l) => l.parameters > 0).map((l) => {
     const weights = learner.weightCounts()[l.name] ?? 0;
@@ -202,6 +214,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let evaluations: EvalPoint[] = [];
   let bitsTimeline: { step: number; bits: Record<string, number> }[] = [{ step: 0, bits: learner.weightBits() }];
   let step = 0, trainMs = 0, evalMs = 0, firstEpoch = 0, skip = 0;
+  // CPU time beside wall time: on a shared or throttled machine it is the part of a step's cost
+  // that another process's load does not inflate. NaN once unknown (a platform without it, or a
+  // checkpoint from before it was kept).
+  let trainCpuMs = 0;
   let windowLoss = 0, windowCorrect = 0, windowSteps = 0;
   const fingerprint: RunFingerprint = {
     model: o.model.name, dataset: trainSet.name, trainCount: trainSet.count, policy, seed, batch, epochs, lr,
@@ -225,6 +241,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     ({ loss, evaluations, bitsTimeline } = state);
     ({ loss: windowLoss, correct: windowCorrect, steps: windowSteps } = state.window);
     ({ trainMs, evalMs } = state.timings);
+    trainCpuMs = state.timings.trainCpuMs ?? NaN;
   }
   const checkpointPath = c.checkpoint?.path ?? null;
   // A DivergenceError names only a checkpoint this run has written.
@@ -243,7 +260,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         fingerprint, step, epoch, stepInEpoch, loss, evaluations, bitsTimeline,
         bitsHistory: controller ? controller.log : [], controller: controller ? controller.state() : null,
         window: { loss: windowLoss, correct: windowCorrect, steps: windowSteps }, scaling,
-        timings: { trainMs, evalMs }, energy: energy.snapshot(),
+        timings: Number.isFinite(trainCpuMs) ? { trainMs, evalMs, trainCpuMs } : { trainMs, evalMs }, energy: energy.snapshot(),
       };
       await writeFileAtomic(checkpointPath, await encodeCheckpoint(modelFileOf(learner), state));
       checkpointWritten = true;
@@ -255,7 +272,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     let lastYield = performance.now();
     const yieldNow = (): Promise<void> => new Promise((resume) => (typeof setImmediate === "function" ? setImmediate(resume) : setTimeout(resume, 0)));
     epochs: for (let epoch = firstEpoch; epoch < epochs; epoch++) {
-      let t0 = performance.now();
+      let t0 = performance.now(), c0 = cpuNow();
       let stepInEpoch = 0;
       for (const indices of batches(trainSet, batch, seed, epoch, { dropLast: true })) {
         if (epoch === firstEpoch && stepInEpoch < skip) {
@@ -269,12 +286,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         if (o.signal?.aborted) {
           // Stopped between steps: the state is whole, so the checkpoint resumes exactly here.
           trainMs += performance.now() - t0;
+          trainCpuMs += cpuNow() - c0;
           await saveCheckpoint(epoch, stepInEpoch);
           stopped = { step, reason: String(o.signal.reason ?? "aborted"), checkpoint: lastGood() };
           break epochs;
         }
         gather(trainSet, indices, images, labels);
         const rate = learningRate(schedule, lr, step, totalSteps);
+        const stepStarted = profile ? performance.now() : 0;
         counting = true;
         const r = learner.trainStep(images, labels, rate);
         for (const op of masterOps) energy.record(op);
@@ -297,6 +316,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         }
         counting = false;
         energy.endStep();
+        profile?.endStep(performance.now() - stepStarted);
         if (step % logEvery === 0 || step === totalSteps) {
           const point = { step, epoch, loss: windowLoss / windowSteps, accuracy: windowCorrect / (windowSteps * batch) };
           loss.push(point);
@@ -308,12 +328,15 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           // The epoch's time so far goes into the checkpoint; writing it is not training time.
           const now = performance.now();
           trainMs += now - t0;
+          trainCpuMs += cpuNow() - c0;
           await saveCheckpoint(epoch, stepInEpoch);
           t0 = performance.now();
+          c0 = cpuNow();
         }
       }
       const t1 = performance.now();
       trainMs += t1 - t0;
+      trainCpuMs += cpuNow() - c0;
       const e = evaluate(learner, test);
       evalMs += performance.now() - t1;
       evaluations.push({ step, epoch, accuracy: e.accuracy, loss: e.loss });
@@ -329,7 +352,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       evaluations.push({ step, epoch, accuracy: e.accuracy, loss: e.loss });
     }
     bitsTimeline.push({ step, bits: learner.weightBits() });
-    if (integer) integer.engine.onOp = null;
+    if (integer) integer.engine.onOp = integer.engine.onTime = null;
     else if ("onOp" in hookable) hookable.onOp = null;
     const memory = await memoryAccount(learner, o, batch, seed, c.isa);
     const finalBits = learner.weightBits();
@@ -363,7 +386,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         trainSeconds: trainMs / 1000,
         evalSeconds: evalMs / 1000,
         msPerStep: trainMs / Math.max(step, 1),
+        trainCpuSeconds: Number.isFinite(trainCpuMs) ? trainCpuMs / 1000 : null,
       },
+      ...(profile ? { profile: profile.report() } : {}),
       ...(stopped ? { stopped } : {}),
     };
     return { report, learner };

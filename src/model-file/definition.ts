@@ -1,13 +1,15 @@
 // Checking a ModelDefinition that arrived as data (a model file's JSON section) before anything is
-// built from it, and inferring the weighted layers it produces. The inference is plain arithmetic
-// with every dimension bounded, so a hostile definition can neither allocate nor overflow: the
-// Model constructor (which allocates initial codes of rows*cols) only ever sees a definition whose
-// weight shapes have already been matched against weight bytes present in the file.
-//
-// The arithmetic mirrors the layers' own checkInput/setup (src/nn/layers/*); the loader builds the
-// real Model afterwards and compares its weighted layers with this result, so a drift between the
-// two is reported, never silently trusted.
-import { layerName, type LayerSpec, type ModelDefinition } from "../nn/model.js";
+// built from it, and inferring the weighted layers it produces. First every field's type and range
+// (reported here, at the field's path), then the shapes by the rules every trainer uses
+// (src/nn/graph.ts): what a kernel or window may cover and what it outputs is decided there once.
+// Every dimension is bounded before the next layer's shapes are taken, so a hostile definition can
+// neither allocate nor overflow: the Model constructor (which allocates initial codes of rows*cols)
+// only ever sees a definition whose weight shapes have already been matched against weight bytes
+// present in the file. The loader builds the real Model afterwards and compares its weighted layers
+// with this result, so a drift between the two is reported, never silently trusted.
+import {
+  convGeometry, layerName, poolWindow, resolveConv2d, resolveDense, resolvePool, type LayerSpec, type ModelDefinition,
+} from "../nn/graph.js";
 
 /** Bounds on what a definition may declare (docs/model-file.md, "Limits"). */
 export const DEFINITION_LIMITS = {
@@ -97,11 +99,68 @@ function elements(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** Layer `i`'s own fields, checked and rebuilt from the checked values only (keeping the
+ *  number-or-pair form of the input). Its shapes are not looked at here. */
+function checkLayer(raw: unknown, i: number, fail: Fail): LayerSpec {
+  const path = `layers[${i}]`;
+  if (!isRecord(raw)) fail(path, `must be an object with a "type", got ${describe(raw)}`);
+  const s = raw as Record<string, unknown>;
+  const type = s.type;
+  if (typeof type !== "string" || !Object.hasOwn(LAYER_KEYS, type)) {
+    fail(`${path}.type`, `unknown layer type ${describe(type)} (known: ${Object.keys(LAYER_KEYS).join(", ")})`);
+  }
+  const t = type as LayerSpec["type"];
+  checkKeys(s, LAYER_KEYS[t], path, fail);
+  const n = name(s.name, `${path}.name`, fail);
+  if (s.relu !== undefined && typeof s.relu !== "boolean") fail(`${path}.relu`, `must be a boolean, got ${describe(s.relu)}`);
+  const relu = s.relu as boolean | undefined;
+  const form = (v: unknown, p: [number, number]): number | [number, number] => (Array.isArray(v) ? [p[0], p[1]] : p[0]);
+  switch (t) {
+    case "dense":
+      return { type: t, units: integer(s.units, 1, `${path}.units`, fail), ...(relu !== undefined && { relu }), ...(n !== undefined && { name: n }) };
+    case "conv2d": {
+      const filters = integer(s.filters, 1, `${path}.filters`, fail);
+      const kernel = pair(s.kernel, 1, null, `${path}.kernel`, fail);
+      const stride = pair(s.stride, 1, [1, 1], `${path}.stride`, fail);
+      const padding = pair(s.padding, 0, [0, 0], `${path}.padding`, fail);
+      return {
+        type: t, filters, kernel: form(s.kernel, kernel),
+        ...(s.stride !== undefined && { stride: form(s.stride, stride) }),
+        ...(s.padding !== undefined && { padding: form(s.padding, padding) }),
+        ...(relu !== undefined && { relu }), ...(n !== undefined && { name: n }),
+      };
+    }
+    case "maxPool": case "avgPool": {
+      const size = pair(s.size, 1, null, `${path}.size`, fail);
+      const stride = pair(s.stride, 1, size, `${path}.stride`, fail);
+      return {
+        type: t, size: form(s.size, size),
+        ...(s.stride !== undefined && { stride: form(s.stride, stride) }),
+        ...(n !== undefined && { name: n }),
+      };
+    }
+    case "relu": case "flatten":
+      return { type: t, ...(n !== undefined && { name: n }) };
+  }
+}
+
+/** A layer's per-sample output shape (and a weighted layer's W, rows x cols) on `input`, by
+ *  graph.ts's rules; a shape they refuse is a RangeError naming the layer. */
+function layerShapes(spec: LayerSpec, name: string, input: number[]): { output: number[]; rows?: number; cols?: number } {
+  switch (spec.type) {
+    case "conv2d": return resolveConv2d(name, convGeometry(spec, name), input, "N");
+    case "dense": return resolveDense(name, spec.units, input, "N");
+    case "maxPool": case "avgPool": return { output: resolvePool(name, poolWindow(spec, name), input, "N") };
+    case "relu": return { output: [...input] };
+    case "flatten": return { output: [elements(input)] };
+  }
+}
+
 /**
  * Checks `value` as a ModelDefinition and returns a fresh copy built only from the checked fields
  * (no stray properties, no prototypes from the input), with its weighted layers in order.
  * Per-sample shapes: [F] or [H, W, C]; every dimension and every tensor's element count stays
- * within DEFINITION_LIMITS.dim, so the products below are exact doubles.
+ * within DEFINITION_LIMITS.dim, so the products in the shape rules are exact doubles.
  */
 export function checkDefinition(value: unknown, fail: Fail): { definition: ModelDefinition; weighted: WeightedShape[] } {
   if (!isRecord(value)) fail("", `must be an object { name, input, classes, layers }, got ${describe(value)}`);
@@ -123,88 +182,41 @@ export function checkDefinition(value: unknown, fail: Fail): { definition: Model
   const specs = o.layers as unknown[];
   if (specs.length > DEFINITION_LIMITS.layers) fail("layers", `has ${specs.length} layers, more than ${DEFINITION_LIMITS.layers}`);
 
-  const layers: LayerSpec[] = [];
-  const weighted: WeightedShape[] = [];
+  // The fields, every layer's before any shape: a wrong value is reported at its own path, so
+  // graph.ts's rules below only ever see integers in range.
   const names = new Map<string, number>();
+  const layers = specs.map((raw, i) => {
+    const spec = checkLayer(raw, i, fail);
+    const full = layerName(spec, i);
+    const other = names.get(full);
+    if (other !== undefined) fail(`layers[${i}].name`, `layer name ${JSON.stringify(full)} is also the name of layers[${other}]`);
+    names.set(full, i);
+    return spec;
+  });
+
+  // The shapes, layer by layer, each bounded before the next is taken from it.
+  const weighted: WeightedShape[] = [];
   let shape: number[] = input;
-  specs.forEach((raw, i) => {
-    const path = `layers[${i}]`;
-    if (!isRecord(raw)) fail(path, `must be an object with a "type", got ${describe(raw)}`);
-    const s = raw as Record<string, unknown>;
-    const type = s.type;
-    if (typeof type !== "string" || !Object.hasOwn(LAYER_KEYS, type)) {
-      fail(`${path}.type`, `unknown layer type ${describe(type)} (known: ${Object.keys(LAYER_KEYS).join(", ")})`);
+  layers.forEach((spec, i) => {
+    const at = `layers[${i}] (${spec.type})`;
+    const full = layerName(spec, i);
+    let r: ReturnType<typeof layerShapes>;
+    try {
+      r = layerShapes(spec, full, shape);
+    } catch (e) {
+      if (e instanceof RangeError) fail(at, e.message);
+      throw e;
     }
-    const t = type as LayerSpec["type"];
-    checkKeys(s, LAYER_KEYS[t], path, fail);
-    const n = name(s.name, `${path}.name`, fail);
-    if (s.relu !== undefined && typeof s.relu !== "boolean") fail(`${path}.relu`, `must be a boolean, got ${describe(s.relu)}`);
-    const relu = s.relu as boolean | undefined;
-    const at = `${path} (${t})`;
-    let spec: LayerSpec;
-    switch (t) {
-      case "dense": {
-        const units = integer(s.units, 1, `${path}.units`, fail);
-        if (shape.length !== 1 && shape.length !== 3) fail(at, `input must be [F] or [H, W, C], got [${shape.join(", ")}]`);
-        const cols = elements(shape);
-        spec = { type: t, units, ...(relu !== undefined && { relu }), ...(n !== undefined && { name: n }) };
-        weighted.push({ index: i, name: layerName(spec, i), kind: "dense", rows: units, cols });
-        shape = [units];
-        break;
-      }
-      case "conv2d": {
-        const filters = integer(s.filters, 1, `${path}.filters`, fail);
-        const [kh, kw] = pair(s.kernel, 1, null, `${path}.kernel`, fail);
-        const [sh, sw] = pair(s.stride, 1, [1, 1], `${path}.stride`, fail);
-        const [ph, pw] = pair(s.padding, 0, [0, 0], `${path}.padding`, fail);
-        if (shape.length !== 3) fail(at, `input must be [H, W, C], got [${shape.join(", ")}]`);
-        const [h, w, c] = shape;
-        const hp = h + 2 * ph, wp = w + 2 * pw;
-        if (kh > hp || kw > wp) fail(at, `kernel ${kh}x${kw} is larger than the padded input ${hp}x${wp}`);
-        const cols = kh * kw * c;
-        if (cols > DEFINITION_LIMITS.dim) fail(at, `kernel ${kh}x${kw}x${c} has more than ${DEFINITION_LIMITS.dim} weights per filter`);
-        // Rebuilt from the checked values, keeping the number-or-pair form of the input.
-        const form = (v: unknown, p: [number, number]): number | [number, number] => (Array.isArray(v) ? [p[0], p[1]] : p[0]);
-        spec = {
-          type: t, filters, kernel: form(s.kernel, [kh, kw]),
-          ...(s.stride !== undefined && { stride: form(s.stride, [sh, sw]) }),
-          ...(s.padding !== undefined && { padding: form(s.padding, [ph, pw]) }),
-          ...(relu !== undefined && { relu }), ...(n !== undefined && { name: n }),
-        };
-        weighted.push({ index: i, name: layerName(spec, i), kind: "conv2d", rows: filters, cols });
-        shape = [Math.floor((hp - kh) / sh) + 1, Math.floor((wp - kw) / sw) + 1, filters];
-        break;
-      }
-      case "maxPool": case "avgPool": {
-        const size = pair(s.size, 1, null, `${path}.size`, fail);
-        const stride = pair(s.stride, 1, size, `${path}.stride`, fail);
-        if (shape.length !== 3) fail(at, `input must be [H, W, C], got [${shape.join(", ")}]`);
-        const [h, w, c] = shape;
-        if (size[0] > h || size[1] > w) fail(at, `window ${size[0]}x${size[1]} is larger than the input ${h}x${w}`);
-        spec = {
-          type: t, size: Array.isArray(s.size) ? [size[0], size[1]] : size[0],
-          ...(s.stride !== undefined && { stride: Array.isArray(s.stride) ? [stride[0], stride[1]] as [number, number] : stride[0] }),
-          ...(n !== undefined && { name: n }),
-        };
-        shape = [Math.floor((h - size[0]) / stride[0]) + 1, Math.floor((w - size[1]) / stride[1]) + 1, c];
-        break;
-      }
-      case "relu":
-        spec = { type: t, ...(n !== undefined && { name: n }) };
-        break;
-      case "flatten":
-        spec = { type: t, ...(n !== undefined && { name: n }) };
-        shape = [elements(shape)];
-        break;
+    if (spec.type === "conv2d" && (r.cols as number) > DEFINITION_LIMITS.dim) {
+      fail(at, `a filter of ${r.cols} weights (kernel by ${shape[2]} input channels) is more than ${DEFINITION_LIMITS.dim}`);
     }
+    shape = r.output;
     if (shape.some((d) => d > DEFINITION_LIMITS.dim) || elements(shape) > DEFINITION_LIMITS.dim) {
       fail(at, `output [${shape.join(", ")}] has more than ${DEFINITION_LIMITS.dim} elements per sample`);
     }
-    const full = layerName(spec, i);
-    const other = names.get(full);
-    if (other !== undefined) fail(`${path}.name`, `layer name ${JSON.stringify(full)} is also the name of layers[${other}]`);
-    names.set(full, i);
-    layers.push(spec);
+    if (spec.type === "conv2d" || spec.type === "dense") {
+      weighted.push({ index: i, name: full, kind: spec.type, rows: r.rows as number, cols: r.cols as number });
+    }
   });
   if (shape.length !== 1 || shape[0] !== classes) {
     fail("layers", `the last layer gives [${shape.join(", ")}] per sample, expected [${classes}] logits (classes)`);

@@ -8,7 +8,7 @@ import { LinearLayer } from "../nn/layers/linear.js";
 import { applyModelFile } from "../model-file/load.js";
 import { modelFileOf } from "../model-file/save.js";
 import { decodeCheckpoint, encodeCheckpoint, lockPath, removeStaleTemporaries, writeFileAtomic, type RunFingerprint, type TrainingState } from "./checkpoint.js";
-import { Engine } from "../engine/engine.js";
+import { Engine, type TimeStage } from "../engine/engine.js";
 import { baselineMemory } from "../baselines/memory.js";
 import { plannedPeak } from "../nn/fit.js";
 import { EnergyCounter, masterWeightOps, type EnergyOp } from "../energy/energy.js";
@@ -196,12 +196,20 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   });
   let counting = false;
   const listen = (op: EnergyOp) => { if (counting) energy.record(op); };
-  const hookable = learner as Learner & { onOp?: ((op: EnergyOp) => void) | null };
+  const hookable = learner as Learner & {
+    onOp?: ((op: EnergyOp) => void) | null;
+    onTime?: ((what: string, stage: TimeStage, ms: number) => void) | null;
+  };
   if (integer) integer.engine.onOp = listen;
   else if ("onOp" in hookable) hookable.onOp = listen;
-  // The measured account: each kernel call's time (integer learners report theirs), each step's.
+  // The measured account: each kernel call's time (from the integer engine, or from a learner that
+  // times its own kernels), each step's.
   const profile = c.profile ? new StepProfile(learner.layers().map((l) => l.name)) : null;
-  if (profile && integer) integer.engine.onTime = (what, stage, ms) => { if (counting) profile.record(what, stage, ms); };
+  if (profile) {
+    const time = (what: string, stage: TimeStage, ms: number) => { if (counting) profile.record(what, stage, ms); };
+    if (integer) integer.engine.onTime = time;
+    else if ("onTime" in hookable) hookable.onTime = time;
+  }
   // qat8's master-weight quantization and SGD run outside the kernels that report themselves.
   const masterOps = policy.kind === "qat8" ? masterWeightOps(learner.layers().filter((l) => l.parameters > 0).map((l) => {
     const weights = learner.weightCounts()[l.name] ?? 0;
@@ -353,7 +361,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
     bitsTimeline.push({ step, bits: learner.weightBits() });
     if (integer) integer.engine.onOp = integer.engine.onTime = null;
-    else if ("onOp" in hookable) hookable.onOp = null;
+    else {
+      if ("onOp" in hookable) hookable.onOp = null;
+      if ("onTime" in hookable) hookable.onTime = null;
+    }
     const memory = await memoryAccount(learner, o, batch, seed, c.isa);
     const finalBits = learner.weightBits();
     const counts = learner.weightCounts();

@@ -12,6 +12,7 @@ import type { LayerInfo } from "../../learner/run-report.js";
 import { sha256Hex } from "../../learner/hash.js";
 import { Planner, type Category } from "../../plan/plan.js";
 import type { EnergyOp } from "../../energy/energy.js";
+import type { TimeStage } from "../../engine/engine.js";
 import type { Fp32Exports } from "../../runtime/abi-exports.js";
 import { checkStatus, loadMainBuild, type Fp32Loader } from "./loader.js";
 
@@ -84,6 +85,29 @@ export class Fp32Learner implements Learner {
   /** Called for every kernel call, in the integer engine's OpRecord shape at 32 bits (the energy
    *  account listens here: src/energy/energy.ts). */
   onOp: ((op: EnergyOp) => void) | null = null;
+
+  /**
+   * Called after every kernel call with its measured wall time (the step profile listens here), in
+   * the integer engine's stages, so the two trainers' profiles compare column by column:
+   *   input     loading and checking the batch's images and labels
+   *   product   what the integer product's call holds: im2col, the forward GEMM and its bias (and
+   *             fused ReLU) pass; the input-error GEMM and col2im
+   *   gradient  dW and db, with the im2col a conv layer redoes for its dW
+   *   update    SGD on weights and biases (the integer learner fuses it with dW: "update" there)
+   *   relu, pool, loss   the ReLU, pooling and softmax cross-entropy kernels, forward and backward
+   * Null (the default) costs one test per call.
+   */
+  onTime: ((what: string, stage: TimeStage, ms: number) => void) | null = null;
+
+  /** A start time for lap(), or 0 when nobody listens (performance.now() is then not called). */
+  private clock(): number {
+    return this.onTime ? performance.now() : 0;
+  }
+
+  /** Reports the time since `started` (a clock() value) as one call of `what` in `stage`. */
+  private lap(started: number, what: string, stage: TimeStage): void {
+    if (this.onTime) this.onTime(what, stage, performance.now() - started);
+  }
 
   /** Reports an elementwise f32 kernel call to onOp. */
   private count(what: string, op: Extract<EnergyOp, { kind: "elementwise" }>["op"], elements: number, reads: number, writes: number): void {
@@ -179,9 +203,22 @@ export class Fp32Learner implements Learner {
     new Uint8Array(this.abi.memory.buffer, this.labelsAt, count).set(labels.subarray(0, count));
   }
 
-  private gemm(a: number, b: number, c: number, M: number, N: number, K: number, transA: boolean, transB: boolean, what: string): void {
+  private gemm(a: number, b: number, c: number, M: number, N: number, K: number, transA: boolean, transB: boolean, what: string,
+    stage: TimeStage): void {
     this.onOp?.({ kind: "gemm", what, mode: "store", M, N, K, aBits: 32, bBits: 32, outBits: 32 });
-    checkStatus(this.abi.f32_gemm(a, b, c, M, N, K, +transA, +transB, 0, this.workAt, this.workBytes), what);
+    const started = this.clock();
+    const status = this.abi.f32_gemm(a, b, c, M, N, K, +transA, +transB, 0, this.workAt, this.workBytes);
+    this.lap(started, what, stage);
+    checkStatus(status, what);
+  }
+
+  private im2col(node: Extract<Node, { kind: "conv2d" }>, n: number, stage: TimeStage): void {
+    const [h, w, c] = node.inShape;
+    const what = `${node.name} im2col`;
+    const started = this.clock();
+    const status = this.abi.f32_im2col(node.x, n, h, w, c, node.kh, node.kw, node.sh, node.sw, node.ph, node.pw, this.colsAt);
+    this.lap(started, what, stage);
+    checkStatus(status, what);
   }
 
   /** y += bias (and ReLU) over a rows x cols output, as counted: one add per element (and a compare). */
@@ -196,26 +233,33 @@ export class Fp32Learner implements Learner {
     for (const node of this.nodes) {
       switch (node.kind) {
         case "conv2d": {
-          const [h, w, c] = node.inShape, [oh, ow, co] = node.outShape;
+          const [oh, ow, co] = node.outShape;
           const P = n * oh * ow;
           this.count(`${node.name} im2col`, "copy", 0, P * node.cols, P * node.cols);
-          checkStatus(abi.f32_im2col(node.x, n, h, w, c, node.kh, node.kw, node.sh, node.sw, node.ph, node.pw, this.colsAt), `${node.name} im2col`);
+          this.im2col(node, n, "product");
           this.colsOwner = node;
-          this.gemm(this.colsAt, node.p.w, node.y, P, co, node.cols, false, true, `${node.name} forward`);
+          this.gemm(this.colsAt, node.p.w, node.y, P, co, node.cols, false, true, `${node.name} forward`, "product");
           this.countBiasAct(node.name, P, co, node.relu);
+          const started = this.clock();
           abi.f32_bias_act(node.y, P, co, node.p.b, +node.relu);
+          this.lap(started, `${node.name} forward`, "product");
           break;
         }
-        case "dense":
-          this.gemm(node.x, node.p.w, node.y, n, node.rows, node.cols, false, true, `${node.name} forward`);
+        case "dense": {
+          this.gemm(node.x, node.p.w, node.y, n, node.rows, node.cols, false, true, `${node.name} forward`, "product");
           this.countBiasAct(node.name, n, node.rows, node.relu);
+          const started = this.clock();
           abi.f32_bias_act(node.y, n, node.rows, node.p.b, +node.relu);
+          this.lap(started, `${node.name} forward`, "product");
           break;
+        }
         case "relu":
           if (!node.fused) {
             const e = n * sizeOf(node.inShape);
             this.count(`${node.name} forward`, "compare", e, e, e);
+            const started = this.clock();
             abi.f32_relu_forward(node.x, e, node.y);
+            this.lap(started, `${node.name} forward`, "relu");
           }
           break;
         case "maxPool": case "avgPool": {
@@ -223,7 +267,10 @@ export class Fp32Learner implements Learner {
           const window = n * sizeOf(node.outShape) * node.kh * node.kw;
           this.count(`${node.name} forward`, node.kind === "maxPool" ? "compare" : "add", window, window, n * sizeOf(node.outShape));
           const f = node.kind === "maxPool" ? abi.f32_max_pool_forward : abi.f32_avg_pool_forward;
-          checkStatus(f(node.x, n, h, w, c, node.kh, node.kw, node.sh, node.sw, node.y), `${node.name} forward`);
+          const started = this.clock();
+          const status = f(node.x, n, h, w, c, node.kh, node.kw, node.sh, node.sw, node.y);
+          this.lap(started, `${node.name} forward`, "pool");
+          checkStatus(status, `${node.name} forward`);
           break;
         }
         case "flatten":
@@ -250,24 +297,26 @@ export class Fp32Learner implements Learner {
           const P = n * oh * ow, K = node.cols;
           if (node.relu) {
             this.count(`${node.name} backward`, "mask", P * co, 2 * P * co, P * co);
-            abi.f32_relu_backward(node.y, dy, P * co, dy);
+            this.reluBackward(node.y, dy, P * co, `${node.name} backward`);
           }
           // The patch buffer is shared: the last conv layer finds its own patches still there,
           // the others rebuild theirs for dW.
           if (this.colsOwner !== node) {
             this.count(`${node.name} im2col`, "copy", 0, P * K, P * K);
-            checkStatus(abi.f32_im2col(node.x, n, h, w, c, node.kh, node.kw, node.sh, node.sw, node.ph, node.pw, this.colsAt), `${node.name} im2col`);
+            this.im2col(node, n, "gradient");
           }
           this.colsOwner = null;
-          this.gemm(dy, this.colsAt, node.p.dw, co, K, P, true, false, `${node.name} weight gradient`);
-          this.count(`${node.name} bias gradient`, "add", P * co, P * co, co);
-          abi.f32_bias_grad(dy, P, co, node.p.db);
+          this.gemm(dy, this.colsAt, node.p.dw, co, K, P, true, false, `${node.name} weight gradient`, "gradient");
+          this.biasGrad(dy, P, co, node.p.db, `${node.name} bias gradient`);
           if (needDx) {
             // dcols = dY W (into the patch buffer, no longer needed), then scattered back.
-            this.gemm(dy, node.p.w, this.colsAt, P, K, co, false, false, `${node.name} input error`);
+            this.gemm(dy, node.p.w, this.colsAt, P, K, co, false, false, `${node.name} input error`, "product");
             this.count(`${node.name} col2im`, "add", P * K, P * K, n * h * w * c);
             const dx = other(dy);
-            checkStatus(abi.f32_col2im(this.colsAt, n, h, w, c, node.kh, node.kw, node.sh, node.sw, node.ph, node.pw, dx), `${node.name} col2im`);
+            const started = this.clock();
+            const status = abi.f32_col2im(this.colsAt, n, h, w, c, node.kh, node.kw, node.sh, node.sw, node.ph, node.pw, dx);
+            this.lap(started, `${node.name} col2im`, "product");
+            checkStatus(status, `${node.name} col2im`);
             dy = dx;
           }
           break;
@@ -276,14 +325,13 @@ export class Fp32Learner implements Learner {
           const U = node.rows, F = node.cols;
           if (node.relu) {
             this.count(`${node.name} backward`, "mask", n * U, 2 * n * U, n * U);
-            abi.f32_relu_backward(node.y, dy, n * U, dy);
+            this.reluBackward(node.y, dy, n * U, `${node.name} backward`);
           }
-          this.gemm(dy, node.x, node.p.dw, U, F, n, true, false, `${node.name} weight gradient`);
-          this.count(`${node.name} bias gradient`, "add", n * U, n * U, U);
-          abi.f32_bias_grad(dy, n, U, node.p.db);
+          this.gemm(dy, node.x, node.p.dw, U, F, n, true, false, `${node.name} weight gradient`, "gradient");
+          this.biasGrad(dy, n, U, node.p.db, `${node.name} bias gradient`);
           if (needDx) {
             const dx = other(dy);
-            this.gemm(dy, node.p.w, dx, n, F, U, false, false, `${node.name} input error`);
+            this.gemm(dy, node.p.w, dx, n, F, U, false, false, `${node.name} input error`, "product");
             dy = dx;
           }
           break;
@@ -292,7 +340,7 @@ export class Fp32Learner implements Learner {
           if (!node.fused) {
             const e = n * sizeOf(node.inShape);
             this.count(`${node.name} backward`, "mask", e, 2 * e, e);
-            abi.f32_relu_backward(node.y, dy, e, dy);
+            this.reluBackward(node.y, dy, e, `${node.name} backward`);
           }
           break;
         case "maxPool": case "avgPool": {
@@ -300,9 +348,11 @@ export class Fp32Learner implements Learner {
           const inN = n * h * w * c;
           this.count(`${node.name} backward`, node.kind === "maxPool" ? "compare" : "add", inN, 2 * inN, inN);
           const dx = other(dy);
+          const started = this.clock();
           const status = node.kind === "maxPool"
             ? abi.f32_max_pool_backward(node.x, n, h, w, c, node.kh, node.kw, node.sh, node.sw, dy, dx)
             : abi.f32_avg_pool_backward(dy, n, h, w, c, node.kh, node.kw, node.sh, node.sw, dx);
+          this.lap(started, `${node.name} backward`, "pool");
           checkStatus(status, `${node.name} backward`);
           dy = dx;
           break;
@@ -313,9 +363,27 @@ export class Fp32Learner implements Learner {
     }
   }
 
+  /** dy *= (y > 0), in place. */
+  private reluBackward(y: number, dy: number, elements: number, what: string): void {
+    const started = this.clock();
+    this.abi.f32_relu_backward(y, dy, elements, dy);
+    this.lap(started, what, "relu");
+  }
+
+  /** db = the column sums of a rows x cols dy, counted as one add per element. */
+  private biasGrad(dy: number, rows: number, cols: number, db: number, what: string): void {
+    this.count(what, "add", rows * cols, rows * cols, cols);
+    const started = this.clock();
+    this.abi.f32_bias_grad(dy, rows, cols, db);
+    this.lap(started, what, "gradient");
+  }
+
   private loss(logits: number, n: number, withGradient: boolean): BatchResult {
     this.count("loss", "exp", n * this.classes, n * this.classes, withGradient ? n * this.classes : 0);
-    checkStatus(this.abi.f32_softmax_xent(logits, n, this.classes, this.labelsAt, withGradient ? this.dlogitsAt : 0, this.lossAt), "softmax cross-entropy");
+    const started = this.clock();
+    const status = this.abi.f32_softmax_xent(logits, n, this.classes, this.labelsAt, withGradient ? this.dlogitsAt : 0, this.lossAt);
+    this.lap(started, "loss", "loss");
+    checkStatus(status, "softmax cross-entropy");
     const mem = this.abi.memory.buffer;
     return { loss: new Float64Array(mem, this.lossAt, 1)[0], correct: new Int32Array(mem, this.lossAt + 8, 1)[0] };
   }
@@ -327,8 +395,10 @@ export class Fp32Learner implements Learner {
   /** Forward, loss and backward on a full batch, leaving the gradients in place (no update). */
   private computeGradients(images: Float32Array, labels: Uint8Array, what: string): BatchResult {
     if (labels.length !== this.batch) throw new RangeError(`${what}: expected ${this.batch} labels, got ${labels.length}`);
+    const started = this.clock();
     this.loadImages(images, this.batch, what);
     this.loadLabels(labels, this.batch, what);
+    this.lap(started, "input", "input");
     const r = this.loss(this.forward(this.batch), this.batch, true);
     this.backward(this.batch);
     return r;
@@ -341,9 +411,13 @@ export class Fp32Learner implements Learner {
       for (const l of this.weighted()) {
         const n = l.rows * l.cols;
         this.count(`${l.name} weight update`, "multiplyAdd", n, 2 * n, n);
+        let started = this.clock();
         this.abi.f32_sgd(l.p.w, l.p.dw, n, lr);
+        this.lap(started, `${l.name} weight update`, "update");
         this.count(`${l.name} bias update`, "multiplyAdd", l.rows, 2 * l.rows, l.rows);
+        started = this.clock();
         this.abi.f32_sgd(l.p.b, l.p.db, l.rows, lr);
+        this.lap(started, `${l.name} bias update`, "update");
       }
     }
     return r;

@@ -490,6 +490,25 @@ function updateBlockScalar(
   let sat: i32 = 0;
   let rowPtr = outRow, col = outCol, x = outX;
   const pointwise = outKind == OUT_POINT, wrap = outWrap;
+  if (pointwise && nc == outC) {
+    // The block holds all C channels (jc is 0): rows x .. W-1 of a line follow each other on it,
+    // so their codes go to the buffer in order, one encodeRun per line (or per buffer full).
+    const per = cap / nc;
+    let r: u32 = 0;
+    while (r < mc) {
+      const k = min(min(outW - x, mc - r), per);
+      for (let t: u32 = 0; t < k; t++) {
+        sat += requantCodes(blockAcc + <usize>(r + t) * ld, bias, 0, nc, buf + (<usize>(t * nc) << 1), z0, hasBias, biasScale, scale, limit, relu, i32acc, stochastic, false);
+        z0 += rowZ;
+      }
+      encodeRun(rowPtr, col, k * nc, bits, buf);
+      r += k;
+      x += k;
+      if (x == outW) { x = 0; rowPtr += outStride; col = outCol0; } else col += k * nc;
+    }
+    outRow = rowPtr; outCol = col; outX = x;
+    return sat;
+  }
   // The pending run: runLen codes from buffer slot runAt, for line runLine from column runCol. It
   // always ends at the buffer's last code (`used`).
   let used: u32 = 0, runAt: u32 = 0, runLen: u32 = 0, runCol: u32 = 0;

@@ -295,13 +295,13 @@ export function outputStage(stage: usize, ic: u32, mc: u32, jc: u32, nc: u32, ld
       const zj = z0 + <u64>j * GOLDEN;
       if (outBits == 8) {
         updateCodes(acc, j, end, p + at - j, zj, scale, limit, i32acc, stochastic, true);
-      } else if (outBits == 16) {
-        updateCodes(acc, j, end, p + (<usize>at << 1) - (<usize>j << 1), zj, scale, limit, i32acc, stochastic, false);
       } else {
-        decodeRow(p, at, end - j, outBits, codes);
+        // 16-bit codes are updated where they lie.
+        const inPlace = outBits == 16;
+        if (!inPlace) decodeRow(p, at, end - j, outBits, codes);
         const before = updChanged;
-        updateCodes(acc, j, end, codes - (<usize>j << 1), zj, scale, limit, i32acc, stochastic, false);
-        if (updChanged != before) encodeRun(p, at, end - j, outBits, codes);
+        updateCodes(acc, j, end, (inPlace ? p + (<usize>at << 1) : codes) - (<usize>j << 1), zj, scale, limit, i32acc, stochastic, false);
+        if (!inPlace && updChanged != before) encodeRun(p, at, end - j, outBits, codes);
       }
       at += end - j;
       j = end;

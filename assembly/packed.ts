@@ -290,26 +290,100 @@ export function decodeMatrix(src: usize, rows: u32, cols: u32, bits: u32, dst: u
  *  `src`, as writeCode would one by one: bits outside the run are kept. */
 export function encodeRun(row: usize, col0: u32, count: u32, bits: u32, src: usize): void {
   if (count == 0) return;
+  if (bits == 16) {
+    memory.copy(row + (<usize>col0 << 1), src, <usize>count << 1);
+    return;
+  }
+  if (bits == 8) {
+    encodeRun8(row + col0, count, src);
+    return;
+  }
+  // Constant shifts in the loops of the widths training runs at below 8 bits.
+  if (bits == 6) encodeRunBits(row, col0, count, 6, src);
+  else if (bits == 4) encodeRunBits(row, col0, count, 4, src);
+  else if (bits == 5) encodeRunBits(row, col0, count, 5, src);
+  else if (bits == 7) encodeRunBits(row, col0, count, 7, src);
+  else encodeRunBits(row, col0, count, bits, src);
+}
+
+// The run's bits go through a 64-bit buffer stored 8 bytes at a time, which is only done once the
+// buffer holds 64 bits of the run (or of the bits before col0 in its first word, read back), so no
+// store touches a byte outside the words holding the run; the last word is merged with what
+// follows the run.
+@inline function encodeRunBits(row: usize, col0: u32, count: u32, bits: u32, src: usize): void {
   const start = <usize>col0 * bits;
   let p = row + ((start >>> 5) << 2);
   const skip = <u32>(start & 31);
   const mask: u64 = (<u64>1 << bits) - 1;
   let buf: u64 = <u64>load<u32>(p) & ((<u64>1 << skip) - 1);
   let have: u32 = skip;
-  for (let j: u32 = 0; j < count; j++) {
-    buf |= (<u64><i64>load<i16>(src + (<usize>j << 1)) & mask) << have;
-    have += bits;
-    if (have >= 32) {
-      store<u32>(p, <u32>buf);
-      p += 4;
-      buf >>= 32;
-      have -= 32;
+  let j: u32 = 0;
+  if (ASC_FEATURE_SIMD) {
+    // Eight codes at a time, packed in lanes: pairs into i32 lanes (c0 | c1 << bits), pairs of
+    // those into i64 lanes (4 * bits bits each); below 8 bits the two lanes make one 8 * bits <= 56
+    // bit group.
+    const m16 = i16x8.splat(<i16>mask);
+    for (; j + 8 <= count; j += 8) {
+      let x = v128.and(v128.load(src + (<usize>j << 1)), m16);
+      x = v128.or(v128.and(x, i32x4.splat(0xffff)), i32x4.shl(i32x4.shr_u(x, 16), bits));
+      x = v128.or(v128.and(x, i64x2.splat(0xffffffff)), i64x2.shl(i64x2.shr_u(x, 32), bits << 1));
+      const g0 = <u64>i64x2.extract_lane(x, 0), g1 = <u64>i64x2.extract_lane(x, 1);
+      if (bits < 8) {
+        const g = g0 | (g1 << (<u64>bits << 2));
+        const n = bits << 3;
+        buf |= g << have;
+        if (have + n >= 64) {
+          store<u64>(p, buf);
+          p += 8;
+          // have > 0 here (n < 64), so the shift is below 64.
+          buf = g >> <u64>(64 - have);
+          have += n - 64;
+        } else {
+          have += n;
+        }
+      } else {
+        const n = bits << 2;
+        buf |= g0 << have;
+        if (have + n >= 64) { store<u64>(p, buf); p += 8; buf = g0 >> <u64>(64 - have); have += n - 64; } else have += n;
+        buf |= g1 << have;
+        if (have + n >= 64) { store<u64>(p, buf); p += 8; buf = g1 >> <u64>(64 - have); have += n - 64; } else have += n;
+      }
     }
   }
+  for (; j < count; j++) {
+    const g = <u64>load<u16>(src + (<usize>j << 1)) & mask;
+    buf |= g << have;
+    if (have + bits >= 64) {
+      store<u64>(p, buf);
+      p += 8;
+      buf = g >> <u64>(64 - have);
+      have += bits - 64;
+    } else {
+      have += bits;
+    }
+  }
+  if (have >= 32) {
+    store<u32>(p, <u32>buf);
+    p += 4;
+    buf >>= 32;
+    have -= 32;
+  }
   if (have > 0) {
-    const low: u32 = <u32>((<u64>1 << have) - 1);
+    const low: u32 = (<u32>1 << have) - 1;
     store<u32>(p, (load<u32>(p) & ~low) | (<u32>buf & low));
   }
+}
+
+// The low byte of each code.
+function encodeRun8(dst: usize, count: u32, src: usize): void {
+  let j: u32 = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; j + 8 <= count; j += 8) {
+      const x = v128.load(src + (<usize>j << 1));
+      v128.store64_lane(dst + j, i8x16.shuffle(x, x, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14), 0);
+    }
+  }
+  for (; j < count; j++) store<u8>(dst + j, load<u8>(src + (<usize>j << 1)));
 }
 
 /** Reads element `col` of a packed row (one element; touches only the words holding it). */

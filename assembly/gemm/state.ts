@@ -27,8 +27,9 @@ export let withBlockAcc: bool = false;
 // Workspace regions (workspace.ts layoutWorkspace).
 export let panelA: usize = 0, panelA2: usize = 0, panelB: usize = 0, panelB2: usize = 0, blockAcc: usize = 0;
 export let tile: usize = 0;
-// Scratch: [scratch, rectEnd) decodes operand rectangles while packing (and the bias row in the
-// output stage); at least the 2*NC + KC + MC i16 the blocking reserved. What the caller's
+// Scratch: [scratch, rectEnd) decodes operand rectangles while packing; in the output stage it
+// holds the bias row, then i16 codes up to rectEnd (output-stages.ts); at least the 2*NC + KC + MC
+// i16 the blocking reserved. What the caller's
 // workspace has beyond the blocking's need goes, from its end down, to the line cache of an
 // IM2COL operand and to B panels for every K block (packed once per N block instead of once per
 // (M block, K block) when K spans several blocks).

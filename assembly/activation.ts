@@ -28,12 +28,8 @@ export function reluForward(ptr: usize, rows: u32, cols: u32, bits: u32): i32 {
     }
     return 0;
   }
-  for (let r: u32 = 0; r < rows; r++) {
-    const row = ptr + <usize>r * stride;
-    for (let j: u32 = 0; j < cols; j++) {
-      if (loadCode(row, j, bits) < 0) storeCode(row, j, bits, 0);
-    }
-  }
+  const nbits = cols * bits;
+  for (let r: u32 = 0; r < rows; r++) reluRowFields(ptr + <usize>r * stride, nbits, stride, bits);
   return 0;
 }
 
@@ -79,12 +75,156 @@ export function reluBackward(
     const yRow = y + <usize>r * sY;
     const dyRow = dy + <usize>r * sD;
     const dxRow = dx + <usize>r * sD;
-    for (let j: u32 = 0; j < cols; j++) {
-      storeCode(dxRow, j, dyBits, loadCode(yRow, j, yBits) > 0 ? loadCode(dyRow, j, dyBits) : 0);
-    }
+    if (yBits == dyBits) reluBackwardRowFields(yRow, dyRow, dxRow, cols * yBits, sD, yBits);
+    else reluBackwardRowStream(yRow, yBits, dyRow, dyBits, dxRow, cols);
     clearTail(dxRow, cols * dyBits, sD);
   }
   return 0;
+}
+
+// ---- any width: a row's fields a 64-bit word at a time ------------------------------------------
+// Away from 8 and 16 bits a code is a field of the row's bit stream, and a field may straddle two
+// words. The kernels below still work a whole 64-bit word at a time (SWAR): a field's sign bit
+// (its top bit) says whether it is negative, and turning one marked bit per field into a mask of
+// the whole field is one subtraction over the row taken as a long integer,
+//   mask = (marks << 1) - (marks >> (bits - 1)),
+// each mark at bit t contributing 2^(t+1) - 2^(t+1-bits), the ones at t+1-bits..t. The terms are
+// disjoint, so the sum is their union, and the borrow carried from word to word is exactly what a
+// field straddling the boundary needs. Only integer bit operations: the SIMD and scalar builds run
+// the same code.
+
+// Word w of a row (8 bytes, or the last 4 of a stride that is not a multiple of 8).
+@inline function loadWord(row: usize, w: u32, stride: u32): u64 {
+  const at = w << 3;
+  return at + 8 <= stride ? load<u64>(row + at) : <u64>load<u32>(row + at);
+}
+
+@inline function storeWord(row: usize, w: u32, stride: u32, v: u64): void {
+  const at = w << 3;
+  if (at + 8 <= stride) store<u64>(row + at, v);
+  else store<u32>(row + at, <u32>v);
+}
+
+// The bits of word w that hold codes (the row's first nbits), so padding is never read as a code.
+@inline function codeBits(nbits: u32, w: u32): u64 {
+  const at = w << 6;
+  if (at >= nbits) return 0;
+  const left = nbits - at;
+  return left >= 64 ? ~(<u64>0) : (<u64>1 << left) - 1;
+}
+
+// The sign bits of word 0: bits - 1, 2*bits - 1, ... The fields repeat every `bits` bits, so word
+// w + 1's are word w's shifted down by r = 64 % bits, the top `r` refilled from `bits - r` below:
+// nextSigns(h) = (h >> r) | (h << (bits - r)).
+function firstSigns(bits: u32): u64 {
+  let h: u64 = 0;
+  for (let t = bits - 1; t < 64; t += bits) h |= <u64>1 << t;
+  return h;
+}
+
+/** max(q, 0) on the fields of one row: the negative ones (sign bit set) are cleared. */
+function reluRowFields(row: usize, nbits: u32, stride: u32, bits: u32): void {
+  if (nbits == 0) return;
+  const words = (nbits + 63) >>> 6;
+  const r = <u64>(64 % bits), back = <u64>bits - r, down = <u64>(bits - 1), up = <u64>(65 - bits);
+  let h = firstSigns(bits);
+  let x = loadWord(row, 0, stride);
+  let s = x & h & codeBits(nbits, 0); // marks: the sign bits that are set
+  let top: u64 = 0, borrow: u64 = 0;
+  for (let w: u32 = 0; w < words; w++) {
+    const hNext = (h >> r) | (h << back);
+    const xNext = w + 1 < words ? loadWord(row, w + 1, stride) : 0;
+    const sNext = xNext & hNext & codeBits(nbits, w + 1);
+    // (marks << 1) and (marks >> (bits - 1)) of the long integer, word w.
+    const a = (s << 1) | top;
+    const b = (s >> down) | (sNext << up);
+    const d = a - b;
+    const negative = d - borrow;
+    borrow = <u64>(a < b) | <u64>(d < borrow);
+    storeWord(row, w, stride, x & ~negative);
+    top = s >> 63;
+    s = sNext;
+    x = xNext;
+    h = hNext;
+  }
+}
+
+/**
+ * dx = dy where y > 0, on one row whose y and dy fields have the same width. A field is positive
+ * when its sign bit is clear and its other bits are not all zero; adding 0b0111..1 to those other
+ * bits carries into the sign position exactly when they are not (no carry leaves a field, since
+ * the sign position is clear in both addends), so the marks are t & ~y & signs with
+ * t = (y & low) + low over the row, a carry crossing words like the borrow of the mask.
+ */
+function reluBackwardRowFields(yRow: usize, dyRow: usize, dxRow: usize, nbits: u32, stride: u32, bits: u32): void {
+  if (nbits == 0) return;
+  const words = (nbits + 63) >>> 6;
+  const r = <u64>(64 % bits), back = <u64>bits - r, down = <u64>(bits - 1), up = <u64>(65 - bits);
+  let h = firstSigns(bits);
+  let carry: u64 = 0;
+  // The marks of word 0.
+  let yw = loadWord(yRow, 0, stride);
+  let f = codeBits(nbits, 0);
+  let low = f & ~h;
+  let u = (yw & low) + low;
+  let t = u + carry;
+  carry = <u64>(u < low) | <u64>(t < carry);
+  let s = t & ~yw & h & f;
+  let top: u64 = 0, borrow: u64 = 0;
+  for (let w: u32 = 0; w < words; w++) {
+    const hNext = (h >> r) | (h << back);
+    yw = w + 1 < words ? loadWord(yRow, w + 1, stride) : 0;
+    f = codeBits(nbits, w + 1);
+    low = f & ~hNext;
+    u = (yw & low) + low;
+    t = u + carry;
+    carry = <u64>(u < low) | <u64>(t < carry);
+    const sNext = t & ~yw & hNext & f;
+    const a = (s << 1) | top;
+    const b = (s >> down) | (sNext << up);
+    const d = a - b;
+    const positive = d - borrow;
+    borrow = <u64>(a < b) | <u64>(d < borrow);
+    storeWord(dxRow, w, stride, loadWord(dyRow, w, stride) & positive);
+    top = s >> 63;
+    s = sNext;
+    h = hNext;
+  }
+}
+
+/**
+ * dx = dy where y > 0 when y and dy differ in width: y's fields are read in order from a bit
+ * buffer, each one's test becomes a whole-field mask at dy's width, and every 32 bits of masks
+ * are applied to a word of dy. A y field v (as unsigned) is positive when 1 <= v <= 2^(yBits-1) - 1.
+ */
+function reluBackwardRowStream(yRow: usize, yBits: u32, dyRow: usize, dyBits: u32, dxRow: usize, cols: u32): void {
+  const yMask: u64 = (<u64>1 << yBits) - 1;
+  const dMask: u64 = (<u64>1 << dyBits) - 1;
+  const below = (<u64>1 << (yBits - 1)) - 1; // v - 1 < below: 1 <= v <= 2^(yBits-1) - 1
+  let p = yRow;
+  let buf: u64 = 0, have: u32 = 0;
+  let masks: u64 = 0, filled: u32 = 0;
+  let o: usize = 0;
+  for (let j: u32 = 0; j < cols; j++) {
+    if (have < yBits) {
+      // Loaded only when the next field needs it, so the word is inside the row.
+      buf |= <u64>load<u32>(p) << have;
+      p += 4;
+      have += 32;
+    }
+    const v = buf & yMask;
+    buf >>= yBits;
+    have -= yBits;
+    masks |= (dMask & (<u64>0 - <u64>(v - 1 < below))) << filled;
+    filled += dyBits;
+    if (filled >= 32) {
+      store<u32>(dxRow + o, load<u32>(dyRow + o) & <u32>masks);
+      o += 4;
+      masks >>= 32;
+      filled -= 32;
+    }
+  }
+  if (filled > 0) store<u32>(dxRow + o, load<u32>(dyRow + o) & <u32>masks);
 }
 
 // Flatten concatenates each image's H rows into one row, dropping the per-line padding. An

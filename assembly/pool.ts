@@ -149,6 +149,219 @@ function maxPoolScatter2x2Bytes(
   }
 }
 
+// ---- 2x2 windows at stride 2 at any width: k codes at once ------------------------------------
+// Away from 8 bits a code is a field of the row's bit stream, and loadCode/storeCode cost tens of
+// cycles each. Here a window position's C channels are taken k at a time as one block of k fields,
+// k*bits <= 57, read with one unaligned 8-byte load (at most 7 bits of skew + 57) into the low bits
+// of a u64. Fields inside a block do not straddle anything, so comparing and selecting are SWAR on
+// the u64: integer operations only, the same code in both builds.
+
+// Channels per block: the fewest blocks a pixel's C channels split into, shared out evenly (the
+// last block may be shorter). Returns k; the count of blocks is ceil(C / k).
+function blockChannels(C: u32, bits: u32): u32 {
+  const most = 57 / bits;
+  const blocks = (C + most - 1) / most;
+  return (C + blocks - 1) / blocks;
+}
+
+// The sign bits of k fields of `bits` bits from bit 0.
+function fieldSigns(k: u32, bits: u32): u64 {
+  let h: u64 = 0;
+  for (let j: u32 = 0; j < k; j++) h |= <u64>1 << (j * bits + bits - 1);
+  return h;
+}
+
+// Sign bits where a >= c, both signed fields. With equal signs the order is that of the other
+// bits: (a | signs) - (c & ~signs) leaves a field's sign bit set exactly when a's other bits are at
+// least c's, and never borrows from the field above (its left side is at least 2^(bits-1), its
+// right side below). With different signs the non-negative one is larger.
+@inline function geSigns(a: u64, c: u64, h: u64): u64 {
+  const t = (a | h) - (c & ~h);
+  return ((c & ~a) | (~(a ^ c) & t)) & h;
+}
+
+// One marked bit per field (its sign position) -> all of that field's bits: a mark at bit t adds
+// 2^(t+1) - 2^(t+1-bits), the ones at t+1-bits..t, and the terms are disjoint.
+@inline function fieldMasks(marks: u64, down: u64): u64 {
+  return (marks << 1) - (marks >> down);
+}
+
+@inline function maxFields(a: u64, c: u64, h: u64, down: u64): u64 {
+  return c ^ ((a ^ c) & fieldMasks(geSigns(a, c, h), down));
+}
+
+// Marks at the sign positions of k fields of `from` bits -> masks of the same k fields at `to`
+// bits (for a dY whose width differs from x's).
+function relayoutMarks(marks: u64, k: u32, from: u32, to: u32): u64 {
+  const field: u64 = (<u64>1 << to) - 1;
+  let m: u64 = 0;
+  for (let j: u32 = 0; j < k; j++) {
+    m |= (field & (<u64>0 - ((marks >> (j * from + from - 1)) & 1))) << (j * to);
+  }
+  return m;
+}
+
+/** Bits [pos, pos + n) (n <= 57) of the packed row at `row`, in the low bits: one unaligned 8-byte
+ *  load when those 8 bytes end by `end` (the buffer's end; a row's next bytes are the next row's),
+ *  else the row's words that hold them. */
+@inline function getBlock(row: usize, pos: u32, n: u32, end: usize): u64 {
+  const p = row + (pos >>> 3);
+  const m = (<u64>1 << n) - 1;
+  if (p + 8 <= end) return (load<u64>(p) >> <u64>(pos & 7)) & m;
+  return getBlockWords(row, pos, n) & m;
+}
+
+function getBlockWords(row: usize, pos: u32, n: u32): u64 {
+  let q = row + (<usize>(pos >>> 5) << 2);
+  const s = pos & 31;
+  let v = <u64>load<u32>(q) >> s;
+  let have: u32 = 32 - s;
+  while (have < n) {
+    q += 4;
+    v |= <u64>load<u32>(q) << have;
+    have += 32;
+  }
+  return v;
+}
+
+/** Overwrites bits [pos, pos + n) (n <= 57) of a packed row with v (n bits), as getBlock reads. */
+@inline function putBlock(row: usize, pos: u32, n: u32, v: u64, end: usize): void {
+  const p = row + (pos >>> 3);
+  if (p + 8 <= end) {
+    const s = <u64>(pos & 7);
+    const m = ((<u64>1 << n) - 1) << s;
+    store<u64>(p, (load<u64>(p) & ~m) | (v << s));
+    return;
+  }
+  putBlockWords(row, pos, n, v);
+}
+
+function putBlockWords(row: usize, pos: u32, n: u32, v: u64): void {
+  let q = row + (<usize>(pos >>> 5) << 2);
+  let s = pos & 31;
+  let left = n;
+  while (left > 0) {
+    const take = min(32 - s, left);
+    const m = <u32>(((<u64>1 << take) - 1) << s);
+    store<u32>(q, (load<u32>(q) & ~m) | (<u32>(v << s) & m));
+    v >>= take;
+    left -= take;
+    q += 4;
+    s = 0;
+  }
+}
+
+// maxPoolForward, 2x2 at stride 2, any width: per output row, window ox's blocks are a (pixel 2ox
+// of the top line), b (the next pixel, C*bits further), c and d below; the maxima are appended to
+// the output row through a 64-bit buffer.
+function maxPool2x2Fields(x: usize, N: u32, H: u32, C: u32, bits: u32, OH: u32, OW: u32, sX: u32, y: usize, sY: u32): void {
+  const k = blockChannels(C, bits);
+  const blocks = (C + k - 1) / k;
+  const n = k * bits, nLast = (C - (blocks - 1) * k) * bits;
+  const h = fieldSigns(k, bits), hLast = fieldSigns(C - (blocks - 1) * k, bits);
+  const down = <u64>(bits - 1);
+  const pixel = C * bits;
+  const xEnd = x + <usize>N * H * sX;
+  for (let img: u32 = 0; img < N; img++) {
+    for (let oy: u32 = 0; oy < OH; oy++) {
+      const top = x + <usize>(img * H + 2 * oy) * sX;
+      const bottom = top + sX;
+      const out = y + <usize>(img * OH + oy) * sY;
+      let q = out;
+      let buf: u64 = 0;
+      let have: u32 = 0;
+      let pos: u32 = 0;
+      for (let ox: u32 = 0; ox < OW; ox++) {
+        for (let blk: u32 = 0; blk < blocks; blk++) {
+          const last = blk + 1 == blocks;
+          const nb = last ? nLast : n, hb = last ? hLast : h;
+          const pa = pos + blk * n, pb = pa + pixel;
+          const a = getBlock(top, pa, nb, xEnd), b = getBlock(top, pb, nb, xEnd);
+          const c0 = getBlock(bottom, pa, nb, xEnd), d = getBlock(bottom, pb, nb, xEnd);
+          const v = maxFields(maxFields(a, b, hb, down), maxFields(c0, d, hb, down), hb, down);
+          // Append nb bits; a full 64 are all codes of this row, so the 8-byte store stays in it.
+          buf |= v << have;
+          if (have + nb >= 64) {
+            store<u64>(q, buf);
+            q += 8;
+            buf = v >> (64 - have); // have > 64 - nb >= 7
+            have = have + nb - 64;
+          } else {
+            have += nb;
+          }
+        }
+        pos += 2 * pixel;
+      }
+      if (have > 0) store<u32>(q, <u32>buf);
+      if (have > 32) store<u32>(q + 4, <u32>(buf >> 32));
+      clearTail(out, OW * C * bits, sY);
+    }
+  }
+}
+
+// maxPoolBackward's scatter for 2x2 windows at stride 2, any widths: as maxPoolScatter2x2Bytes,
+// every window writes its four positions (dY to the first maximum, zero to the rest), k channels
+// at a time; what no window covers is zeroed.
+function maxPoolScatter2x2Fields(
+  x: usize, N: u32, H: u32, C: u32, xBits: u32, OH: u32, OW: u32, sX: u32,
+  dy: usize, dyBits: u32, sDy: u32, dx: usize, sDx: u32,
+): void {
+  const k = blockChannels(C, max(xBits, dyBits));
+  const blocks = (C + k - 1) / k;
+  const kLast = C - (blocks - 1) * k;
+  const h = fieldSigns(k, xBits), hLast = fieldSigns(kLast, xBits);
+  const same = xBits == dyBits;
+  const down = <u64>(xBits - 1);
+  const pixelX = C * xBits, pixelD = C * dyBits;
+  const xEnd = x + <usize>N * H * sX, dyEnd = dy + <usize>N * OH * sDy, dxEnd = dx + <usize>N * H * sDx;
+  for (let img: u32 = 0; img < N; img++) {
+    for (let oy: u32 = 0; oy < OH; oy++) {
+      const top = x + <usize>(img * H + 2 * oy) * sX;
+      const bottom = top + sX;
+      const g = dy + <usize>(img * OH + oy) * sDy;
+      const o0 = dx + <usize>(img * H + 2 * oy) * sDx;
+      const o1 = o0 + sDx;
+      for (let ox: u32 = 0; ox < OW; ox++) {
+        for (let blk: u32 = 0; blk < blocks; blk++) {
+          const kb = blk + 1 == blocks ? kLast : k;
+          const hb = blk + 1 == blocks ? hLast : h;
+          const nx = kb * xBits, nd = kb * dyBits;
+          const c = ox * C + blk * k; // the block's first output column; its first input column:
+          const cx = 2 * ox * C + blk * k;
+          const pa = cx * xBits, pb = pa + pixelX;
+          const a = getBlock(top, pa, nx, xEnd), b = getBlock(top, pb, nx, xEnd);
+          const c0 = getBlock(bottom, pa, nx, xEnd), d = getBlock(bottom, pb, nx, xEnd);
+          // The first maximum in scan order a, b, c0, d: earlier positions strictly smaller,
+          // later ones not larger (isFirstMax).
+          const ab = geSigns(a, b, hb), ac = geSigns(a, c0, hb), ad = geSigns(a, d, hb);
+          const bc = geSigns(b, c0, hb), bd = geSigns(b, d, hb), cd = geSigns(c0, d, hb);
+          const isA = ab & ac & ad;
+          const isB = ~ab & bc & bd;
+          const isC = ~ac & ~bc & cd;
+          const isD = hb & ~(isA | isB | isC);
+          let mA: u64, mB: u64, mC: u64, mD: u64;
+          if (same) {
+            mA = fieldMasks(isA, down); mB = fieldMasks(isB, down);
+            mC = fieldMasks(isC, down); mD = fieldMasks(isD, down);
+          } else {
+            mA = relayoutMarks(isA, kb, xBits, dyBits); mB = relayoutMarks(isB, kb, xBits, dyBits);
+            mC = relayoutMarks(isC, kb, xBits, dyBits); mD = relayoutMarks(isD, kb, xBits, dyBits);
+          }
+          const v = getBlock(g, c * dyBits, nd, dyEnd);
+          const qa = cx * dyBits, qb = qa + pixelD;
+          putBlock(o0, qa, nd, v & mA, dxEnd);
+          putBlock(o0, qb, nd, v & mB, dxEnd);
+          putBlock(o1, qa, nd, v & mC, dxEnd);
+          putBlock(o1, qb, nd, v & mD, dxEnd);
+        }
+      }
+      clearTail(o0, 2 * OW * pixelD, sDx);
+      clearTail(o1, 2 * OW * pixelD, sDx);
+    }
+    if (H > 2 * OH) memory.fill(dx + <usize>(img * H + 2 * OH) * sDx, 0, <usize>(H - 2 * OH) * sDx);
+  }
+}
+
 /**
  * y = max over each kh x kw window of x (same bits). x: N*H x W*C at `bits`; y: N*OH x OW*C.
  * Returns 0, STATUS_BITS, STATUS_WINDOW, STATUS_WINDOW_TOO_LARGE, STATUS_RANGE.
@@ -164,8 +377,9 @@ export function maxPoolForward(
   if (!poolFits(x, bits, y, bits, N, H, W, C, OH, OW)) return STATUS_RANGE;
   const sX = rowStrideBytes(W * C, bits);
   const sY = rowStrideBytes(OW * C, bits);
-  if (bits == 8 && kh == 2 && kw == 2 && sh == 2 && sw == 2) {
-    maxPool2x2Bytes(x, N, H, C, OH, OW, sX, y, sY);
+  if (kh == 2 && kw == 2 && sh == 2 && sw == 2) {
+    if (bits == 8) maxPool2x2Bytes(x, N, H, C, OH, OW, sX, y, sY);
+    else maxPool2x2Fields(x, N, H, C, bits, OH, OW, sX, y, sY);
     return 0;
   }
   for (let n: u32 = 0; n < N; n++) {
@@ -242,8 +456,9 @@ export function maxPoolBackward(
   let saturated: i32 = 0;
   if (sh >= kh && sw >= kw) {
     // Disjoint windows: each dX element receives at most one dY element; scatter.
-    if (xBits == 8 && dyBits == 8 && kh == 2 && kw == 2 && sh == 2 && sw == 2) {
-      maxPoolScatter2x2Bytes(x, N, H, C, OH, OW, sX, dy, sDy, dx, sDx);
+    if (kh == 2 && kw == 2 && sh == 2 && sw == 2) {
+      if (xBits == 8 && dyBits == 8) maxPoolScatter2x2Bytes(x, N, H, C, OH, OW, sX, dy, sDy, dx, sDx);
+      else maxPoolScatter2x2Fields(x, N, H, C, xBits, OH, OW, sX, dy, dyBits, sDy, dx, sDx);
       store<i32>(stats, 0);
       return 0;
     }

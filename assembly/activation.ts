@@ -28,8 +28,7 @@ export function reluForward(ptr: usize, rows: u32, cols: u32, bits: u32): i32 {
     }
     return 0;
   }
-  const nbits = cols * bits;
-  for (let r: u32 = 0; r < rows; r++) reluRowFields(ptr + <usize>r * stride, nbits, stride, bits);
+  reluFields(ptr, rows, cols * bits, stride, bits);
   return 0;
 }
 
@@ -47,7 +46,8 @@ export function reluBackward(
   }
   const sY = rowStrideBytes(cols, yBits);
   const sD = rowStrideBytes(cols, dyBits);
-  if (yBits == dyBits && (yBits == 8 || yBits == 16)) {
+  // (The scalar build's byte loop at 8 bits is slower than the word-at-a-time fields below.)
+  if (yBits == dyBits && (yBits == 16 || (ASC_FEATURE_SIMD && yBits == 8))) {
     const bytes = <usize>rows * sD;
     let i: usize = 0;
     if (ASC_FEATURE_SIMD) {
@@ -71,13 +71,13 @@ export function reluBackward(
     for (let r: u32 = 0; r < rows; r++) clearTail(dx + <usize>r * sD, cols * dyBits, sD);
     return 0;
   }
-  for (let r: u32 = 0; r < rows; r++) {
-    const yRow = y + <usize>r * sY;
-    const dyRow = dy + <usize>r * sD;
-    const dxRow = dx + <usize>r * sD;
-    if (yBits == dyBits) reluBackwardRowFields(yRow, dyRow, dxRow, cols * yBits, sD, yBits);
-    else reluBackwardRowStream(yRow, yBits, dyRow, dyBits, dxRow, cols);
-    clearTail(dxRow, cols * dyBits, sD);
+  // Both paths write every word of dX's rows, padding bits as zero.
+  if (yBits == dyBits) {
+    reluBackwardFields(y, dy, dx, rows, cols * yBits, sD, yBits);
+  } else {
+    for (let r: u32 = 0; r < rows; r++) {
+      reluBackwardRowStream(y + <usize>r * sY, yBits, dy + <usize>r * sD, dyBits, dx + <usize>r * sD, cols);
+    }
   }
   return 0;
 }
@@ -85,13 +85,16 @@ export function reluBackward(
 // ---- any width: a row's fields a 64-bit word at a time ------------------------------------------
 // Away from 8 and 16 bits a code is a field of the row's bit stream, and a field may straddle two
 // words. The kernels below still work a whole 64-bit word at a time (SWAR): a field's sign bit
-// (its top bit) says whether it is negative, and turning one marked bit per field into a mask of
-// the whole field is one subtraction over the row taken as a long integer,
+// (its top bit) says whether it is negative, and one marked bit per field (at its sign position)
+// becomes a mask of the whole field by one subtraction over the row taken as a long integer,
 //   mask = (marks << 1) - (marks >> (bits - 1)),
-// each mark at bit t contributing 2^(t+1) - 2^(t+1-bits), the ones at t+1-bits..t. The terms are
-// disjoint, so the sum is their union, and the borrow carried from word to word is exactly what a
-// field straddling the boundary needs. Only integer bit operations: the SIMD and scalar builds run
-// the same code.
+// a mark at bit t adding 2^(t+1) - 2^(t+1-bits), the ones at t+1-bits..t; the terms are disjoint,
+// so the sum is their union. Word by word, the only borrow between words is that of a field
+// straddling them: the word below gets its low part as -2^(t+1-bits) (mod 2^64, the ones from
+// there up), the word above its high part as 2^(t+1) minus that borrow, and the word above knows
+// whether to take it by the mark alone (a mark below bit bits - 1 belongs to a straddling field).
+// So each word's mask needs only its own marks and its neighbour's, and no carry runs along the
+// row. Only integer bit operations: the SIMD and scalar builds run the same code.
 
 // Word w of a row (8 bytes, or the last 4 of a stride that is not a multiple of 8).
 @inline function loadWord(row: usize, w: u32, stride: u32): u64 {
@@ -105,90 +108,110 @@ export function reluBackward(
   else store<u32>(row + at, <u32>v);
 }
 
-// The bits of word w that hold codes (the row's first nbits), so padding is never read as a code.
-@inline function codeBits(nbits: u32, w: u32): u64 {
-  const at = w << 6;
-  if (at >= nbits) return 0;
-  const left = nbits - at;
-  return left >= 64 ? ~(<u64>0) : (<u64>1 << left) - 1;
-}
-
 // The sign bits of word 0: bits - 1, 2*bits - 1, ... The fields repeat every `bits` bits, so word
-// w + 1's are word w's shifted down by r = 64 % bits, the top `r` refilled from `bits - r` below:
-// nextSigns(h) = (h >> r) | (h << (bits - r)).
+// w + 1's are word w's shifted down by r = 64 % bits, the top r refilled from bits - r below:
+// (h >> r) | (h << (bits - r)).
 function firstSigns(bits: u32): u64 {
   let h: u64 = 0;
   for (let t = bits - 1; t < 64; t += bits) h |= <u64>1 << t;
   return h;
 }
 
-/** max(q, 0) on the fields of one row: the negative ones (sign bit set) are cleared. */
-function reluRowFields(row: usize, nbits: u32, stride: u32, bits: u32): void {
+// A row's fields: the code bits of each of its `words` words (all but the last are full).
+@inline function codeBits(w: u32, words: u32, last: u64): u64 {
+  return w + 1 < words ? ~(<u64>0) : w + 1 == words ? last : 0;
+}
+
+@inline function lastCodeBits(nbits: u32): u64 {
+  const left = nbits - (((nbits - 1) >>> 6) << 6); // 1..64
+  return left == 64 ? ~(<u64>0) : (<u64>1 << left) - 1;
+}
+
+// Word w's masks from its marks s and the next word's sNext (see above).
+@inline function wordMasks(s: u64, sNext: u64, down: u64, up: u64, lowSigns: u64): u64 {
+  return (s << 1) - ((s >> down) | (sNext << up)) - <u64>((s & lowSigns) != 0);
+}
+
+/** max(q, 0) on the fields of each row: the negative ones (sign bit set) are cleared. */
+function reluFields(ptr: usize, rows: u32, nbits: u32, stride: u32, bits: u32): void {
   if (nbits == 0) return;
-  const words = (nbits + 63) >>> 6;
+  const words = (nbits + 63) >>> 6, last = lastCodeBits(nbits);
   const r = <u64>(64 % bits), back = <u64>bits - r, down = <u64>(bits - 1), up = <u64>(65 - bits);
-  let h = firstSigns(bits);
-  let x = loadWord(row, 0, stride);
-  let s = x & h & codeBits(nbits, 0); // marks: the sign bits that are set
-  let top: u64 = 0, borrow: u64 = 0;
-  for (let w: u32 = 0; w < words; w++) {
-    const hNext = (h >> r) | (h << back);
-    const xNext = w + 1 < words ? loadWord(row, w + 1, stride) : 0;
-    const sNext = xNext & hNext & codeBits(nbits, w + 1);
-    // (marks << 1) and (marks >> (bits - 1)) of the long integer, word w.
-    const a = (s << 1) | top;
-    const b = (s >> down) | (sNext << up);
-    const d = a - b;
-    const negative = d - borrow;
-    borrow = <u64>(a < b) | <u64>(d < borrow);
-    storeWord(row, w, stride, x & ~negative);
-    top = s >> 63;
-    s = sNext;
-    x = xNext;
-    h = hNext;
+  const lowSigns = (<u64>1 << down) - 1;
+  const h0 = firstSigns(bits);
+  for (let row = ptr, end = ptr + <usize>rows * stride; row < end; row += stride) {
+    let h = h0;
+    let x = loadWord(row, 0, stride);
+    let s = x & h & codeBits(0, words, last); // the marks: sign bits that are set
+    let w: u32 = 0;
+    // While the next word is whole and not the last: full 8-byte words, every bit a code bit.
+    for (; w + 2 < words; w++) {
+      h = (h >> r) | (h << back);
+      const xNext = load<u64>(row + (<usize>(w + 1) << 3));
+      const sNext = xNext & h;
+      store<u64>(row + (<usize>w << 3), x & ~wordMasks(s, sNext, down, up, lowSigns));
+      s = sNext;
+      x = xNext;
+    }
+    for (; w < words; w++) {
+      h = (h >> r) | (h << back);
+      const xNext = w + 1 < words ? loadWord(row, w + 1, stride) : 0;
+      const sNext = xNext & h & codeBits(w + 1, words, last);
+      storeWord(row, w, stride, x & ~wordMasks(s, sNext, down, up, lowSigns));
+      s = sNext;
+      x = xNext;
+    }
   }
 }
 
 /**
- * dx = dy where y > 0, on one row whose y and dy fields have the same width. A field is positive
- * when its sign bit is clear and its other bits are not all zero; adding 0b0111..1 to those other
- * bits carries into the sign position exactly when they are not (no carry leaves a field, since
- * the sign position is clear in both addends), so the marks are t & ~y & signs with
- * t = (y & low) + low over the row, a carry crossing words like the borrow of the mask.
+ * dx = dy where y > 0, on rows whose y and dy fields have the same width. A field is positive
+ * when its sign bit is clear and its other bits are not all zero: adding 0b0111..1 to those bits
+ * carries into the sign position exactly when they are not (never further: the sign position is
+ * clear in both addends), so the marks are t & ~y & signs with t = (y & low) + low. Only a field
+ * straddling two words carries out of the lower one (when its low part there is not zero), and
+ * adding that carry to the upper word cannot carry again: no chain runs along the row.
  */
-function reluBackwardRowFields(yRow: usize, dyRow: usize, dxRow: usize, nbits: u32, stride: u32, bits: u32): void {
+function reluBackwardFields(y: usize, dy: usize, dx: usize, rows: u32, nbits: u32, stride: u32, bits: u32): void {
   if (nbits == 0) return;
-  const words = (nbits + 63) >>> 6;
+  const words = (nbits + 63) >>> 6, last = lastCodeBits(nbits);
   const r = <u64>(64 % bits), back = <u64>bits - r, down = <u64>(bits - 1), up = <u64>(65 - bits);
-  let h = firstSigns(bits);
-  let carry: u64 = 0;
-  // The marks of word 0.
-  let yw = loadWord(yRow, 0, stride);
-  let f = codeBits(nbits, 0);
-  let low = f & ~h;
-  let u = (yw & low) + low;
-  let t = u + carry;
-  carry = <u64>(u < low) | <u64>(t < carry);
-  let s = t & ~yw & h & f;
-  let top: u64 = 0, borrow: u64 = 0;
-  for (let w: u32 = 0; w < words; w++) {
-    const hNext = (h >> r) | (h << back);
-    yw = w + 1 < words ? loadWord(yRow, w + 1, stride) : 0;
-    f = codeBits(nbits, w + 1);
-    low = f & ~hNext;
-    u = (yw & low) + low;
-    t = u + carry;
-    carry = <u64>(u < low) | <u64>(t < carry);
-    const sNext = t & ~yw & hNext & f;
-    const a = (s << 1) | top;
-    const b = (s >> down) | (sNext << up);
-    const d = a - b;
-    const positive = d - borrow;
-    borrow = <u64>(a < b) | <u64>(d < borrow);
-    storeWord(dxRow, w, stride, loadWord(dyRow, w, stride) & positive);
-    top = s >> 63;
-    s = sNext;
-    h = hNext;
+  const lowSigns = (<u64>1 << down) - 1;
+  const h0 = firstSigns(bits);
+  for (let i: u32 = 0; i < rows; i++) {
+    const at = <usize>i * stride;
+    const yRow = y + at, dyRow = dy + at, dxRow = dx + at;
+    let h = h0;
+    let yw = loadWord(yRow, 0, stride);
+    let f = codeBits(0, words, last);
+    let low = f & ~h;
+    let u = (yw & low) + low;
+    let s = u & ~yw & h & f; // word 0's marks: no field reaches into it
+    let w: u32 = 0;
+    // While the next word is whole and not the last: full 8-byte words, every bit a code bit.
+    for (; w + 2 < words; w++) {
+      const carry = <u64>(u < low);
+      h = (h >> r) | (h << back);
+      const at = <usize>w << 3;
+      yw = load<u64>(yRow + at + 8);
+      low = ~h;
+      u = (yw & low) + low;
+      const sNext = (u + carry) & ~yw & h;
+      store<u64>(dxRow + at, load<u64>(dyRow + at) & wordMasks(s, sNext, down, up, lowSigns));
+      s = sNext;
+    }
+    for (; w < words; w++) {
+      // Only a straddling field's low part carries out of bit 63 (the others stop at their sign).
+      const carry = <u64>(u < low);
+      h = (h >> r) | (h << back);
+      yw = w + 1 < words ? loadWord(yRow, w + 1, stride) : 0;
+      f = codeBits(w + 1, words, last);
+      low = f & ~h;
+      u = (yw & low) + low;
+      const sNext = (u + carry) & ~yw & h & f;
+      storeWord(dxRow, w, stride, loadWord(dyRow, w, stride) & wordMasks(s, sNext, down, up, lowSigns));
+      s = sNext;
+    }
   }
 }
 

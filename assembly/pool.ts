@@ -301,7 +301,11 @@ function maxPool2x2Fields(x: usize, N: u32, H: u32, C: u32, bits: u32, OH: u32, 
 
 // maxPoolBackward's scatter for 2x2 windows at stride 2, any widths: as maxPoolScatter2x2Bytes,
 // every window writes its four positions (dY to the first maximum, zero to the rest), k channels
-// at a time; what no window covers is zeroed.
+// at a time; what no window covers is zeroed. The first maximum in scan order a, b, c0, d is
+// found by pairs: the top pair's (a unless b is larger), the bottom pair's (c0 unless d is
+// larger), then the top one unless the bottom maximum is larger; the same position as
+// isFirstMax's rule (earlier positions strictly smaller, later ones not larger) in three
+// comparisons instead of six.
 function maxPoolScatter2x2Fields(
   x: usize, N: u32, H: u32, C: u32, xBits: u32, OH: u32, OW: u32, sX: u32,
   dy: usize, dyBits: u32, sDy: u32, dx: usize, sDx: u32,
@@ -321,6 +325,11 @@ function maxPoolScatter2x2Fields(
       const g = dy + <usize>(img * OH + oy) * sDy;
       const o0 = dx + <usize>(img * H + 2 * oy) * sDx;
       const o1 = o0 + sDx;
+      // With one block a pixel, both dX lines are written in order (a, b, a, b, ... above, c0, d,
+      // ... below) through 64-bit buffers, the two lines' at the same offsets.
+      let buf0: u64 = 0, buf1: u64 = 0;
+      let have: u32 = 0;
+      let at: usize = 0;
       for (let ox: u32 = 0; ox < OW; ox++) {
         for (let blk: u32 = 0; blk < blocks; blk++) {
           const kb = blk + 1 == blocks ? kLast : k;
@@ -331,30 +340,58 @@ function maxPoolScatter2x2Fields(
           const pa = cx * xBits, pb = pa + pixelX;
           const a = getBlock(top, pa, nx, xEnd), b = getBlock(top, pb, nx, xEnd);
           const c0 = getBlock(bottom, pa, nx, xEnd), d = getBlock(bottom, pb, nx, xEnd);
-          // The first maximum in scan order a, b, c0, d: earlier positions strictly smaller,
-          // later ones not larger (isFirstMax).
-          const ab = geSigns(a, b, hb), ac = geSigns(a, c0, hb), ad = geSigns(a, d, hb);
-          const bc = geSigns(b, c0, hb), bd = geSigns(b, d, hb), cd = geSigns(c0, d, hb);
-          const isA = ab & ac & ad;
-          const isB = ~ab & bc & bd;
-          const isC = ~ac & ~bc & cd;
-          const isD = hb & ~(isA | isB | isC);
-          let mA: u64, mB: u64, mC: u64, mD: u64;
-          if (same) {
-            mA = fieldMasks(isA, down); mB = fieldMasks(isB, down);
-            mC = fieldMasks(isC, down); mD = fieldMasks(isD, down);
-          } else {
-            mA = relayoutMarks(isA, kb, xBits, dyBits); mB = relayoutMarks(isB, kb, xBits, dyBits);
-            mC = relayoutMarks(isC, kb, xBits, dyBits); mD = relayoutMarks(isD, kb, xBits, dyBits);
-          }
+          const ab = geSigns(a, b, hb), cd = geSigns(c0, d, hb);
+          const mAB = fieldMasks(ab, down), mCD = fieldMasks(cd, down);
+          const topFirst = geSigns(b ^ ((a ^ b) & mAB), d ^ ((c0 ^ d) & mCD), hb);
           const v = getBlock(g, c * dyBits, nd, dyEnd);
-          const qa = cx * dyBits, qb = qa + pixelD;
-          putBlock(o0, qa, nd, v & mA, dxEnd);
-          putBlock(o0, qb, nd, v & mB, dxEnd);
-          putBlock(o1, qa, nd, v & mC, dxEnd);
-          putBlock(o1, qb, nd, v & mD, dxEnd);
+          let vA: u64, vB: u64, vC: u64, vD: u64;
+          if (same) {
+            const vT = v & fieldMasks(topFirst, down), vBottom = v ^ vT;
+            vA = vT & mAB; vB = vT ^ vA;
+            vC = vBottom & mCD; vD = vBottom ^ vC;
+          } else {
+            vA = v & relayoutMarks(topFirst & ab, kb, xBits, dyBits);
+            vB = v & relayoutMarks(topFirst & ~ab, kb, xBits, dyBits);
+            vC = v & relayoutMarks(~topFirst & cd, kb, xBits, dyBits);
+            vD = v & relayoutMarks(hb & ~topFirst & ~cd, kb, xBits, dyBits);
+          }
+          if (blocks == 1) {
+            // A full 64 bits are all codes of their line, so the 8-byte stores stay in it.
+            buf0 |= vA << have;
+            buf1 |= vC << have;
+            if (have + nd >= 64) {
+              store<u64>(o0 + at, buf0);
+              store<u64>(o1 + at, buf1);
+              at += 8;
+              buf0 = vA >> (64 - have); // have > 64 - nd >= 7
+              buf1 = vC >> (64 - have);
+              have = have + nd - 64;
+            } else {
+              have += nd;
+            }
+            buf0 |= vB << have;
+            buf1 |= vD << have;
+            if (have + nd >= 64) {
+              store<u64>(o0 + at, buf0);
+              store<u64>(o1 + at, buf1);
+              at += 8;
+              buf0 = vB >> (64 - have);
+              buf1 = vD >> (64 - have);
+              have = have + nd - 64;
+            } else {
+              have += nd;
+            }
+          } else {
+            const qa = cx * dyBits, qb = qa + pixelD;
+            putBlock(o0, qa, nd, vA, dxEnd);
+            putBlock(o0, qb, nd, vB, dxEnd);
+            putBlock(o1, qa, nd, vC, dxEnd);
+            putBlock(o1, qb, nd, vD, dxEnd);
+          }
         }
       }
+      if (have > 0) { store<u32>(o0 + at, <u32>buf0); store<u32>(o1 + at, <u32>buf1); }
+      if (have > 32) { store<u32>(o0 + at + 4, <u32>(buf0 >> 32)); store<u32>(o1 + at + 4, <u32>(buf1 >> 32)); }
       clearTail(o0, 2 * OW * pixelD, sDx);
       clearTail(o1, 2 * OW * pixelD, sDx);
     }
@@ -457,7 +494,8 @@ export function maxPoolBackward(
   if (sh >= kh && sw >= kw) {
     // Disjoint windows: each dX element receives at most one dY element; scatter.
     if (kh == 2 && kw == 2 && sh == 2 && sw == 2) {
-      if (xBits == 8 && dyBits == 8) maxPoolScatter2x2Bytes(x, N, H, C, OH, OW, sX, dy, sDy, dx, sDx);
+      // (Without SIMD the byte loop is slower than the SWAR blocks.)
+      if (ASC_FEATURE_SIMD && xBits == 8 && dyBits == 8) maxPoolScatter2x2Bytes(x, N, H, C, OH, OW, sX, dy, sDy, dx, sDx);
       else maxPoolScatter2x2Fields(x, N, H, C, xBits, OH, OW, sX, dy, dyBits, sDy, dx, sDx);
       store<i32>(stats, 0);
       return 0;

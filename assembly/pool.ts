@@ -47,72 +47,85 @@ export function poolOutputSize(n: u32, k: u32, s: u32): i32 {
   return o < outSize - 1 ? o : outSize - 1;
 }
 
-// 2x2 windows at stride 2 on 8-bit codes (lenet5's pools at the default widths): the general
-// loops spend most of their time on loop control and index arithmetic for four codes, so this
-// walks byte pointers: window (ox, c) reads a = row0[2ox*C + c], b = the same one pixel right (+C),
-// and c0, d below them (+sX). The same maximum; a row's padding bytes are written zero.
-function maxPool2x2Bytes(x: usize, N: u32, H: u32, C: u32, OH: u32, OW: u32, sX: u32, y: usize, sY: u32): void {
+// 2x2 windows at stride 2 on 8- or 16-bit codes (T = i8 or i16: lenet5's pools at width 8, or
+// 16): the general loops spend most of their time on loop control and index arithmetic for four
+// codes, so this walks lane pointers: window (ox, c) reads a = row0[2ox*C + c], b = the same one
+// pixel right (+C lanes), and c0, d below them (+sX bytes). The same maximum; a row's padding bytes
+// are written zero.
+function maxPool2x2Lanes<T>(x: usize, N: u32, H: u32, C: u32, OH: u32, OW: u32, sX: u32, y: usize, sY: u32): void {
+  const size = <usize>sizeof<T>();
+  const lanes = <usize>(16 / size);
   const rowCodes = <usize>OW * C;
   for (let n: u32 = 0; n < N; n++) {
     for (let oy: u32 = 0; oy < OH; oy++) {
       let q = y + <usize>(n * OH + oy) * sY;
       let p = x + <usize>(n * H + 2 * oy) * sX;
-      const below = <usize>sX, right = <usize>C;
+      const below = <usize>sX, right = <usize>C * size;
       let ox: u32 = 0;
-      if (ASC_FEATURE_SIMD && C <= 16) {
-        // All C channels of a window in one vector: 16-byte loads and a 16-byte store whose bytes
+      if (ASC_FEATURE_SIMD && <usize>C <= lanes) {
+        // All C channels of a window in one vector: 16-byte loads and a 16-byte store whose lanes
         // past the window's C are rewritten by the windows after it. Only windows whose loads and
         // store stay inside their rows go this way; the rest of the row is done below.
-        for (; <usize>ox * C + 16 <= rowCodes && <usize>(2 * ox + 1) * C + 16 <= 2 * rowCodes; ox++) {
+        for (; <usize>ox * C + lanes <= rowCodes && <usize>(2 * ox + 1) * C + lanes <= 2 * rowCodes; ox++) {
           const a = v128.load(p), b = v128.load(p + right);
           const c0 = v128.load(p + below), d = v128.load(p + below + right);
-          v128.store(q, i8x16.max_s(i8x16.max_s(a, b), i8x16.max_s(c0, d)));
+          if (size == 1) v128.store(q, i8x16.max_s(i8x16.max_s(a, b), i8x16.max_s(c0, d)));
+          else v128.store(q, i16x8.max_s(i16x8.max_s(a, b), i16x8.max_s(c0, d)));
           p += 2 * right;
           q += right;
         }
       }
       for (; ox < OW; ox++) {
         for (let c: u32 = 0; c < C; c++) {
-          const a = <i32>load<i8>(p), b = <i32>load<i8>(p + right);
-          const c0 = <i32>load<i8>(p + below), d = <i32>load<i8>(p + below + right);
-          store<i8>(q, <i8>max(max(a, b), max(c0, d)));
-          p++;
-          q++;
+          const a = <i32>load<T>(p), b = <i32>load<T>(p + right);
+          const c0 = <i32>load<T>(p + below), d = <i32>load<T>(p + below + right);
+          store<T>(q, <T>max(max(a, b), max(c0, d)));
+          p += size;
+          q += size;
         }
         p += right;
       }
-      for (let t = rowCodes; t < <usize>sY; t++) store<u8>(q++, 0);
+      for (let t = rowCodes * size; t < <usize>sY; t++) store<u8>(q++, 0);
     }
   }
 }
 
-// maxPoolBackward's scatter for 2x2 windows at stride 2 on 8-bit codes: the dY code goes to the
-// first maximum in scan order (a, b, c0, d), decided without branches on the data (each of the
-// four positions tests whether it is that first maximum). Every window writes its four bytes, so
-// only what no window covers is zeroed: each row's bytes past the last window (an odd W, and the
-// row padding) and an odd H's last line.
-function maxPoolScatter2x2Bytes(
+// maxPoolBackward's scatter for 2x2 windows at stride 2 on 8- or 16-bit codes (T = i8 or i16):
+// the dY code goes to the first maximum in scan order (a, b, c0, d), decided without branches on
+// the data (each of the four positions tests whether it is that first maximum). Every window
+// writes its four codes, so only what no window covers is zeroed: each row's bytes past the last
+// window (an odd W, and the row padding) and an odd H's last line.
+function maxPoolScatter2x2Lanes<T>(
   x: usize, N: u32, H: u32, C: u32, OH: u32, OW: u32, sX: u32, dy: usize, sDy: u32, dx: usize, sDx: u32,
 ): void {
+  const size = <usize>sizeof<T>();
+  const lanes = <usize>(16 / size);
   for (let n: u32 = 0; n < N; n++) {
     for (let oy: u32 = 0; oy < OH; oy++) {
       let g = dy + <usize>(n * OH + oy) * sDy;
       let p = x + <usize>(n * H + 2 * oy) * sX;
       let o = dx + <usize>(n * H + 2 * oy) * sDx;
-      const below = <usize>sX, right = <usize>C, belowDx = <usize>sDx;
+      const below = <usize>sX, right = <usize>C * size, belowDx = <usize>sDx;
       const rowCodes = <usize>OW * C;
       let ox: u32 = 0;
-      if (ASC_FEATURE_SIMD && C <= 16) {
-        // As in maxPool2x2Bytes: a window's C channels in one vector, stores in the order a, b
-        // (each one's bytes past C are rewritten by the next store, the last one's by the next
+      if (ASC_FEATURE_SIMD && <usize>C <= lanes) {
+        // As in maxPool2x2Lanes: a window's C channels in one vector, stores in the order a, b
+        // (each one's lanes past C are rewritten by the next store, the last one's by the next
         // window), only while every load and store stays inside its row.
-        for (; <usize>ox * C + 16 <= rowCodes && <usize>(2 * ox + 1) * C + 16 <= 2 * rowCodes; ox++) {
+        for (; <usize>ox * C + lanes <= rowCodes && <usize>(2 * ox + 1) * C + lanes <= 2 * rowCodes; ox++) {
           const a = v128.load(p), b = v128.load(p + right);
           const c0 = v128.load(p + below), d = v128.load(p + below + right);
           const v = v128.load(g);
-          const isA = v128.and(v128.and(i8x16.ge_s(a, b), i8x16.ge_s(a, c0)), i8x16.ge_s(a, d));
-          const isB = v128.and(v128.and(i8x16.gt_s(b, a), i8x16.ge_s(b, c0)), i8x16.ge_s(b, d));
-          const isC = v128.and(v128.and(i8x16.gt_s(c0, a), i8x16.gt_s(c0, b)), i8x16.ge_s(c0, d));
+          let isA: v128, isB: v128, isC: v128;
+          if (size == 1) {
+            isA = v128.and(v128.and(i8x16.ge_s(a, b), i8x16.ge_s(a, c0)), i8x16.ge_s(a, d));
+            isB = v128.and(v128.and(i8x16.gt_s(b, a), i8x16.ge_s(b, c0)), i8x16.ge_s(b, d));
+            isC = v128.and(v128.and(i8x16.gt_s(c0, a), i8x16.gt_s(c0, b)), i8x16.ge_s(c0, d));
+          } else {
+            isA = v128.and(v128.and(i16x8.ge_s(a, b), i16x8.ge_s(a, c0)), i16x8.ge_s(a, d));
+            isB = v128.and(v128.and(i16x8.gt_s(b, a), i16x8.ge_s(b, c0)), i16x8.ge_s(b, d));
+            isC = v128.and(v128.and(i16x8.gt_s(c0, a), i16x8.gt_s(c0, b)), i16x8.ge_s(c0, d));
+          }
           v128.store(o, v128.and(v, isA));
           v128.store(o + right, v128.and(v, isB));
           v128.store(o + belowDx, v128.and(v, isC));
@@ -124,26 +137,26 @@ function maxPoolScatter2x2Bytes(
       }
       for (; ox < OW; ox++) {
         for (let c: u32 = 0; c < C; c++) {
-          const a = <i32>load<i8>(p), b = <i32>load<i8>(p + right);
-          const c0 = <i32>load<i8>(p + below), d = <i32>load<i8>(p + below + right);
-          const v = <i32>load<i8>(g);
+          const a = <i32>load<T>(p), b = <i32>load<T>(p + right);
+          const c0 = <i32>load<T>(p + below), d = <i32>load<T>(p + below + right);
+          const v = <i32>load<T>(g);
           const isA = <i32>(a >= b) & <i32>(a >= c0) & <i32>(a >= d);
           const isB = <i32>(b > a) & <i32>(b >= c0) & <i32>(b >= d);
           const isC = <i32>(c0 > a) & <i32>(c0 > b) & <i32>(c0 >= d);
           const isD = 1 - isA - isB - isC;
-          store<i8>(o, <i8>(v & -isA));
-          store<i8>(o + right, <i8>(v & -isB));
-          store<i8>(o + belowDx, <i8>(v & -isC));
-          store<i8>(o + belowDx + right, <i8>(v & -isD));
-          p++;
-          o++;
-          g++;
+          store<T>(o, <T>(v & -isA));
+          store<T>(o + right, <T>(v & -isB));
+          store<T>(o + belowDx, <T>(v & -isC));
+          store<T>(o + belowDx + right, <T>(v & -isD));
+          p += size;
+          o += size;
+          g += size;
         }
         p += right;
         o += right;
       }
-      memory.fill(o, 0, <usize>sDx - <usize>(2 * OW * C));
-      memory.fill(o + belowDx, 0, <usize>sDx - <usize>(2 * OW * C));
+      memory.fill(o, 0, <usize>sDx - <usize>(2 * OW * C) * size);
+      memory.fill(o + belowDx, 0, <usize>sDx - <usize>(2 * OW * C) * size);
     }
     if (H > 2 * OH) memory.fill(dx + <usize>(n * H + 2 * OH) * sDx, 0, <usize>(H - 2 * OH) * sDx);
   }
@@ -299,7 +312,7 @@ function maxPool2x2Fields(x: usize, N: u32, H: u32, C: u32, bits: u32, OH: u32, 
   }
 }
 
-// maxPoolBackward's scatter for 2x2 windows at stride 2, any widths: as maxPoolScatter2x2Bytes,
+// maxPoolBackward's scatter for 2x2 windows at stride 2, any widths: as maxPoolScatter2x2Lanes,
 // every window writes its four positions (dY to the first maximum, zero to the rest), k channels
 // at a time; what no window covers is zeroed. The first maximum in scan order a, b, c0, d is
 // found by pairs: the top pair's (a unless b is larger), the bottom pair's (c0 unless d is
@@ -415,7 +428,8 @@ export function maxPoolForward(
   const sX = rowStrideBytes(W * C, bits);
   const sY = rowStrideBytes(OW * C, bits);
   if (kh == 2 && kw == 2 && sh == 2 && sw == 2) {
-    if (bits == 8) maxPool2x2Bytes(x, N, H, C, OH, OW, sX, y, sY);
+    if (bits == 8) maxPool2x2Lanes<i8>(x, N, H, C, OH, OW, sX, y, sY);
+    else if (bits == 16) maxPool2x2Lanes<i16>(x, N, H, C, OH, OW, sX, y, sY);
     else maxPool2x2Fields(x, N, H, C, bits, OH, OW, sX, y, sY);
     return 0;
   }
@@ -494,9 +508,11 @@ export function maxPoolBackward(
   if (sh >= kh && sw >= kw) {
     // Disjoint windows: each dX element receives at most one dY element; scatter.
     if (kh == 2 && kw == 2 && sh == 2 && sw == 2) {
-      // (Without SIMD the byte loop is slower than the SWAR blocks.)
-      if (ASC_FEATURE_SIMD && xBits == 8 && dyBits == 8) maxPoolScatter2x2Bytes(x, N, H, C, OH, OW, sX, dy, sDy, dx, sDx);
-      else maxPoolScatter2x2Fields(x, N, H, C, xBits, OH, OW, sX, dy, dyBits, sDy, dx, sDx);
+      // (Without SIMD the byte loop is slower than the SWAR blocks; the halfword loop is not.)
+      if (xBits == dyBits && (xBits == 16 || (ASC_FEATURE_SIMD && xBits == 8))) {
+        if (xBits == 8) maxPoolScatter2x2Lanes<i8>(x, N, H, C, OH, OW, sX, dy, sDy, dx, sDx);
+        else maxPoolScatter2x2Lanes<i16>(x, N, H, C, OH, OW, sX, dy, sDy, dx, sDx);
+      } else maxPoolScatter2x2Fields(x, N, H, C, xBits, OH, OW, sX, dy, dyBits, sDy, dx, sDx);
       store<i32>(stats, 0);
       return 0;
     }

@@ -74,9 +74,11 @@ export function reluBackward(
   // Both paths write every word of dX's rows, padding bits as zero.
   if (yBits == dyBits) {
     reluBackwardFields(y, dy, dx, rows, cols * yBits, sD, yBits);
+  } else if (ASC_FEATURE_SIMD) {
+    reluBackwardGroups(y, yBits, sY, dy, dyBits, sD, dx, rows, cols);
   } else {
     for (let r: u32 = 0; r < rows; r++) {
-      reluBackwardRowStream(y + <usize>r * sY, yBits, dy + <usize>r * sD, dyBits, dx + <usize>r * sD, cols);
+      reluBackwardStream<u32>(y + <usize>r * sY, yBits, dy + <usize>r * sD, dyBits, dx + <usize>r * sD, cols);
     }
   }
   return 0;
@@ -215,39 +217,143 @@ function reluBackwardFields(y: usize, dy: usize, dx: usize, rows: u32, nbits: u3
   }
 }
 
+// ---- y and dY of different widths -----------------------------------------------------------------
+
 /**
- * dx = dy where y > 0 when y and dy differ in width: y's fields are read in order from a bit
- * buffer, each one's test becomes a whole-field mask at dy's width, and every 32 bits of masks
- * are applied to a word of dy. A y field v (as unsigned) is positive when 1 <= v <= 2^(yBits-1) - 1.
+ * dx = dy where y > 0 when y and dy differ in width, for `count` codes from y's and dy's bit 0 at
+ * the given addresses (byte addresses; with T = u32 they are the rows' starts). y's fields are read
+ * in order from a bit buffer, each one's test becomes a whole-field mask at dy's width, and every
+ * chunk (T) of masks is applied to the same chunk of dy. A y field v (as unsigned) is positive when
+ * 1 <= v <= 2^(yBits-1) - 1. Chunks are loaded only when the next field needs them and stored once
+ * they hold codes, so nothing past the last code's chunk is touched; its padding bits come out zero.
  */
-function reluBackwardRowStream(yRow: usize, yBits: u32, dyRow: usize, dyBits: u32, dxRow: usize, cols: u32): void {
+function reluBackwardStream<T>(yAt: usize, yBits: u32, dyAt: usize, dyBits: u32, dxAt: usize, count: u32): void {
+  const size = <usize>sizeof<T>(), chunk = <u32>size * 8;
   const yMask: u64 = (<u64>1 << yBits) - 1;
   const dMask: u64 = (<u64>1 << dyBits) - 1;
   const below = (<u64>1 << (yBits - 1)) - 1; // v - 1 < below: 1 <= v <= 2^(yBits-1) - 1
-  let p = yRow;
+  let p = yAt;
   let buf: u64 = 0, have: u32 = 0;
   let masks: u64 = 0, filled: u32 = 0;
   let o: usize = 0;
-  for (let j: u32 = 0; j < cols; j++) {
-    if (have < yBits) {
-      // Loaded only when the next field needs it, so the word is inside the row.
-      buf |= <u64>load<u32>(p) << have;
-      p += 4;
-      have += 32;
+  for (let j: u32 = 0; j < count; j++) {
+    while (have < yBits) {
+      buf |= <u64>load<T>(p) << have;
+      p += size;
+      have += chunk;
     }
     const v = buf & yMask;
     buf >>= yBits;
     have -= yBits;
     masks |= (dMask & (<u64>0 - <u64>(v - 1 < below))) << filled;
     filled += dyBits;
-    if (filled >= 32) {
-      store<u32>(dxRow + o, load<u32>(dyRow + o) & <u32>masks);
-      o += 4;
-      masks >>= 32;
-      filled -= 32;
+    while (filled >= chunk) {
+      store<T>(dxAt + o, <T>(<u64>load<T>(dyAt + o) & masks));
+      o += size;
+      masks >>= chunk;
+      filled -= chunk;
     }
   }
-  if (filled > 0) store<u32>(dxRow + o, load<u32>(dyRow + o) & <u32>masks);
+  if (filled > 0) store<T>(dxAt + o, <T>(<u64>load<T>(dyAt + o) & masks));
+}
+
+// The SIMD build's mixed widths: 8 codes a step. Eight y codes are yBits whole bytes and eight dY
+// codes dyBits whole bytes, so every step has the same layout relative to its first bytes. A
+// swizzle gathers each y code's bytes into an i32 lane, a multiply by a per-lane power of two moves
+// the code to the top of its lane and an arithmetic shift brings it back sign-extended (as
+// decodeRowGroups in packed.ts); its test, as an i16 lane of ones or zeros, then goes into the
+// bits of its dY field by byte swizzles: a byte of dY holds parts of up to four fields, so up to
+// four swizzle-and-mask passes, OR-ed. The 16-byte store writes dY's own bytes back past the
+// step's dyBits (ones in the mask), which the next step or the row's tail rewrites.
+function reluBackwardGroups(
+  y: usize, yBits: u32, sY: u32, dy: usize, dyBits: u32, sD: u32, dx: usize, rows: u32, cols: u32,
+): void {
+  // y: lane t (codes 0..3 in idxA/mulA, 4..7 in idxB/mulB) gathers bytes off/8 .. off/8 + 3.
+  let iA: u64 = 0, iA2: u64 = 0, iB: u64 = 0, iB2: u64 = 0, mA: u64 = 0, mA2: u64 = 0, mB: u64 = 0, mB2: u64 = 0;
+  for (let t: u32 = 0; t < 8; t++) {
+    const off = t * yBits;
+    let lane: u64 = 0;
+    for (let k: u32 = 0; k < 4; k++) {
+      const b = (off >>> 3) + k;
+      lane |= <u64>(b < 16 ? b : 0x80) << (k << 3);
+    }
+    const mul = <u64>(<u32>1 << (32 - yBits - (off & 7)));
+    const shift = <u64>((t & 1) << 5);
+    if (t < 2) { iA |= lane << shift; mA |= mul << shift; }
+    else if (t < 4) { iA2 |= lane << shift; mA2 |= mul << shift; }
+    else if (t < 6) { iB |= lane << shift; mB |= mul << shift; }
+    else { iB2 |= lane << shift; mB2 |= mul << shift; }
+  }
+  const idxA = halves(iA, iA2), idxB = halves(iB, iB2), mulA = halves(mA, mA2), mulB = halves(mB, mB2);
+  const down = 32 - yBits;
+  // dY: pass s takes to byte t the test of field floor(8t / dyBits) + s, masked to its bits there.
+  const passes: u32 = dyBits <= 3 ? 4 : dyBits <= 7 ? 3 : 2;
+  const pick0 = fieldPick(dyBits, 0, false), keep0 = fieldPick(dyBits, 0, true);
+  const pick1 = fieldPick(dyBits, 1, false), keep1 = fieldPick(dyBits, 1, true);
+  const pick2 = fieldPick(dyBits, 2, false), keep2 = fieldPick(dyBits, 2, true);
+  const pick3 = fieldPick(dyBits, 3, false), keep3 = fieldPick(dyBits, 3, true);
+  const past = bytesFrom(dyBits); // ones past the step's dyBits bytes (none at 16)
+  const zero = i32x4.splat(0);
+  const full = cols >>> 3;
+  const yEnd = y + <usize>rows * sY, dEnd = <usize>rows * sD;
+  for (let r: u32 = 0; r < rows; r++) {
+    const yRow = y + <usize>r * sY, at = <usize>r * sD;
+    let g: u32 = 0;
+    // Steps whose 16-byte loads and store lie in the buffers (the next row's bytes are still theirs).
+    for (; g < full; g++) {
+      const ya = yRow + <usize>g * yBits, da = at + <usize>g * dyBits;
+      if (ya + 16 > yEnd || da + 16 > dEnd) break;
+      const x = v128.load(ya);
+      const a = i32x4.gt_s(i32x4.shr_s(i32x4.mul(i8x16.swizzle(x, idxA), mulA), down), zero);
+      const b = i32x4.gt_s(i32x4.shr_s(i32x4.mul(i8x16.swizzle(x, idxB), mulB), down), zero);
+      const tests = i16x8.narrow_i32x4_s(a, b); // lane t: all ones when y code t > 0
+      let mask = v128.or(v128.and(i8x16.swizzle(tests, pick0), keep0), past);
+      mask = v128.or(mask, v128.and(i8x16.swizzle(tests, pick1), keep1));
+      if (passes > 2) mask = v128.or(mask, v128.and(i8x16.swizzle(tests, pick2), keep2));
+      if (passes > 3) mask = v128.or(mask, v128.and(i8x16.swizzle(tests, pick3), keep3));
+      v128.store(dx + da, v128.and(v128.load(dy + da), mask));
+    }
+    // The rest from the step's first bytes, a byte at a time, then the row's padding.
+    const done = g << 3;
+    reluBackwardStream<u8>(yRow + <usize>g * yBits, yBits, dy + at + <usize>g * dyBits, dyBits,
+      dx + at + <usize>g * dyBits, cols - done);
+    clearTail(dx + at, cols * dyBits, sD);
+  }
+}
+
+// Ones in bytes t..15 of a vector.
+function bytesFrom(t: u32): v128 {
+  const lo = t >= 8 ? 0 : ~(<u64>0) << <u64>(t << 3);
+  const hi = t <= 8 ? ~(<u64>0) : t >= 16 ? 0 : ~(<u64>0) << <u64>((t - 8) << 3);
+  return halves(lo, hi);
+}
+
+@inline function halves(lo: u64, hi: u64): v128 {
+  return i64x2.replace_lane(i64x2.splat(lo), 1, hi);
+}
+
+// reluBackwardGroups' pass s: for each byte t < dyBits of a step's dY bytes, the swizzle index of
+// the test of field j = floor(8t / dyBits) + s (byte 2j of the i16 tests) and, with `keep`, that
+// field's bits within byte t; no field (0x80, which swizzles to 0, and no bits) where j is past
+// the step's 8 fields or starts after the byte.
+function fieldPick(dyBits: u32, s: u32, keep: bool): v128 {
+  let lo: u64 = 0, hi: u64 = 0;
+  for (let t: u32 = 0; t < 16; t++) {
+    const j = (8 * t) / dyBits + s;
+    let byte: u64 = keep ? 0 : 0x80;
+    if (t < dyBits && j < 8 && j * dyBits < 8 * t + 8) {
+      if (keep) {
+        const from = max<i32>(<i32>(j * dyBits) - <i32>(8 * t), 0);
+        const to = min<i32>(<i32>(j * dyBits + dyBits) - <i32>(8 * t), 8);
+        byte = <u64>(((1 << (to - from)) - 1) << from);
+      } else {
+        byte = <u64>(2 * j);
+      }
+    }
+    if (t < 8) lo |= byte << <u64>(t << 3);
+    else hi |= byte << <u64>((t - 8) << 3);
+  }
+  return halves(lo, hi);
 }
 
 // Flatten concatenates each image's H rows into one row, dropping the per-line padding. An

@@ -91,12 +91,13 @@ export function reluBackward(
 // becomes a mask of the whole field by one subtraction over the row taken as a long integer,
 //   mask = (marks << 1) - (marks >> (bits - 1)),
 // a mark at bit t adding 2^(t+1) - 2^(t+1-bits), the ones at t+1-bits..t; the terms are disjoint,
-// so the sum is their union. Word by word, the only borrow between words is that of a field
-// straddling them: the word below gets its low part as -2^(t+1-bits) (mod 2^64, the ones from
-// there up), the word above its high part as 2^(t+1) minus that borrow, and the word above knows
-// whether to take it by the mark alone (a mark below bit bits - 1 belongs to a straddling field).
-// So each word's mask needs only its own marks and its neighbour's, and no carry runs along the
-// row. Only integer bit operations: the SIMD and scalar builds run the same code.
+// so the sum is their union. Taken a 64-bit word at a time (each mod 2^64), a field inside the word
+// is its own term; one ending at bit 63 loses its 2^64, and -2^(t+1-bits) alone is its ones from
+// there up. A field straddling words w and w+1 has its mark in w+1 below bit bits - 1 (where no
+// other field's can be): word w gets its -2^(start), the next word's mark shifted down (its ones
+// from its start up), and word w + 1 its 2^(t+1) minus the borrow word w would pass up, taken from
+// that mark alone. So a word's masks need only its own marks and the next word's, and no borrow
+// runs along the row. Only integer bit operations: the SIMD and scalar builds run the same code.
 
 // Word w of a row (8 bytes, or the last 4 of a stride that is not a multiple of 8).
 @inline function loadWord(row: usize, w: u32, stride: u32): u64 {
@@ -137,7 +138,7 @@ function firstSigns(bits: u32): u64 {
 /** max(q, 0) on the fields of each row: the negative ones (sign bit set) are cleared. */
 function reluFields(ptr: usize, rows: u32, nbits: u32, stride: u32, bits: u32): void {
   if (nbits == 0) return;
-  const words = (nbits + 63) >>> 6, last = lastCodeBits(nbits);
+  const words = (nbits >>> 6) + <u32>((nbits & 63) != 0), last = lastCodeBits(nbits); // (no nbits + 63: it may wrap)
   const r = <u64>(64 % bits), back = <u64>bits - r, down = <u64>(bits - 1), up = <u64>(65 - bits);
   const lowSigns = (<u64>1 << down) - 1;
   const h0 = firstSigns(bits);
@@ -176,7 +177,7 @@ function reluFields(ptr: usize, rows: u32, nbits: u32, stride: u32, bits: u32): 
  */
 function reluBackwardFields(y: usize, dy: usize, dx: usize, rows: u32, nbits: u32, stride: u32, bits: u32): void {
   if (nbits == 0) return;
-  const words = (nbits + 63) >>> 6, last = lastCodeBits(nbits);
+  const words = (nbits >>> 6) + <u32>((nbits & 63) != 0), last = lastCodeBits(nbits); // (no nbits + 63: it may wrap)
   const r = <u64>(64 % bits), back = <u64>bits - r, down = <u64>(bits - 1), up = <u64>(65 - bits);
   const lowSigns = (<u64>1 << down) - 1;
   const h0 = firstSigns(bits);

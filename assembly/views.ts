@@ -491,3 +491,93 @@ export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Direct rows: the GEMM's IM2COL A without a panel. Kernel row ky of patch (n, oy, ox) is already a
+// contiguous run of the cached line (n, oy*SH + ky), so a micro-kernel can read its pairs of k
+// there (dotTile's row pointers) instead of from a copy. viewRowsNext hands out, for the next tile
+// of MR consecutive rows, the address of each row's run for every kernel row: KH entries of 4
+// u32, entry ky at out + 16*ky. A tile's rows stay on at most a few output rows, and every line
+// they point to stays cached until the tile is done when the cache has a slot for each line
+// number between the tile's first and last (viewRowsDirect). Runs of odd length KW*C are read one
+// code further (into the line's padding, the next slot or the cache's slack): the caller packs B
+// with a zero row there, so whatever that code is adds 0.
+let rowN: u32 = 0, rowOy: u32 = 0, rowOx: u32 = 0;
+// The output row (n, oy) whose KH line addresses linePtrs holds, and which of them are the zero line.
+let tableN: i32 = -1, tableOy: u32 = 0, tableZero: u32 = 0;
+
+/** Whether the line cache bound for v can serve tiles of `mr` consecutive rows through
+ *  viewRowsNext (KH fits the line table, and every line of a tile has its own slot). */
+export function viewRowsDirect(v: usize, mr: u32): bool {
+  if (lcView != v || lcView == 0 || field(v, V_KH) > <i32>LINE_PTRS) return false;
+  const kh = <u64>field(v, V_KH), sh = <u64>field(v, V_SH), ow = <u64>field(v, V_OW);
+  // mr consecutive rows cross at most ceil((mr-1)/OW) output-row boundaries; each crossing moves
+  // the line number n*Hv + oy*SH by SH (same image) or KH (next image: Hv - (OH-1)*SH = KH).
+  const crossings = (<u64>mr - 1 + ow - 1) / ow;
+  const span = crossings * max(sh, kh) + kh;
+  return span <= <u64>lcMask + 1;
+}
+
+/** Starts handing out rows at virtual row r0 of v (bound by viewRowsDirect). */
+export function viewRowsBegin(v: usize, r0: u32): void {
+  const oh = <u32>field(v, V_OH), ow = <u32>field(v, V_OW);
+  const plane = oh * ow;
+  rowN = r0 / plane;
+  const rem = r0 % plane;
+  rowOy = rem / ow;
+  rowOx = rem % ow;
+  tableN = -1;
+}
+
+// Fills linePtrs with the lines of output row (rowN, rowOy), unless it holds them already.
+function rowTable(v: usize): void {
+  if (tableN == <i32>rowN && tableOy == rowOy) return;
+  const kh = <u32>field(v, V_KH), sh = <u32>field(v, V_SH);
+  let zero: u32 = 0;
+  for (let ky: u32 = 0; ky < kh; ky++) {
+    const line = cachedLine(v, rowN, rowOy * sh + ky);
+    store<u32>(linePtrs + (<usize>ky << 2), <u32>line);
+    if (line == lcZero) zero |= <u32>1 << ky;
+  }
+  tableN = <i32>rowN;
+  tableOy = rowOy;
+  tableZero = zero;
+}
+
+/**
+ * The run addresses of the next `rows` (1..MR) rows for every kernel row (see above), rows past
+ * `rows` pointing at the zero line; advances by `rows`. Returns the kernel rows (bit ky, ky < 32)
+ * whose runs are all zero in every row handed out.
+ */
+export function viewRowsNext(v: usize, rows: u32, mr: u32, out: usize): u32 {
+  const kh = <u32>field(v, V_KH), ow = <u32>field(v, V_OW), oh = <u32>field(v, V_OH);
+  const step = <u32>(field(v, V_SW) * field(v, V_C)) << 1;
+  if (ASC_FEATURE_SIMD && rows == 4 && mr == 4 && rowOx + 4 <= ow) {
+    // All four on one output row: run addresses step by SW*C codes.
+    rowTable(v);
+    const steps = i32x4(0, <i32>step, <i32>(2 * step), <i32>(3 * step));
+    const xOff = rowOx * step;
+    for (let ky: u32 = 0; ky < kh; ky++) {
+      const at = load<u32>(linePtrs + (<usize>ky << 2)) + xOff;
+      v128.store(out + (<usize>ky << 4), i32x4.add(i32x4.splat(<i32>at), steps));
+    }
+    rowOx += 4;
+    if (rowOx == ow) { rowOx = 0; if (++rowOy == oh) { rowOy = 0; rowN++; } }
+    return tableZero;
+  }
+  let zero: u32 = 0xffffffff;
+  for (let r: u32 = 0; r < mr; r++) {
+    if (r >= rows) {
+      for (let ky: u32 = 0; ky < kh; ky++) store<u32>(out + (<usize>ky << 4) + (<usize>r << 2), <u32>lcZero);
+      continue;
+    }
+    rowTable(v);
+    zero &= tableZero;
+    const xOff = rowOx * step;
+    for (let ky: u32 = 0; ky < kh; ky++) {
+      store<u32>(out + (<usize>ky << 4) + (<usize>r << 2), load<u32>(linePtrs + (<usize>ky << 2)) + xOff);
+    }
+    if (++rowOx == ow) { rowOx = 0; if (++rowOy == oh) { rowOy = 0; rowN++; } }
+  }
+  return zero;
+}

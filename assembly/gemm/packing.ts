@@ -57,9 +57,45 @@ export function packA(ic: u32, mc: u32, pc: u32, kc: u32): void {
   if (splitA) splitPanel(panelA, panelA2, <usize>mcp * kcp);
 }
 
+// op(B) rows [k0, k0+cnt) of the panel's k, columns [jc, jc+nc), into dst (row stride nc). With
+// run != 0 the panel's k has a zero row after every `run` rows of op(B) (block-multiply.ts
+// multiplyBlockRows: odd runs of an IM2COL A, read as pairs): panel row ky*(run+1) + e is op(B)
+// row ky*run + e for e < run, and zero at e = run.
+function decodeBRows(k0: u32, cnt: u32, jc: u32, nc: u32, run: u32, dst: usize): void {
+  if (run == 0) { viewDecodeRect(viewB, k0, cnt, jc, nc, dst, nc); return; }
+  const ldBytes = <usize>nc << 1;
+  const run1 = run + 1;
+  let k = k0;
+  const end = k0 + cnt;
+  while (k < end) {
+    const ky = k / run1, e = k % run1;
+    const out = dst + <usize>(k - k0) * ldBytes;
+    if (e == run) {
+      memory.fill(out, 0, ldBytes);
+      k++;
+      continue;
+    }
+    const n = min(run - e, end - k);
+    viewDecodeRect(viewB, ky * run + e, n, jc, nc, out, nc);
+    k += n;
+  }
+}
+
+// Stored rows [j0, j0+cnt) of an N x K B, the panel's k [pc, pc+kc), into dst (row stride ld);
+// with run != 0 (pc = 0), as decodeBRows maps k.
+function decodeBCols(j0: u32, cnt: u32, pc: u32, kc: u32, run: u32, dst: usize, ld: u32): void {
+  if (run == 0) { viewDecodeRect(viewB, j0, cnt, pc, kc, dst, ld); return; }
+  const run1 = run + 1;
+  for (let ky: u32 = 0; ky < kc / run1; ky++) {
+    viewDecodeRect(viewB, j0, cnt, ky * run, run, dst + (<usize>(ky * run1) << 1), ld);
+    for (let jj: u32 = 0; jj < cnt; jj++) store<i16>(dst + <usize>jj * (<usize>ld << 1) + (<usize>(ky * run1 + run) << 1), 0);
+  }
+}
+
 // B panel (at pb, pb2) for op(B) k [pc, pc+kc) x columns [jc, jc+nc). Every byte of the panel is
-// written (padding columns and the odd k row as zeros).
-export function packB(pb: usize, pb2: usize, jc: u32, nc: u32, pc: u32, kc: u32): void {
+// written (padding columns and the odd k row as zeros). With run != 0, the whole of K padded as
+// decodeBRows says (pc = 0, kc = K / run * (run + 1)).
+export function packB(pb: usize, pb2: usize, jc: u32, nc: u32, pc: u32, kc: u32, run: u32 = 0): void {
   const ncp = roundUp(nc, NR), kcp = roundUp(kc, 2);
   const pairs = kcp >>> 1;
   const groupBytes = <usize>pairs * 32;
@@ -74,31 +110,37 @@ export function packB(pb: usize, pb2: usize, jc: u32, nc: u32, pc: u32, kc: u32)
     const fullGroups = nc >>> 3, tailCols = nc & 7;
     for (let k0: u32 = 0; k0 < kc; k0 += chunk) {
       const cnt = min(chunk, kc - k0);
-      viewDecodeRect(viewB, pc + k0, cnt, jc, nc, scratch, nc);
+      decodeBRows(pc + k0, cnt, jc, nc, run, scratch);
       if (cnt & 1) memory.fill(scratch + <usize>cnt * ldBytes, 0, ldBytes);
       const chunkPairs = (cnt + 1) >>> 1;
-      for (let q: u32 = 0; q < chunkPairs; q++) {
-        const p = (k0 >>> 1) + q;
-        const s0row = scratch + <usize>(2 * q) * ldBytes;
-        const s1row = s0row + ldBytes;
-        const dst = pb + (<usize>p << 5);
-        if (ASC_FEATURE_SIMD) {
-          for (let g: u32 = 0; g < fullGroups; g++) {
-            const v0 = v128.load(s0row + (<usize>g << 4)), v1 = v128.load(s1row + (<usize>g << 4));
-            const o = dst + <usize>g * groupBytes;
-            v128.store(o, i16x8.shuffle(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
-            v128.store(o, i16x8.shuffle(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+      const p0 = k0 >>> 1;
+      if (ASC_FEATURE_SIMD) {
+        // Group by group over 16 pairs at a time: the groups' panels lie pairs*32 bytes apart (4 KiB
+        // at KC = 256), so a pass over every group for each pair would store to one cache set per
+        // group, while 16 pairs of one group are 512 contiguous bytes from 32 rows of scratch.
+        // Lanes t < tailCols of the partial group keep their value: (t - tailCols) is negative there.
+        const keep = i16x8.lt_s(i16x8(0, 1, 2, 3, 4, 5, 6, 7), i16x8.splat(<i16>tailCols));
+        const rowStep = ldBytes << 1;
+        for (let q0: u32 = 0; q0 < chunkPairs; q0 += 16) {
+          const q1 = min(chunkPairs, q0 + 16);
+          for (let g: u32 = 0; g < groups; g++) {
+            const mask = g < fullGroups ? i16x8.splat(-1) : keep;
+            let s0 = scratch + <usize>(2 * q0) * ldBytes + (<usize>g << 4);
+            let o = pb + <usize>g * groupBytes + (<usize>(p0 + q0) << 5);
+            for (let q = q0; q < q1; q++) {
+              const v0 = v128.and(v128.load(s0), mask), v1 = v128.and(v128.load(s0 + ldBytes), mask);
+              v128.store(o, i16x8.shuffle(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
+              v128.store(o, i16x8.shuffle(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+              s0 += rowStep;
+              o += 32;
+            }
           }
-          if (tailCols != 0) {
-            // Lanes t < tailCols keep their value: (t - tailCols) is negative there.
-            const keep = i16x8.lt_s(i16x8(0, 1, 2, 3, 4, 5, 6, 7), i16x8.splat(<i16>tailCols));
-            const v0 = v128.and(v128.load(s0row + (<usize>fullGroups << 4)), keep);
-            const v1 = v128.and(v128.load(s1row + (<usize>fullGroups << 4)), keep);
-            const o = dst + <usize>fullGroups * groupBytes;
-            v128.store(o, i16x8.shuffle(v0, v1, 0, 8, 1, 9, 2, 10, 3, 11));
-            v128.store(o, i16x8.shuffle(v0, v1, 4, 12, 5, 13, 6, 14, 7, 15), 16);
-          }
-        } else {
+        }
+      } else {
+        for (let q: u32 = 0; q < chunkPairs; q++) {
+          const s0row = scratch + <usize>(2 * q) * ldBytes;
+          const s1row = s0row + ldBytes;
+          const dst = pb + (<usize>(p0 + q) << 5);
           for (let g: u32 = 0; g < groups; g++) {
             const o = dst + <usize>g * groupBytes;
             for (let t: u32 = 0; t < 8; t++) {
@@ -121,7 +163,7 @@ export function packB(pb: usize, pb2: usize, jc: u32, nc: u32, pc: u32, kc: u32)
     const chunk = max<u32>(1, <u32>((rectEnd - scratch) / ldBytes));
     for (let j0: u32 = 0; j0 < nc; j0 += chunk) {
       const cnt = min(chunk, nc - j0);
-      viewDecodeRect(viewB, jc + j0, cnt, pc, kc, scratch, kcp);
+      decodeBCols(jc + j0, cnt, pc, kc, run, scratch, kcp);
       for (let jj: u32 = 0; jj < cnt; jj++) {
         const j = j0 + jj;
         const src = scratch + <usize>jj * ldBytes;

@@ -222,6 +222,37 @@ export function viewWritable(v: usize): bool {
   }
 }
 
+// `count` runs of n i16 (non-overlapping), run j from src + j*srcStep to dst + j*dstStep; with
+// spill, a run of 8 to 15 bytes may be written as 16 (bytes past it are the caller's to rewrite).
+@inline function copyRuns(dst: usize, dstStep: usize, src: usize, srcStep: usize, count: u32, n: u32, spill: bool): void {
+  const bytes = <usize>n << 1;
+  if (bytes >= 16) {
+    for (let j: u32 = 0; j < count; j++) { copyI16(dst, src, n); dst += dstStep; src += srcStep; }
+  } else if (bytes >= 8) {
+    if (ASC_FEATURE_SIMD && spill) {
+      for (let j: u32 = 0; j < count; j++) { v128.store(dst, v128.load(src)); dst += dstStep; src += srcStep; }
+    } else {
+      const tail = bytes - 8;
+      for (let j: u32 = 0; j < count; j++) {
+        const x = load<u64>(src), y = load<u64>(src + tail);
+        store<u64>(dst, x);
+        store<u64>(dst + tail, y);
+        dst += dstStep; src += srcStep;
+      }
+    }
+  } else if (bytes >= 4) {
+    const tail = bytes - 4;
+    for (let j: u32 = 0; j < count; j++) {
+      const x = load<u32>(src), y = load<u32>(src + tail);
+      store<u32>(dst, x);
+      store<u32>(dst + tail, y);
+      dst += dstStep; src += srcStep;
+    }
+  } else if (bytes == 2) {
+    for (let j: u32 = 0; j < count; j++) { store<u16>(dst, load<u16>(src)); dst += dstStep; src += srcStep; }
+  }
+}
+
 // The line cache of one IM2COL view (at most one per GEMM call). A cached line is one input line
 // (n, iy) as seen by the patches: Lx = (OW-1)*SW + KW virtual x positions, C codes each, with the
 // zero padding and the input dilation already applied, so kernel row ky of patch (n, oy, ox) is the
@@ -409,49 +440,32 @@ export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst
   let fresh = true;
   let mask: u32 = 0;
   if (hoist && c0 == 0 && end == (ky1 + 1) * seg) {
-    // Whole patch rows (K in one block): KH runs of KW*C codes.
-    const segBytes = <usize>seg << 1;
+    // Whole patch rows (K in one block): KH runs of KW*C codes. The rows of one output row (n, oy)
+    // read the same KH lines, run ky of row i + 1 starting SW*C codes after row i's: copied kernel
+    // row by kernel row, a strided run of copies from one line each.
     const kRows = ky1 + 1;
-    // Runs of at most 16 bytes (a 5x5 kernel over one channel: 10) are copied as one 16-byte block
-    // that spills into the place of runs written after it (the callers also rewrite the padding
-    // between rows); runs whose spill would pass the last row's end are copied exactly.
-    const short = segBytes <= 16;
-    const spillEnd = dst + <usize>nr * ldBytes - 16;
-    for (let i: u32 = 0; i < nr; i++) {
-      if (fresh) {
-        mask = 0;
-        for (let ky: u32 = 0; ky < kRows; ky++) {
-          const line = cachedLine(v, n, oy * sh + ky);
-          store<usize>(linePtrs + (<usize>ky << 2), line);
-          if (line == lcZero) mask |= <u32>1 << ky;
-        }
-        fresh = false;
+    const segBytes = <usize>seg << 1, step = <usize>(sw * c) << 1;
+    let i: u32 = 0;
+    while (i < nr) {
+      const rows = min(nr - i, ow - ox);
+      mask = 0;
+      for (let ky: u32 = 0; ky < kRows; ky++) {
+        const line = cachedLine(v, n, oy * sh + ky);
+        store<usize>(linePtrs + (<usize>ky << 2), line);
+        if (line == lcZero) mask |= <u32>1 << ky;
       }
-      if (rectZeroMasks != 0) store<u32>(rectZeroMasks + (<usize>i << 2), mask);
-      const xOff = <usize>(ox * sw * c) << 1;
-      let out = dst + <usize>i * ldBytes;
-      if (short && out + <usize>kRows * segBytes <= spillEnd) {
-        for (let ky: u32 = 0; ky < kRows; ky++) {
-          const src = load<usize>(linePtrs + (<usize>ky << 2)) + xOff;
-          if (ASC_FEATURE_SIMD) {
-            v128.store(out, v128.load(src));
-          } else {
-            store<u64>(out, load<u64>(src));
-            store<u64>(out, load<u64>(src, 8), 8);
-          }
-          out += segBytes;
-        }
-      } else {
-        for (let ky: u32 = 0; ky < kRows; ky++) {
-          copyI16(out, load<usize>(linePtrs + (<usize>ky << 2)) + xOff, seg);
-          out += segBytes;
-        }
+      if (rectZeroMasks != 0) {
+        for (let j: u32 = 0; j < rows; j++) store<u32>(rectZeroMasks + (<usize>(i + j) << 2), mask);
       }
-      if (++ox == ow) {
-        ox = 0;
-        fresh = true;
-        if (++oy == oh) { oy = 0; n++; }
+      const out = dst + <usize>i * ldBytes, xOff = <usize>ox * step;
+      for (let ky: u32 = 0; ky < kRows; ky++) {
+        // Runs of 8 to 15 bytes before the last kernel row are copied as one 16-byte block that
+        // spills into the place of run ky + 1 of the same row, written in the next pass.
+        copyRuns(out + <usize>ky * segBytes, ldBytes, load<usize>(linePtrs + (<usize>ky << 2)) + xOff, step, rows, seg, ky + 1 < kRows);
       }
+      i += rows;
+      ox = 0;
+      if (++oy == oh) { oy = 0; n++; }
     }
     return;
   }

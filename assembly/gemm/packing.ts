@@ -25,6 +25,31 @@ function splitPanel(p: usize, p2: usize, count: usize): void {
   }
 }
 
+// The 8 x 8 i16 block at src (row stride ld bytes) transposed to dst (row stride ldDst), of which
+// only the first `rows` rows are stored: interleaves of i16, then i32, then i64 lanes.
+@inline function transpose8x8(src: usize, ld: usize, dst: usize, ldDst: usize, rows: u32): void {
+  const x0 = v128.load(src), x1 = v128.load(src + ld), x2 = v128.load(src + 2 * ld), x3 = v128.load(src + 3 * ld);
+  const x4 = v128.load(src + 4 * ld), x5 = v128.load(src + 5 * ld), x6 = v128.load(src + 6 * ld), x7 = v128.load(src + 7 * ld);
+  // t01l = x0 and x1 interleaved by code, low half (columns 0..3), and so on.
+  const t01l = i16x8.shuffle(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), t01h = i16x8.shuffle(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15);
+  const t23l = i16x8.shuffle(x2, x3, 0, 8, 1, 9, 2, 10, 3, 11), t23h = i16x8.shuffle(x2, x3, 4, 12, 5, 13, 6, 14, 7, 15);
+  const t45l = i16x8.shuffle(x4, x5, 0, 8, 1, 9, 2, 10, 3, 11), t45h = i16x8.shuffle(x4, x5, 4, 12, 5, 13, 6, 14, 7, 15);
+  const t67l = i16x8.shuffle(x6, x7, 0, 8, 1, 9, 2, 10, 3, 11), t67h = i16x8.shuffle(x6, x7, 4, 12, 5, 13, 6, 14, 7, 15);
+  // u0 = rows 0..3 of columns 0 and 1, u4 = rows 4..7 of the same, and so on.
+  const u0 = i32x4.shuffle(t01l, t23l, 0, 4, 1, 5), u1 = i32x4.shuffle(t01l, t23l, 2, 6, 3, 7);
+  const u2 = i32x4.shuffle(t01h, t23h, 0, 4, 1, 5), u3 = i32x4.shuffle(t01h, t23h, 2, 6, 3, 7);
+  const u4 = i32x4.shuffle(t45l, t67l, 0, 4, 1, 5), u5 = i32x4.shuffle(t45l, t67l, 2, 6, 3, 7);
+  const u6 = i32x4.shuffle(t45h, t67h, 0, 4, 1, 5), u7 = i32x4.shuffle(t45h, t67h, 2, 6, 3, 7);
+  v128.store(dst, i64x2.shuffle(u0, u4, 0, 2));
+  if (rows > 1) v128.store(dst + ldDst, i64x2.shuffle(u0, u4, 1, 3));
+  if (rows > 2) v128.store(dst + 2 * ldDst, i64x2.shuffle(u1, u5, 0, 2));
+  if (rows > 3) v128.store(dst + 3 * ldDst, i64x2.shuffle(u1, u5, 1, 3));
+  if (rows > 4) v128.store(dst + 4 * ldDst, i64x2.shuffle(u2, u6, 0, 2));
+  if (rows > 5) v128.store(dst + 5 * ldDst, i64x2.shuffle(u2, u6, 1, 3));
+  if (rows > 6) v128.store(dst + 6 * ldDst, i64x2.shuffle(u3, u7, 0, 2));
+  if (rows > 7) v128.store(dst + 7 * ldDst, i64x2.shuffle(u3, u7, 1, 3));
+}
+
 // A panel rows [0, mcp) x k [0, kcp) from op(A) rows [ic, ic+mc) x k [pc, pc+kc). Only what the
 // micro-kernel reads is written: rows >= mc and the odd k column are zeroed, nothing else is cleared.
 export function packA(ic: u32, mc: u32, pc: u32, kc: u32): void {
@@ -34,16 +59,28 @@ export function packA(ic: u32, mc: u32, pc: u32, kc: u32): void {
     viewDecodeRect(viewA, ic, mc, pc, kc, panelA, kcp);
   } else {
     // A is stored K x M: decode stored rows [pc, pc+kc), columns [ic, ic+mc) a chunk at a time and
-    // transpose them into the panel.
-    const chunk = max<u32>(1, <u32>((rectEnd - scratch) / (<usize>mc << 1)));
+    // transpose them into the panel. The SIMD build transposes 8 x 8 blocks, whose 16-byte row
+    // loads may read past a chunk row's mc codes: 16 bytes are kept free after the chunk.
     const ldBytes = <usize>mc << 1;
+    const chunk = max<u32>(1, <u32>((rectEnd - scratch - 16) / ldBytes));
     for (let k0: u32 = 0; k0 < kc; k0 += chunk) {
       const cnt = min(chunk, kc - k0);
       viewDecodeRect(viewA, pc + k0, cnt, ic, mc, scratch, mc);
+      let k8: u32 = 0;
+      if (ASC_FEATURE_SIMD) {
+        k8 = cnt & ~7;
+        for (let r0: u32 = 0; r0 < mc; r0 += 8) {
+          const rows = min<u32>(8, mc - r0);
+          for (let k: u32 = 0; k < k8; k += 8) {
+            transpose8x8(scratch + <usize>k * ldBytes + (<usize>r0 << 1), ldBytes,
+              panelA + <usize>r0 * rowBytes + (<usize>(k0 + k) << 1), rowBytes, rows);
+          }
+        }
+      }
       for (let r: u32 = 0; r < mc; r++) {
         const dst = panelA + <usize>r * rowBytes + (<usize>k0 << 1);
-        let src = scratch + (<usize>r << 1);
-        for (let k: u32 = 0; k < cnt; k++) {
+        let src = scratch + <usize>k8 * ldBytes + (<usize>r << 1);
+        for (let k = k8; k < cnt; k++) {
           store<i16>(dst + (<usize>k << 1), load<i16>(src));
           src += ldBytes;
         }

@@ -261,6 +261,8 @@ export function viewWritable(v: usize): bool {
 let lcView: usize = 0;
 let lcData: usize = 0, lcTags: usize = 0, lcZero: usize = 0;
 let lcMask: u32 = 0, lcLineBytes: usize = 0, lcHv: u32 = 0, lcLx: u32 = 0;
+// The view's PH, DH and H, for telling padding and dilation rows (the zero line) from input lines.
+let lcPh: i32 = 0, lcDh: i32 = 1, lcH: i32 = 0;
 const LINE_PTRS: u32 = 32;
 /** When non-zero, viewDecodeRect stores there, per decoded row (u32), a mask of the kernel rows ky
  *  whose codes all came from a zero line (padding, or a row that input dilation skips): bit ky set
@@ -304,6 +306,9 @@ export function viewCacheBind(v: usize, at: usize, slots: u32, bytes: usize): vo
   lcLx = <u32>((field(v, V_OW) - 1) * field(v, V_SW) + field(v, V_KW));
   lcLineBytes = (<usize>lcLx * <usize>field(v, V_C) * 2 + 15) & ~(<usize>15);
   lcHv = <u32>((field(v, V_OH) - 1) * field(v, V_SH) + field(v, V_KH));
+  lcPh = field(v, V_PH);
+  lcDh = field(v, V_DH);
+  lcH = field(v, V_H);
   lcMask = slots - 1;
   lcZero = (at + 15) & ~(<usize>15);
   lcData = lcZero + lcLineBytes;
@@ -314,18 +319,29 @@ export function viewCacheBind(v: usize, at: usize, slots: u32, bytes: usize): vo
 }
 
 /** The decoded line for virtual input row t = oy*SH + ky (0 <= t < Hv) of image n. */
-function cachedLine(v: usize, n: u32, t: u32): usize {
-  const ph = field(v, V_PH), dh = field(v, V_DH), h = field(v, V_H);
-  const vy = <i32>t - ph;
-  if (vy < 0 || vy % dh != 0 || vy / dh >= h) return lcZero;
+@inline function cachedLine(v: usize, n: u32, t: u32): usize {
+  const vy = <i32>t - lcPh;
+  let iy = vy;
+  if (lcDh != 1) {
+    if (vy % lcDh != 0) return lcZero;
+    iy = vy / lcDh;
+  }
+  if (vy < 0 || iy >= lcH) return lcZero;
   const g = n * lcHv + t;
   const slot = g & lcMask;
   const ptr = lcData + <usize>slot * lcLineBytes;
   if (load<u32>(lcTags + (<usize>slot << 2)) == g) return ptr;
   store<u32>(lcTags + (<usize>slot << 2), g);
+  fillLine(v, n, <u32>iy, ptr);
+  return ptr;
+}
+
+// Decodes input line (n, iy) of v into the cache line at ptr: zero padding, input dilation.
+function fillLine(v: usize, n: u32, iy: u32, ptr: usize): void {
+  const h = field(v, V_H);
   const c = field(v, V_C), w = field(v, V_W), pw = field(v, V_PW), dw = field(v, V_DW);
   const bits = <u32>field(v, V_BITS);
-  const line = <usize>field(v, V_BASE) + <usize>(n * <u32>h + <u32>(vy / dh)) * <usize>field(v, V_STRIDE);
+  const line = <usize>field(v, V_BASE) + <usize>(n * <u32>h + iy) * <usize>field(v, V_STRIDE);
   const lx = <i32>lcLx;
   if (dw == 1) {
     // Input x = t' - PW for cache position t' in [PW, PW + W).
@@ -347,7 +363,6 @@ function cachedLine(v: usize, n: u32, t: u32): usize {
       decodeRow(line, <u32>((vx / dw) * c), <u32>c, bits, ptr + (<usize>((vx + pw) * c) << 1));
     }
   }
-  return ptr;
 }
 
 /**
@@ -517,8 +532,11 @@ export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst
 // code further (into the line's padding, the next slot or the cache's slack): the caller packs B
 // with a zero row there, so whatever that code is adds 0.
 let rowN: u32 = 0, rowOy: u32 = 0, rowOx: u32 = 0;
+// The view's geometry, read once by viewRowsBegin: KH, SH, OH, OW, and SW*C codes in bytes.
+let rowKh: u32 = 0, rowSh: u32 = 0, rowOh: u32 = 0, rowOw: u32 = 0, rowStep: u32 = 0;
 // The output row (n, oy) whose KH line addresses linePtrs holds, and which of them are the zero line.
-let tableN: i32 = -1, tableOy: u32 = 0, tableZero: u32 = 0;
+let tableN: u32 = 0, tableOy: u32 = 0, tableZero: u32 = 0;
+let tableValid = false;
 
 /** Whether the line cache bound for v can serve tiles of `mr` consecutive rows through
  *  viewRowsNext (KH fits the line table, and every line of a tile has its own slot). */
@@ -534,28 +552,45 @@ export function viewRowsDirect(v: usize, mr: u32): bool {
 
 /** Starts handing out rows at virtual row r0 of v (bound by viewRowsDirect). */
 export function viewRowsBegin(v: usize, r0: u32): void {
-  const oh = <u32>field(v, V_OH), ow = <u32>field(v, V_OW);
-  const plane = oh * ow;
+  rowKh = <u32>field(v, V_KH);
+  rowSh = <u32>field(v, V_SH);
+  rowOh = <u32>field(v, V_OH);
+  rowOw = <u32>field(v, V_OW);
+  rowStep = <u32>(field(v, V_SW) * field(v, V_C)) << 1;
+  const plane = rowOh * rowOw;
   rowN = r0 / plane;
   const rem = r0 % plane;
-  rowOy = rem / ow;
-  rowOx = rem % ow;
-  tableN = -1;
+  rowOy = rem / rowOw;
+  rowOx = rem % rowOw;
+  tableValid = false;
 }
 
-// Fills linePtrs with the lines of output row (rowN, rowOy), unless it holds them already.
+// Fills linePtrs with the lines of output row (rowN, rowOy). The next output row of the same image
+// shares all but SH of its lines with the one before (line oy*SH + ky is line (oy+1)*SH + ky - SH):
+// those are moved down, and only the last SH looked up.
 function rowTable(v: usize): void {
-  if (tableN == <i32>rowN && tableOy == rowOy) return;
-  const kh = <u32>field(v, V_KH), sh = <u32>field(v, V_SH);
-  let zero: u32 = 0;
-  for (let ky: u32 = 0; ky < kh; ky++) {
-    const line = cachedLine(v, rowN, rowOy * sh + ky);
+  let ky0: u32 = 0, zero: u32 = 0;
+  if (tableValid && tableN == rowN && tableOy + 1 == rowOy && rowSh < rowKh) {
+    ky0 = rowKh - rowSh;
+    memory.copy(linePtrs, linePtrs + (<usize>rowSh << 2), <usize>ky0 << 2);
+    zero = tableZero >>> rowSh;
+  }
+  for (let ky = ky0; ky < rowKh; ky++) {
+    const line = cachedLine(v, rowN, rowOy * rowSh + ky);
     store<u32>(linePtrs + (<usize>ky << 2), <u32>line);
     if (line == lcZero) zero |= <u32>1 << ky;
   }
-  tableN = <i32>rowN;
+  tableN = rowN;
   tableOy = rowOy;
   tableZero = zero;
+  tableValid = true;
+}
+
+@inline function nextRow(): void {
+  if (++rowOx == rowOw) {
+    rowOx = 0;
+    if (++rowOy == rowOh) { rowOy = 0; rowN++; }
+  }
 }
 
 /**
@@ -564,19 +599,18 @@ function rowTable(v: usize): void {
  * whose runs are all zero in every row handed out.
  */
 export function viewRowsNext(v: usize, rows: u32, mr: u32, out: usize): u32 {
-  const kh = <u32>field(v, V_KH), ow = <u32>field(v, V_OW), oh = <u32>field(v, V_OH);
-  const step = <u32>(field(v, V_SW) * field(v, V_C)) << 1;
-  if (ASC_FEATURE_SIMD && rows == 4 && mr == 4 && rowOx + 4 <= ow) {
+  if (!tableValid || tableN != rowN || tableOy != rowOy) rowTable(v);
+  const kh = rowKh, step = rowStep;
+  if (ASC_FEATURE_SIMD && rows == 4 && mr == 4 && rowOx + 4 <= rowOw) {
     // All four on one output row: run addresses step by SW*C codes.
-    rowTable(v);
     const steps = i32x4(0, <i32>step, <i32>(2 * step), <i32>(3 * step));
     const xOff = rowOx * step;
     for (let ky: u32 = 0; ky < kh; ky++) {
       const at = load<u32>(linePtrs + (<usize>ky << 2)) + xOff;
       v128.store(out + (<usize>ky << 4), i32x4.add(i32x4.splat(<i32>at), steps));
     }
-    rowOx += 4;
-    if (rowOx == ow) { rowOx = 0; if (++rowOy == oh) { rowOy = 0; rowN++; } }
+    rowOx += 3;
+    nextRow();
     return tableZero;
   }
   let zero: u32 = 0xffffffff;
@@ -585,13 +619,13 @@ export function viewRowsNext(v: usize, rows: u32, mr: u32, out: usize): u32 {
       for (let ky: u32 = 0; ky < kh; ky++) store<u32>(out + (<usize>ky << 4) + (<usize>r << 2), <u32>lcZero);
       continue;
     }
-    rowTable(v);
+    if (tableN != rowN || tableOy != rowOy) rowTable(v);
     zero &= tableZero;
     const xOff = rowOx * step;
     for (let ky: u32 = 0; ky < kh; ky++) {
       store<u32>(out + (<usize>ky << 4) + (<usize>r << 2), load<u32>(linePtrs + (<usize>ky << 2)) + xOff);
     }
-    if (++rowOx == ow) { rowOx = 0; if (++rowOy == oh) { rowOy = 0; rowN++; } }
+    nextRow();
   }
   return zero;
 }

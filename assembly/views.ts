@@ -253,6 +253,70 @@ export function viewWritable(v: usize): bool {
   }
 }
 
+// Decodes like packed.ts decodeRow, 16 codes per 16-byte load for the widths 3..7 that decodeRow
+// takes 8 at a time (its i32 lanes): a code of at most 7 bits starting at bit s of a byte lies in
+// that byte and the next, so each i16 lane gathers its code's two bytes (a swizzle), a multiply
+// by 2^(16 - bits - s) moves the code to the lane's top bits and an arithmetic shift brings it
+// back sign-extended. 16 codes are exactly 2*bits bytes, so every load has the same layout; the
+// last of the 16 codes ends in byte 14 at the latest (bit 7 + 15*7 + 7 = 119). Loads stay inside
+// the 32-bit words that hold the requested codes, as decodeRow's do; the rest goes to decodeRow.
+// (A candidate for packed.ts, whose row decoder this is.)
+export function decodeRun(row: usize, col0: u32, count: u32, bits: u32, dst: usize): void {
+  let j: u32 = 0;
+  if (ASC_FEATURE_SIMD && bits < 8 && count >= 16 && !(bits == 4 && (col0 & 1) == 0) && !(bits == 2 && (col0 & 3) == 0)) {
+    const start = <usize>col0 * bits;
+    let p = row + (start >>> 3);
+    const limit = row + <usize>(((<u64>(col0 + count) * bits + 31) >>> 5) << 2);
+    const r0 = <u32>(start & 7);
+    if (runBits != bits || runR0 != r0) runLayout(bits, r0);
+    const idxLo = i64x2(runIdxLo0, runIdxLo1), idxHi = i64x2(runIdxHi0, runIdxHi1);
+    const mulLo = i64x2(runMulLo0, runMulLo1), mulHi = i64x2(runMulHi0, runMulHi1);
+    const down = 16 - bits;
+    const step = <usize>bits << 1;
+    for (; j + 16 <= count && p + 16 <= limit; j += 16) {
+      const x = v128.load(p);
+      const out = dst + (<usize>j << 1);
+      v128.store(out, i16x8.shr_s(i16x8.mul(i8x16.swizzle(x, idxLo), mulLo), down));
+      v128.store(out, i16x8.shr_s(i16x8.mul(i8x16.swizzle(x, idxHi), mulHi), down), 16);
+      p += step;
+    }
+  }
+  decodeRow(row, col0 + j, count - j, bits, dst + (<usize>j << 1));
+}
+
+// decodeRun's swizzles and multipliers for the last (bits, first bit offset) it saw: lane t of
+// the low half holds code t, at bit offset o = r0 + t*bits of the load, bytes o>>3 and (o>>3)+1
+// (as the i16 (o>>3)*257 + 256), multiplier 2^(16 - bits - (o&7)); the high half codes 8..15.
+let runBits: u32 = 0, runR0: u32 = 0;
+// (Kept as i64 halves: a v128 global would not compile in the scalar build.)
+let runIdxLo0: i64 = 0, runIdxLo1: i64 = 0, runIdxHi0: i64 = 0, runIdxHi1: i64 = 0;
+let runMulLo0: i64 = 0, runMulLo1: i64 = 0, runMulHi0: i64 = 0, runMulHi1: i64 = 0;
+function runLayout(bits: u32, r0: u32): void {
+  if (!ASC_FEATURE_SIMD) return;
+  const oLo = i16x8.add(i16x8.splat(<i16>r0), i16x8.mul(i16x8(0, 1, 2, 3, 4, 5, 6, 7), i16x8.splat(<i16>bits)));
+  const oHi = i16x8.add(oLo, i16x8.splat(<i16>(8 * bits)));
+  const idxLo = i16x8.add(i16x8.mul(i16x8.shr_u(oLo, 3), i16x8.splat(257)), i16x8.splat(256));
+  const idxHi = i16x8.add(i16x8.mul(i16x8.shr_u(oHi, 3), i16x8.splat(257)), i16x8.splat(256));
+  const mulLo = powersOfTwo(i16x8.sub(i16x8.splat(<i16>(16 - bits)), v128.and(oLo, i16x8.splat(7))));
+  const mulHi = powersOfTwo(i16x8.sub(i16x8.splat(<i16>(16 - bits)), v128.and(oHi, i16x8.splat(7))));
+  runIdxLo0 = i64x2.extract_lane(idxLo, 0); runIdxLo1 = i64x2.extract_lane(idxLo, 1);
+  runIdxHi0 = i64x2.extract_lane(idxHi, 0); runIdxHi1 = i64x2.extract_lane(idxHi, 1);
+  runMulLo0 = i64x2.extract_lane(mulLo, 0); runMulLo1 = i64x2.extract_lane(mulLo, 1);
+  runMulHi0 = i64x2.extract_lane(mulHi, 0); runMulHi1 = i64x2.extract_lane(mulHi, 1);
+  runBits = bits;
+  runR0 = r0;
+}
+
+// 2^e in each i16 lane, for exponents e in 0..14 (through the exponent field of an f32: wasm SIMD
+// has no per-lane shifts).
+@inline function powersOfTwo(e: v128): v128 {
+  const lo = i32x4.extend_low_i16x8_s(e), hi = i32x4.extend_high_i16x8_s(e);
+  const bias = i32x4.splat(127);
+  const pLo = i32x4.trunc_sat_f32x4_s(i32x4.shl(i32x4.add(lo, bias), 23));
+  const pHi = i32x4.trunc_sat_f32x4_s(i32x4.shl(i32x4.add(hi, bias), 23));
+  return i16x8.narrow_i32x4_s(pLo, pHi);
+}
+
 // The line cache of one IM2COL view (at most one per GEMM call). A cached line is one input line
 // (n, iy) as seen by the patches: Lx = (OW-1)*SW + KW virtual x positions, C codes each, with the
 // zero padding and the input dilation already applied, so kernel row ky of patch (n, oy, ox) is the
@@ -350,7 +414,7 @@ function fillLine(v: usize, n: u32, iy: u32, ptr: usize): void {
       memory.fill(ptr, 0, <usize>lx * c * 2);
     } else {
       if (lo > 0) memory.fill(ptr, 0, <usize>(lo * c) << 1);
-      decodeRow(line, <u32>((lo - pw) * c), <u32>((hi - lo) * c), bits, ptr + (<usize>(lo * c) << 1));
+      decodeRun(line, <u32>((lo - pw) * c), <u32>((hi - lo) * c), bits, ptr + (<usize>(lo * c) << 1));
       if (hi < lx) memory.fill(ptr + (<usize>(hi * c) << 1), 0, <usize>((lx - hi) * c) << 1);
     }
   } else {
@@ -360,7 +424,7 @@ function fillLine(v: usize, n: u32, iy: u32, ptr: usize): void {
     const r = vx % dw;
     if (r != 0) vx += dw - r;
     for (; vx / dw < w && vx + pw < lx; vx += dw) {
-      decodeRow(line, <u32>((vx / dw) * c), <u32>c, bits, ptr + (<usize>((vx + pw) * c) << 1));
+      decodeRun(line, <u32>((vx / dw) * c), <u32>c, bits, ptr + (<usize>((vx + pw) * c) << 1));
     }
   }
 }
@@ -380,7 +444,7 @@ export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst
   if (kind == VIEW_KIND_PLAIN) {
     let src = base + <usize>r0 * stride;
     for (let i: u32 = 0; i < nr; i++) {
-      decodeRow(src, c0, nc, bits, dst + <usize>i * ldBytes);
+      decodeRun(src, c0, nc, bits, dst + <usize>i * ldBytes);
       src += stride;
     }
     return;
@@ -391,7 +455,7 @@ export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst
     for (let i: u32 = 0; i < nr; i++) {
       const ky = tap / kw, kx = tap % kw;
       const flipped = (kh - 1 - ky) * kw + (kw - 1 - kx);
-      decodeRow(base + <usize>out * stride, flipped * ci + c0, nc, bits, dst + <usize>i * ldBytes);
+      decodeRun(base + <usize>out * stride, flipped * ci + c0, nc, bits, dst + <usize>i * ldBytes);
       if (++out == co) { out = 0; tap++; }
     }
     return;
@@ -407,9 +471,9 @@ export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst
       const line = base + <usize>lineIdx * stride;
       const out = dst + <usize>i * ldBytes;
       if (nc == c && ld == c) {
-        decodeRow(line, x * c, run * c, bits, out);
+        decodeRun(line, x * c, run * c, bits, out);
       } else {
-        for (let j: u32 = 0; j < run; j++) decodeRow(line, (x + j) * c + c0, nc, bits, out + <usize>j * ldBytes);
+        for (let j: u32 = 0; j < run; j++) decodeRun(line, (x + j) * c + c0, nc, bits, out + <usize>j * ldBytes);
       }
       i += run;
       x = 0;
@@ -428,7 +492,7 @@ export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst
       let inLine = col % lineLen;
       while (col < end) {
         const run = min(end - col, lineLen - inLine);
-        decodeRow(base + <usize>lineIdx * stride, inLine, run, bits, out + (<usize>(col - c0) << 1));
+        decodeRun(base + <usize>lineIdx * stride, inLine, run, bits, out + (<usize>(col - c0) << 1));
         col += run;
         inLine = 0;
         lineIdx++;

@@ -658,9 +658,9 @@ function rowTable(v: usize): void {
 }
 
 /**
- * The run addresses of the next `rows` (1..MR) rows for every kernel row (see above), rows past
- * `rows` pointing at the zero line; advances by `rows`. Returns the kernel rows (bit ky, ky < 32)
- * whose runs are all zero in every row handed out.
+ * The run addresses of the next `rows` (1..mr, mr <= 4) rows for every kernel row (see above), rows
+ * past `rows` pointing at the zero line; advances by `rows`. Returns the kernel rows (bit ky,
+ * ky < 32) whose runs are all zero in every row handed out.
  */
 export function viewRowsNext(v: usize, rows: u32, mr: u32, out: usize): u32 {
   if (!tableValid || tableN != rowN || tableOy != rowOy) rowTable(v);

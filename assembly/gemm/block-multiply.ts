@@ -109,7 +109,6 @@ export function multiplyBlock(pb: usize, pb2: usize, mc: u32, nc: u32, kc: u32, 
   }
 }
 
-
 // The fused block in i32 with A read in place (SIMD build): an IM2COL A whose K is one block,
 // each tile's rows handed out as runs of its line cache (views.ts viewRowsNext, `rowPtrs`: KH
 // entries of 16 bytes), against a B packed with `pairs` pairs per run. Rows [ic, ic+mc); kernel

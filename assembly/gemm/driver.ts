@@ -187,7 +187,7 @@ export function gemmFused(a: usize, b: usize, out: usize, stage: usize, work: us
     else KC = kc0;
   }
   planExtras(M, K, true);
-  if (ASC_FEATURE_SIMD && accI32 && K <= KC && fusedRows(stage, M, N, K)) {
+  if (ASC_FEATURE_SIMD && accI32 && K <= KC && fusedRows(stage, M, N)) {
     viewCacheBind(0, 0, 0, 0);
     return STATUS_OK;
   }
@@ -246,13 +246,15 @@ export function gemmFused(a: usize, b: usize, out: usize, stage: usize, work: us
  * nothing, when the product does not qualify or the A panel's place cannot hold the run table
  * and the padded B panel.
  */
-function fusedRows(stage: usize, M: u32, N: u32, K: u32): bool {
+function fusedRows(stage: usize, M: u32, N: u32): bool {
   if (aTransG || field(viewA, V_KIND) != VIEW_KIND_IM2COL || !viewRowsDirect(viewA, MR)) return false;
   const runs = <u32>field(viewA, V_KH), run = <u32>(field(viewA, V_KW) * field(viewA, V_C));
   // An odd run costs a zero pair per run: not worth it for runs shorter than 5 codes.
   if ((run & 1) != 0 && run < 5) return false;
   const run2 = roundUp(run, 2), Kp = runs * run2;
   const ncp = roundUp(NC, NR);
+  // The A panel's place (workspace.ts layoutWorkspace), free here: the run table first, then a
+  // padded B panel when the runs are odd (longer than the B panel's K).
   const aBytes = align16(<usize>roundUp(MC, MR) * roundUp(KC, 2) * 2);
   const ptrBytes = align16(<usize>runs << 4);
   const rowPtrs = panelA;
@@ -267,7 +269,7 @@ function fusedRows(stage: usize, M: u32, N: u32, K: u32): bool {
   const ld = <usize>ncp << 2;
   for (let jc: u32 = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
-    packB(pb, 0, jc, nc, 0, Kp, run2 != run ? run : 0);
+    packB(pb, panelB2, jc, nc, 0, Kp, run2 != run ? run : 0);
     for (let ic: u32 = 0; ic < M; ic += MC) {
       const mc = min(MC, M - ic);
       multiplyBlockRows(pb, ic, mc, nc, runs, run2 >>> 1, rowPtrs, blockAcc, ld);

@@ -1,6 +1,7 @@
 // Block multiplication: every micro-tile of one (MC x NC) block for one K block, through the
 // micro-kernel of the build's ISA (microkernels-simd.ts, microkernels-scalar.ts), into the f64 C
-// of a plain call or the block accumulator of a fused one.
+// of a plain call or the block accumulator of a fused one; or, for an IM2COL A read in place, the
+// tiles of the whole of K with rows from the view's line cache (multiplyBlockRows).
 
 import { MR, NR, roundUp } from "./blocking";
 import { splitA, splitB, panelA, panelA2, zeroMasks, pairRanges, useZeroMasks, zeroSeg, viewA } from "./state";

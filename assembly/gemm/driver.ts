@@ -1,7 +1,9 @@
 // The GEMM entry points: validate the operands and the workspace, then run the loop nest over
 // (N block, K block, M block): pack B (packing.ts, or a caller's pre-packed panels), pack A,
 // multiply the block (block-multiply.ts) and, for fused calls, hand the finished block to its
-// output stage (output-stages.ts). The relaxed build first tries its i8 path (relaxed.ts).
+// output stage (output-stages.ts). The relaxed build first tries its i8 path (relaxed.ts). A fused
+// call whose A is an IM2COL view with all of K in one block skips packing A in the SIMD build: its
+// tiles read their rows in the view's line cache (fusedRows).
 
 import { MIN_BITS, MAX_BITS } from "../../src/format/codes";
 import {

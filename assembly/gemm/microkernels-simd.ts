@@ -1,5 +1,5 @@
-// The SIMD build's micro-kernels: a 4 x 8 (or 2 x 8) tile of A panel rows times one B panel group,
-// k in pairs (the "c2" panel layouts of ./index.ts). i32x4.dot_i16x8_s(splat(a(i,2p), a(i,2p+1)),
+// The SIMD build's micro-kernels: a 4 x 8 (or 2 x 8) tile of A panel rows (or of rows read in
+// place in an IM2COL view's line cache) times one B panel group, k in pairs (the "c2" panel layouts of ./index.ts). i32x4.dot_i16x8_s(splat(a(i,2p), a(i,2p+1)),
 // group pair) gives a(i,2p)b(2p,j) + a(i,2p+1)b(2p+1,j) for 4 columns j at once; the K block's
 // overflow bound (blocking.ts) keeps every i32 lane exact.
 //

@@ -259,7 +259,10 @@ export function viewWritable(v: usize): bool {
 // by 2^(16 - bits - s) moves the code to the lane's top bits and an arithmetic shift brings it
 // back sign-extended. 16 codes are exactly 2*bits bytes, so every load has the same layout; the
 // last of the 16 codes ends in byte 14 at the latest (bit 7 + 15*7 + 7 = 119). Loads stay inside
-// the 32-bit words that hold the requested codes, as decodeRow's do; the rest goes to decodeRow.
+// the 32-bit words that hold the requested codes, as decodeRow's do. When at most 16 codes are
+// left, the last 16 are decoded from the 16 bytes that end with those words (the same values
+// again where they overlap), if their first code starts inside them; else the rest goes to
+// decodeRow.
 // (A candidate for packed.ts, whose row decoder this is.)
 export function decodeRun(row: usize, col0: u32, count: u32, bits: u32, dst: usize): void {
   let j: u32 = 0;
@@ -268,43 +271,72 @@ export function decodeRun(row: usize, col0: u32, count: u32, bits: u32, dst: usi
     let p = row + (start >>> 3);
     const limit = row + <usize>(((<u64>(col0 + count) * bits + 31) >>> 5) << 2);
     const r0 = <u32>(start & 7);
-    if (runBits != bits || runR0 != r0) runLayout(bits, r0);
-    const idxLo = i64x2(runIdxLo0, runIdxLo1), idxHi = i64x2(runIdxHi0, runIdxHi1);
-    const mulLo = i64x2(runMulLo0, runMulLo1), mulHi = i64x2(runMulHi0, runMulHi1);
+    if (runBits != bits || runR0 != r0) {
+      runLayout(bits, r0);
+      runBits = bits; runR0 = r0;
+      runIdxLo0 = layIdxLo0; runIdxLo1 = layIdxLo1; runIdxHi0 = layIdxHi0; runIdxHi1 = layIdxHi1;
+      runMulLo0 = layMulLo0; runMulLo1 = layMulLo1; runMulHi0 = layMulHi0; runMulHi1 = layMulHi1;
+    }
     const down = 16 - bits;
     const step = <usize>bits << 1;
-    for (; j + 16 <= count && p + 16 <= limit; j += 16) {
-      const x = v128.load(p);
-      const out = dst + (<usize>j << 1);
-      v128.store(out, i16x8.shr_s(i16x8.mul(i8x16.swizzle(x, idxLo), mulLo), down));
-      v128.store(out, i16x8.shr_s(i16x8.mul(i8x16.swizzle(x, idxHi), mulHi), down), 16);
-      p += step;
+    {
+      const idxLo = i64x2(runIdxLo0, runIdxLo1), idxHi = i64x2(runIdxHi0, runIdxHi1);
+      const mulLo = i64x2(runMulLo0, runMulLo1), mulHi = i64x2(runMulHi0, runMulHi1);
+      for (; j + 16 <= count && p + 16 <= limit; j += 16) {
+        const x = v128.load(p);
+        const out = dst + (<usize>j << 1);
+        v128.store(out, i16x8.shr_s(i16x8.mul(i8x16.swizzle(x, idxLo), mulLo), down));
+        v128.store(out, i16x8.shr_s(i16x8.mul(i8x16.swizzle(x, idxHi), mulHi), down), 16);
+        p += step;
+      }
+    }
+    if (j < count && count - j <= 16 && limit - row >= 16) {
+      // Codes count-16 .. count-1 from the 16 bytes ending at `limit`: code count-16 starts at bit
+      // o of them, o >= 0 when the words' padding after the last code is at most 128 - 16*bits.
+      const first = (<i64>(col0 + count - 16) * bits) - (<i64>(limit - row - 16) << 3);
+      if (first >= 0) {
+        const o = <u32>first;
+        if (tailBits != bits || tailO != o) {
+          runLayout(bits, o);
+          tailBits = bits; tailO = o;
+          tailIdxLo0 = layIdxLo0; tailIdxLo1 = layIdxLo1; tailIdxHi0 = layIdxHi0; tailIdxHi1 = layIdxHi1;
+          tailMulLo0 = layMulLo0; tailMulLo1 = layMulLo1; tailMulHi0 = layMulHi0; tailMulHi1 = layMulHi1;
+        }
+        const x = v128.load(limit - 16);
+        const out = dst + (<usize>(count - 16) << 1);
+        v128.store(out, i16x8.shr_s(i16x8.mul(i8x16.swizzle(x, i64x2(tailIdxLo0, tailIdxLo1)), i64x2(tailMulLo0, tailMulLo1)), down));
+        v128.store(out, i16x8.shr_s(i16x8.mul(i8x16.swizzle(x, i64x2(tailIdxHi0, tailIdxHi1)), i64x2(tailMulHi0, tailMulHi1)), down), 16);
+        return;
+      }
     }
   }
   decodeRow(row, col0 + j, count - j, bits, dst + (<usize>j << 1));
 }
 
-// decodeRun's swizzles and multipliers for the last (bits, first bit offset) it saw: lane t of
-// the low half holds code t, at bit offset o = r0 + t*bits of the load, bytes o>>3 and (o>>3)+1
-// (as the i16 (o>>3)*257 + 256), multiplier 2^(16 - bits - (o&7)); the high half codes 8..15.
-let runBits: u32 = 0, runR0: u32 = 0;
+// decodeRun's swizzles and multipliers, for the last (bits, first bit offset) of its main loop
+// (run*) and of its last 16 codes (tail*): lane t of the low half holds code t, at bit offset
+// o = first + t*bits of the load, bytes o>>3 and (o>>3)+1 (as the i16 (o>>3)*257 + 256),
+// multiplier 2^(16 - bits - (o&7)); the high half codes 8..15. runLayout computes them into lay*.
 // (Kept as i64 halves: a v128 global would not compile in the scalar build.)
+let runBits: u32 = 0, runR0: u32 = 0, tailBits: u32 = 0, tailO: u32 = 0;
 let runIdxLo0: i64 = 0, runIdxLo1: i64 = 0, runIdxHi0: i64 = 0, runIdxHi1: i64 = 0;
 let runMulLo0: i64 = 0, runMulLo1: i64 = 0, runMulHi0: i64 = 0, runMulHi1: i64 = 0;
-function runLayout(bits: u32, r0: u32): void {
+let tailIdxLo0: i64 = 0, tailIdxLo1: i64 = 0, tailIdxHi0: i64 = 0, tailIdxHi1: i64 = 0;
+let tailMulLo0: i64 = 0, tailMulLo1: i64 = 0, tailMulHi0: i64 = 0, tailMulHi1: i64 = 0;
+let layIdxLo0: i64 = 0, layIdxLo1: i64 = 0, layIdxHi0: i64 = 0, layIdxHi1: i64 = 0;
+let layMulLo0: i64 = 0, layMulLo1: i64 = 0, layMulHi0: i64 = 0, layMulHi1: i64 = 0;
+function runLayout(bits: u32, first: u32): void {
   if (!ASC_FEATURE_SIMD) return;
-  const oLo = i16x8.add(i16x8.splat(<i16>r0), i16x8.mul(i16x8(0, 1, 2, 3, 4, 5, 6, 7), i16x8.splat(<i16>bits)));
+  const oLo = i16x8.add(i16x8.splat(<i16>first), i16x8.mul(i16x8(0, 1, 2, 3, 4, 5, 6, 7), i16x8.splat(<i16>bits)));
   const oHi = i16x8.add(oLo, i16x8.splat(<i16>(8 * bits)));
   const idxLo = i16x8.add(i16x8.mul(i16x8.shr_u(oLo, 3), i16x8.splat(257)), i16x8.splat(256));
   const idxHi = i16x8.add(i16x8.mul(i16x8.shr_u(oHi, 3), i16x8.splat(257)), i16x8.splat(256));
   const mulLo = powersOfTwo(i16x8.sub(i16x8.splat(<i16>(16 - bits)), v128.and(oLo, i16x8.splat(7))));
   const mulHi = powersOfTwo(i16x8.sub(i16x8.splat(<i16>(16 - bits)), v128.and(oHi, i16x8.splat(7))));
-  runIdxLo0 = i64x2.extract_lane(idxLo, 0); runIdxLo1 = i64x2.extract_lane(idxLo, 1);
-  runIdxHi0 = i64x2.extract_lane(idxHi, 0); runIdxHi1 = i64x2.extract_lane(idxHi, 1);
-  runMulLo0 = i64x2.extract_lane(mulLo, 0); runMulLo1 = i64x2.extract_lane(mulLo, 1);
-  runMulHi0 = i64x2.extract_lane(mulHi, 0); runMulHi1 = i64x2.extract_lane(mulHi, 1);
-  runBits = bits;
-  runR0 = r0;
+  layIdxLo0 = i64x2.extract_lane(idxLo, 0); layIdxLo1 = i64x2.extract_lane(idxLo, 1);
+  layIdxHi0 = i64x2.extract_lane(idxHi, 0); layIdxHi1 = i64x2.extract_lane(idxHi, 1);
+  layMulLo0 = i64x2.extract_lane(mulLo, 0); layMulLo1 = i64x2.extract_lane(mulLo, 1);
+  layMulHi0 = i64x2.extract_lane(mulHi, 0); layMulHi1 = i64x2.extract_lane(mulHi, 1);
 }
 
 // 2^e in each i16 lane, for exponents e in 0..14 (through the exponent field of an f32: wasm SIMD

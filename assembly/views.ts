@@ -264,7 +264,7 @@ export function viewWritable(v: usize): bool {
 // again where they overlap), if their first code starts inside them; else the rest goes to
 // decodeRow.
 // (A candidate for packed.ts, whose row decoder this is.)
-export function decodeRun(row: usize, col0: u32, count: u32, bits: u32, dst: usize): void {
+function decodeRun(row: usize, col0: u32, count: u32, bits: u32, dst: usize): void {
   let j: u32 = 0;
   if (ASC_FEATURE_SIMD && bits < 8 && count >= 16 && !(bits == 4 && (col0 & 1) == 0) && !(bits == 2 && (col0 & 3) == 0)) {
     const start = <usize>col0 * bits;

@@ -222,6 +222,133 @@ export function viewWritable(v: usize): bool {
   }
 }
 
+// `count` runs of n i16 (non-overlapping), run j from src + j*srcStep to dst + j*dstStep; with
+// spill, a run of 8 to 15 bytes may be written as 16 (bytes past it are the caller's to rewrite).
+@inline function copyRuns(dst: usize, dstStep: usize, src: usize, srcStep: usize, count: u32, n: u32, spill: bool): void {
+  const bytes = <usize>n << 1;
+  if (bytes >= 16) {
+    for (let j: u32 = 0; j < count; j++) { copyI16(dst, src, n); dst += dstStep; src += srcStep; }
+  } else if (bytes >= 8) {
+    if (ASC_FEATURE_SIMD && spill) {
+      for (let j: u32 = 0; j < count; j++) { v128.store(dst, v128.load(src)); dst += dstStep; src += srcStep; }
+    } else {
+      const tail = bytes - 8;
+      for (let j: u32 = 0; j < count; j++) {
+        const x = load<u64>(src), y = load<u64>(src + tail);
+        store<u64>(dst, x);
+        store<u64>(dst + tail, y);
+        dst += dstStep; src += srcStep;
+      }
+    }
+  } else if (bytes >= 4) {
+    const tail = bytes - 4;
+    for (let j: u32 = 0; j < count; j++) {
+      const x = load<u32>(src), y = load<u32>(src + tail);
+      store<u32>(dst, x);
+      store<u32>(dst + tail, y);
+      dst += dstStep; src += srcStep;
+    }
+  } else if (bytes == 2) {
+    for (let j: u32 = 0; j < count; j++) { store<u16>(dst, load<u16>(src)); dst += dstStep; src += srcStep; }
+  }
+}
+
+// Decodes like packed.ts decodeRow, 16 codes per 16-byte load for the widths 3..7 that decodeRow
+// takes 8 at a time (its i32 lanes): a code of at most 7 bits starting at bit s of a byte lies in
+// that byte and the next, so each i16 lane gathers its code's two bytes (a swizzle), a multiply
+// by 2^(16 - bits - s) moves the code to the lane's top bits and an arithmetic shift brings it
+// back sign-extended. 16 codes are exactly 2*bits bytes, so every load has the same layout; the
+// last of the 16 codes ends in byte 14 at the latest (bit 7 + 15*7 + 7 = 119). Loads stay inside
+// the 32-bit words that hold the requested codes, as decodeRow's do. When at most 16 codes are
+// left, the last 16 are decoded from the 16 bytes that end with those words (the same values
+// again where they overlap), if their first code starts inside them; else the rest goes to
+// decodeRow.
+// (A candidate for packed.ts, whose row decoder this is.)
+function decodeRun(row: usize, col0: u32, count: u32, bits: u32, dst: usize): void {
+  let j: u32 = 0;
+  if (ASC_FEATURE_SIMD && bits < 8 && count >= 16 && !(bits == 4 && (col0 & 1) == 0) && !(bits == 2 && (col0 & 3) == 0)) {
+    const start = <usize>col0 * bits;
+    let p = row + (start >>> 3);
+    const limit = row + <usize>(((<u64>(col0 + count) * bits + 31) >>> 5) << 2);
+    const r0 = <u32>(start & 7);
+    if (runBits != bits || runR0 != r0) {
+      runLayout(bits, r0);
+      runBits = bits; runR0 = r0;
+      runIdxLo0 = layIdxLo0; runIdxLo1 = layIdxLo1; runIdxHi0 = layIdxHi0; runIdxHi1 = layIdxHi1;
+      runMulLo0 = layMulLo0; runMulLo1 = layMulLo1; runMulHi0 = layMulHi0; runMulHi1 = layMulHi1;
+    }
+    const down = 16 - bits;
+    const step = <usize>bits << 1;
+    {
+      const idxLo = i64x2(runIdxLo0, runIdxLo1), idxHi = i64x2(runIdxHi0, runIdxHi1);
+      const mulLo = i64x2(runMulLo0, runMulLo1), mulHi = i64x2(runMulHi0, runMulHi1);
+      for (; j + 16 <= count && p + 16 <= limit; j += 16) {
+        const x = v128.load(p);
+        const out = dst + (<usize>j << 1);
+        v128.store(out, i16x8.shr_s(i16x8.mul(i8x16.swizzle(x, idxLo), mulLo), down));
+        v128.store(out, i16x8.shr_s(i16x8.mul(i8x16.swizzle(x, idxHi), mulHi), down), 16);
+        p += step;
+      }
+    }
+    if (j < count && count - j <= 16 && limit - row >= 16) {
+      // Codes count-16 .. count-1 from the 16 bytes ending at `limit`: code count-16 starts at bit
+      // o of them, o >= 0 when the words' padding after the last code is at most 128 - 16*bits.
+      const first = (<i64>(col0 + count - 16) * bits) - (<i64>(limit - row - 16) << 3);
+      if (first >= 0) {
+        const o = <u32>first;
+        if (tailBits != bits || tailO != o) {
+          runLayout(bits, o);
+          tailBits = bits; tailO = o;
+          tailIdxLo0 = layIdxLo0; tailIdxLo1 = layIdxLo1; tailIdxHi0 = layIdxHi0; tailIdxHi1 = layIdxHi1;
+          tailMulLo0 = layMulLo0; tailMulLo1 = layMulLo1; tailMulHi0 = layMulHi0; tailMulHi1 = layMulHi1;
+        }
+        const x = v128.load(limit - 16);
+        const out = dst + (<usize>(count - 16) << 1);
+        v128.store(out, i16x8.shr_s(i16x8.mul(i8x16.swizzle(x, i64x2(tailIdxLo0, tailIdxLo1)), i64x2(tailMulLo0, tailMulLo1)), down));
+        v128.store(out, i16x8.shr_s(i16x8.mul(i8x16.swizzle(x, i64x2(tailIdxHi0, tailIdxHi1)), i64x2(tailMulHi0, tailMulHi1)), down), 16);
+        return;
+      }
+    }
+  }
+  decodeRow(row, col0 + j, count - j, bits, dst + (<usize>j << 1));
+}
+
+// decodeRun's swizzles and multipliers, for the last (bits, first bit offset) of its main loop
+// (run*) and of its last 16 codes (tail*): lane t of the low half holds code t, at bit offset
+// o = first + t*bits of the load, bytes o>>3 and (o>>3)+1 (as the i16 (o>>3)*257 + 256),
+// multiplier 2^(16 - bits - (o&7)); the high half codes 8..15. runLayout computes them into lay*.
+// (Kept as i64 halves: a v128 global would not compile in the scalar build.)
+let runBits: u32 = 0, runR0: u32 = 0, tailBits: u32 = 0, tailO: u32 = 0;
+let runIdxLo0: i64 = 0, runIdxLo1: i64 = 0, runIdxHi0: i64 = 0, runIdxHi1: i64 = 0;
+let runMulLo0: i64 = 0, runMulLo1: i64 = 0, runMulHi0: i64 = 0, runMulHi1: i64 = 0;
+let tailIdxLo0: i64 = 0, tailIdxLo1: i64 = 0, tailIdxHi0: i64 = 0, tailIdxHi1: i64 = 0;
+let tailMulLo0: i64 = 0, tailMulLo1: i64 = 0, tailMulHi0: i64 = 0, tailMulHi1: i64 = 0;
+let layIdxLo0: i64 = 0, layIdxLo1: i64 = 0, layIdxHi0: i64 = 0, layIdxHi1: i64 = 0;
+let layMulLo0: i64 = 0, layMulLo1: i64 = 0, layMulHi0: i64 = 0, layMulHi1: i64 = 0;
+function runLayout(bits: u32, first: u32): void {
+  if (!ASC_FEATURE_SIMD) return;
+  const oLo = i16x8.add(i16x8.splat(<i16>first), i16x8.mul(i16x8(0, 1, 2, 3, 4, 5, 6, 7), i16x8.splat(<i16>bits)));
+  const oHi = i16x8.add(oLo, i16x8.splat(<i16>(8 * bits)));
+  const idxLo = i16x8.add(i16x8.mul(i16x8.shr_u(oLo, 3), i16x8.splat(257)), i16x8.splat(256));
+  const idxHi = i16x8.add(i16x8.mul(i16x8.shr_u(oHi, 3), i16x8.splat(257)), i16x8.splat(256));
+  const mulLo = powersOfTwo(i16x8.sub(i16x8.splat(<i16>(16 - bits)), v128.and(oLo, i16x8.splat(7))));
+  const mulHi = powersOfTwo(i16x8.sub(i16x8.splat(<i16>(16 - bits)), v128.and(oHi, i16x8.splat(7))));
+  layIdxLo0 = i64x2.extract_lane(idxLo, 0); layIdxLo1 = i64x2.extract_lane(idxLo, 1);
+  layIdxHi0 = i64x2.extract_lane(idxHi, 0); layIdxHi1 = i64x2.extract_lane(idxHi, 1);
+  layMulLo0 = i64x2.extract_lane(mulLo, 0); layMulLo1 = i64x2.extract_lane(mulLo, 1);
+  layMulHi0 = i64x2.extract_lane(mulHi, 0); layMulHi1 = i64x2.extract_lane(mulHi, 1);
+}
+
+// 2^e in each i16 lane, for exponents e in 0..14 (through the exponent field of an f32: wasm SIMD
+// has no per-lane shifts).
+@inline function powersOfTwo(e: v128): v128 {
+  const lo = i32x4.extend_low_i16x8_s(e), hi = i32x4.extend_high_i16x8_s(e);
+  const bias = i32x4.splat(127);
+  const pLo = i32x4.trunc_sat_f32x4_s(i32x4.shl(i32x4.add(lo, bias), 23));
+  const pHi = i32x4.trunc_sat_f32x4_s(i32x4.shl(i32x4.add(hi, bias), 23));
+  return i16x8.narrow_i32x4_s(pLo, pHi);
+}
+
 // The line cache of one IM2COL view (at most one per GEMM call). A cached line is one input line
 // (n, iy) as seen by the patches: Lx = (OW-1)*SW + KW virtual x positions, C codes each, with the
 // zero padding and the input dilation already applied, so kernel row ky of patch (n, oy, ox) is the
@@ -230,6 +357,8 @@ export function viewWritable(v: usize): bool {
 let lcView: usize = 0;
 let lcData: usize = 0, lcTags: usize = 0, lcZero: usize = 0;
 let lcMask: u32 = 0, lcLineBytes: usize = 0, lcHv: u32 = 0, lcLx: u32 = 0;
+// The view's PH, DH and H, for telling padding and dilation rows (the zero line) from input lines.
+let lcPh: i32 = 0, lcDh: i32 = 1, lcH: i32 = 0;
 const LINE_PTRS: u32 = 32;
 /** When non-zero, viewDecodeRect stores there, per decoded row (u32), a mask of the kernel rows ky
  *  whose codes all came from a zero line (padding, or a row that input dilation skips): bit ky set
@@ -273,6 +402,9 @@ export function viewCacheBind(v: usize, at: usize, slots: u32, bytes: usize): vo
   lcLx = <u32>((field(v, V_OW) - 1) * field(v, V_SW) + field(v, V_KW));
   lcLineBytes = (<usize>lcLx * <usize>field(v, V_C) * 2 + 15) & ~(<usize>15);
   lcHv = <u32>((field(v, V_OH) - 1) * field(v, V_SH) + field(v, V_KH));
+  lcPh = field(v, V_PH);
+  lcDh = field(v, V_DH);
+  lcH = field(v, V_H);
   lcMask = slots - 1;
   lcZero = (at + 15) & ~(<usize>15);
   lcData = lcZero + lcLineBytes;
@@ -283,18 +415,29 @@ export function viewCacheBind(v: usize, at: usize, slots: u32, bytes: usize): vo
 }
 
 /** The decoded line for virtual input row t = oy*SH + ky (0 <= t < Hv) of image n. */
-function cachedLine(v: usize, n: u32, t: u32): usize {
-  const ph = field(v, V_PH), dh = field(v, V_DH), h = field(v, V_H);
-  const vy = <i32>t - ph;
-  if (vy < 0 || vy % dh != 0 || vy / dh >= h) return lcZero;
+@inline function cachedLine(v: usize, n: u32, t: u32): usize {
+  const vy = <i32>t - lcPh;
+  let iy = vy;
+  if (lcDh != 1) {
+    if (vy % lcDh != 0) return lcZero;
+    iy = vy / lcDh;
+  }
+  if (vy < 0 || iy >= lcH) return lcZero;
   const g = n * lcHv + t;
   const slot = g & lcMask;
   const ptr = lcData + <usize>slot * lcLineBytes;
   if (load<u32>(lcTags + (<usize>slot << 2)) == g) return ptr;
   store<u32>(lcTags + (<usize>slot << 2), g);
+  fillLine(v, n, <u32>iy, ptr);
+  return ptr;
+}
+
+// Decodes input line (n, iy) of v into the cache line at ptr: zero padding, input dilation.
+function fillLine(v: usize, n: u32, iy: u32, ptr: usize): void {
+  const h = field(v, V_H);
   const c = field(v, V_C), w = field(v, V_W), pw = field(v, V_PW), dw = field(v, V_DW);
   const bits = <u32>field(v, V_BITS);
-  const line = <usize>field(v, V_BASE) + <usize>(n * <u32>h + <u32>(vy / dh)) * <usize>field(v, V_STRIDE);
+  const line = <usize>field(v, V_BASE) + <usize>(n * <u32>h + iy) * <usize>field(v, V_STRIDE);
   const lx = <i32>lcLx;
   if (dw == 1) {
     // Input x = t' - PW for cache position t' in [PW, PW + W).
@@ -303,7 +446,7 @@ function cachedLine(v: usize, n: u32, t: u32): usize {
       memory.fill(ptr, 0, <usize>lx * c * 2);
     } else {
       if (lo > 0) memory.fill(ptr, 0, <usize>(lo * c) << 1);
-      decodeRow(line, <u32>((lo - pw) * c), <u32>((hi - lo) * c), bits, ptr + (<usize>(lo * c) << 1));
+      decodeRun(line, <u32>((lo - pw) * c), <u32>((hi - lo) * c), bits, ptr + (<usize>(lo * c) << 1));
       if (hi < lx) memory.fill(ptr + (<usize>(hi * c) << 1), 0, <usize>((lx - hi) * c) << 1);
     }
   } else {
@@ -313,10 +456,9 @@ function cachedLine(v: usize, n: u32, t: u32): usize {
     const r = vx % dw;
     if (r != 0) vx += dw - r;
     for (; vx / dw < w && vx + pw < lx; vx += dw) {
-      decodeRow(line, <u32>((vx / dw) * c), <u32>c, bits, ptr + (<usize>((vx + pw) * c) << 1));
+      decodeRun(line, <u32>((vx / dw) * c), <u32>c, bits, ptr + (<usize>((vx + pw) * c) << 1));
     }
   }
-  return ptr;
 }
 
 /**
@@ -334,7 +476,7 @@ export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst
   if (kind == VIEW_KIND_PLAIN) {
     let src = base + <usize>r0 * stride;
     for (let i: u32 = 0; i < nr; i++) {
-      decodeRow(src, c0, nc, bits, dst + <usize>i * ldBytes);
+      decodeRun(src, c0, nc, bits, dst + <usize>i * ldBytes);
       src += stride;
     }
     return;
@@ -345,7 +487,7 @@ export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst
     for (let i: u32 = 0; i < nr; i++) {
       const ky = tap / kw, kx = tap % kw;
       const flipped = (kh - 1 - ky) * kw + (kw - 1 - kx);
-      decodeRow(base + <usize>out * stride, flipped * ci + c0, nc, bits, dst + <usize>i * ldBytes);
+      decodeRun(base + <usize>out * stride, flipped * ci + c0, nc, bits, dst + <usize>i * ldBytes);
       if (++out == co) { out = 0; tap++; }
     }
     return;
@@ -361,9 +503,9 @@ export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst
       const line = base + <usize>lineIdx * stride;
       const out = dst + <usize>i * ldBytes;
       if (nc == c && ld == c) {
-        decodeRow(line, x * c, run * c, bits, out);
+        decodeRun(line, x * c, run * c, bits, out);
       } else {
-        for (let j: u32 = 0; j < run; j++) decodeRow(line, (x + j) * c + c0, nc, bits, out + <usize>j * ldBytes);
+        for (let j: u32 = 0; j < run; j++) decodeRun(line, (x + j) * c + c0, nc, bits, out + <usize>j * ldBytes);
       }
       i += run;
       x = 0;
@@ -382,7 +524,7 @@ export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst
       let inLine = col % lineLen;
       while (col < end) {
         const run = min(end - col, lineLen - inLine);
-        decodeRow(base + <usize>lineIdx * stride, inLine, run, bits, out + (<usize>(col - c0) << 1));
+        decodeRun(base + <usize>lineIdx * stride, inLine, run, bits, out + (<usize>(col - c0) << 1));
         col += run;
         inLine = 0;
         lineIdx++;
@@ -409,49 +551,32 @@ export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst
   let fresh = true;
   let mask: u32 = 0;
   if (hoist && c0 == 0 && end == (ky1 + 1) * seg) {
-    // Whole patch rows (K in one block): KH runs of KW*C codes.
-    const segBytes = <usize>seg << 1;
+    // Whole patch rows (K in one block): KH runs of KW*C codes. The rows of one output row (n, oy)
+    // read the same KH lines, run ky of row i + 1 starting SW*C codes after row i's: copied kernel
+    // row by kernel row, a strided run of copies from one line each.
     const kRows = ky1 + 1;
-    // Runs of at most 16 bytes (a 5x5 kernel over one channel: 10) are copied as one 16-byte block
-    // that spills into the place of runs written after it (the callers also rewrite the padding
-    // between rows); runs whose spill would pass the last row's end are copied exactly.
-    const short = segBytes <= 16;
-    const spillEnd = dst + <usize>nr * ldBytes - 16;
-    for (let i: u32 = 0; i < nr; i++) {
-      if (fresh) {
-        mask = 0;
-        for (let ky: u32 = 0; ky < kRows; ky++) {
-          const line = cachedLine(v, n, oy * sh + ky);
-          store<usize>(linePtrs + (<usize>ky << 2), line);
-          if (line == lcZero) mask |= <u32>1 << ky;
-        }
-        fresh = false;
+    const segBytes = <usize>seg << 1, step = <usize>(sw * c) << 1;
+    let i: u32 = 0;
+    while (i < nr) {
+      const rows = min(nr - i, ow - ox);
+      mask = 0;
+      for (let ky: u32 = 0; ky < kRows; ky++) {
+        const line = cachedLine(v, n, oy * sh + ky);
+        store<usize>(linePtrs + (<usize>ky << 2), line);
+        if (line == lcZero) mask |= <u32>1 << ky;
       }
-      if (rectZeroMasks != 0) store<u32>(rectZeroMasks + (<usize>i << 2), mask);
-      const xOff = <usize>(ox * sw * c) << 1;
-      let out = dst + <usize>i * ldBytes;
-      if (short && out + <usize>kRows * segBytes <= spillEnd) {
-        for (let ky: u32 = 0; ky < kRows; ky++) {
-          const src = load<usize>(linePtrs + (<usize>ky << 2)) + xOff;
-          if (ASC_FEATURE_SIMD) {
-            v128.store(out, v128.load(src));
-          } else {
-            store<u64>(out, load<u64>(src));
-            store<u64>(out, load<u64>(src, 8), 8);
-          }
-          out += segBytes;
-        }
-      } else {
-        for (let ky: u32 = 0; ky < kRows; ky++) {
-          copyI16(out, load<usize>(linePtrs + (<usize>ky << 2)) + xOff, seg);
-          out += segBytes;
-        }
+      if (rectZeroMasks != 0) {
+        for (let j: u32 = 0; j < rows; j++) store<u32>(rectZeroMasks + (<usize>(i + j) << 2), mask);
       }
-      if (++ox == ow) {
-        ox = 0;
-        fresh = true;
-        if (++oy == oh) { oy = 0; n++; }
+      const out = dst + <usize>i * ldBytes, xOff = <usize>ox * step;
+      for (let ky: u32 = 0; ky < kRows; ky++) {
+        // Runs of 8 to 15 bytes before the last kernel row are copied as one 16-byte block that
+        // spills into the place of run ky + 1 of the same row, written in the next pass.
+        copyRuns(out + <usize>ky * segBytes, ldBytes, load<usize>(linePtrs + (<usize>ky << 2)) + xOff, step, rows, seg, ky + 1 < kRows);
       }
+      i += rows;
+      ox = 0;
+      if (++oy == oh) { oy = 0; n++; }
     }
     return;
   }
@@ -490,4 +615,113 @@ export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst
       if (++oy == oh) { oy = 0; n++; }
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Direct rows: the GEMM's IM2COL A without a panel. Kernel row ky of patch (n, oy, ox) is already a
+// contiguous run of the cached line (n, oy*SH + ky), so a micro-kernel can read its pairs of k
+// there (dotTile's row pointers) instead of from a copy. viewRowsNext hands out, for the next tile
+// of MR consecutive rows, the address of each row's run for every kernel row: KH entries of 4
+// u32, entry ky at out + 16*ky. A tile's rows stay on at most a few output rows, and every line
+// they point to stays cached until the tile is done when the cache has a slot for each line
+// number between the tile's first and last (viewRowsDirect). Runs of odd length KW*C are read one
+// code further (into the line's padding, the next slot or the cache's slack): the caller packs B
+// with a zero row there, so whatever that code is adds 0.
+let rowN: u32 = 0, rowOy: u32 = 0, rowOx: u32 = 0;
+// The view's geometry, read once by viewRowsBegin: KH, SH, OH, OW, and SW*C codes in bytes.
+let rowKh: u32 = 0, rowSh: u32 = 0, rowOh: u32 = 0, rowOw: u32 = 0, rowStep: u32 = 0;
+// The output row (n, oy) whose KH line addresses linePtrs holds, and which of them are the zero line.
+let tableN: u32 = 0, tableOy: u32 = 0, tableZero: u32 = 0;
+let tableValid = false;
+
+/** Whether the line cache bound for v can serve tiles of `mr` consecutive rows through
+ *  viewRowsNext (KH fits the line table, and every line of a tile has its own slot). */
+export function viewRowsDirect(v: usize, mr: u32): bool {
+  if (lcView != v || lcView == 0 || field(v, V_KH) > <i32>LINE_PTRS) return false;
+  const kh = <u64>field(v, V_KH), sh = <u64>field(v, V_SH), ow = <u64>field(v, V_OW);
+  // mr consecutive rows cross at most ceil((mr-1)/OW) output-row boundaries; each crossing moves
+  // the line number n*Hv + oy*SH by SH (same image) or KH (next image: Hv - (OH-1)*SH = KH).
+  const crossings = (<u64>mr - 1 + ow - 1) / ow;
+  const span = crossings * max(sh, kh) + kh;
+  return span <= <u64>lcMask + 1;
+}
+
+/** Starts handing out rows at virtual row r0 of v (bound by viewRowsDirect). */
+export function viewRowsBegin(v: usize, r0: u32): void {
+  rowKh = <u32>field(v, V_KH);
+  rowSh = <u32>field(v, V_SH);
+  rowOh = <u32>field(v, V_OH);
+  rowOw = <u32>field(v, V_OW);
+  rowStep = <u32>(field(v, V_SW) * field(v, V_C)) << 1;
+  const plane = rowOh * rowOw;
+  rowN = r0 / plane;
+  const rem = r0 % plane;
+  rowOy = rem / rowOw;
+  rowOx = rem % rowOw;
+  tableValid = false;
+}
+
+// Fills linePtrs with the lines of output row (rowN, rowOy). The next output row of the same image
+// shares all but SH of its lines with the one before (line oy*SH + ky is line (oy+1)*SH + ky - SH):
+// those are moved down, and only the last SH looked up.
+function rowTable(v: usize): void {
+  let ky0: u32 = 0, zero: u32 = 0;
+  if (tableValid && tableN == rowN && tableOy + 1 == rowOy && rowSh < rowKh) {
+    ky0 = rowKh - rowSh;
+    memory.copy(linePtrs, linePtrs + (<usize>rowSh << 2), <usize>ky0 << 2);
+    zero = tableZero >>> rowSh;
+  }
+  for (let ky = ky0; ky < rowKh; ky++) {
+    const line = cachedLine(v, rowN, rowOy * rowSh + ky);
+    store<u32>(linePtrs + (<usize>ky << 2), <u32>line);
+    if (line == lcZero) zero |= <u32>1 << ky;
+  }
+  tableN = rowN;
+  tableOy = rowOy;
+  tableZero = zero;
+  tableValid = true;
+}
+
+@inline function nextRow(): void {
+  if (++rowOx == rowOw) {
+    rowOx = 0;
+    if (++rowOy == rowOh) { rowOy = 0; rowN++; }
+  }
+}
+
+/**
+ * The run addresses of the next `rows` (1..mr, mr <= 4) rows for every kernel row (see above), rows
+ * past `rows` pointing at the zero line; advances by `rows`. Returns the kernel rows (bit ky,
+ * ky < 32) whose runs are all zero in every row handed out.
+ */
+export function viewRowsNext(v: usize, rows: u32, mr: u32, out: usize): u32 {
+  if (!tableValid || tableN != rowN || tableOy != rowOy) rowTable(v);
+  const kh = rowKh, step = rowStep;
+  if (ASC_FEATURE_SIMD && rows == 4 && mr == 4 && rowOx + 4 <= rowOw) {
+    // All four on one output row: run addresses step by SW*C codes.
+    const steps = i32x4(0, <i32>step, <i32>(2 * step), <i32>(3 * step));
+    const xOff = rowOx * step;
+    for (let ky: u32 = 0; ky < kh; ky++) {
+      const at = load<u32>(linePtrs + (<usize>ky << 2)) + xOff;
+      v128.store(out + (<usize>ky << 4), i32x4.add(i32x4.splat(<i32>at), steps));
+    }
+    rowOx += 3;
+    nextRow();
+    return tableZero;
+  }
+  let zero: u32 = 0xffffffff;
+  for (let r: u32 = 0; r < mr; r++) {
+    if (r >= rows) {
+      for (let ky: u32 = 0; ky < kh; ky++) store<u32>(out + (<usize>ky << 4) + (<usize>r << 2), <u32>lcZero);
+      continue;
+    }
+    if (tableN != rowN || tableOy != rowOy) rowTable(v);
+    zero &= tableZero;
+    const xOff = rowOx * step;
+    for (let ky: u32 = 0; ky < kh; ky++) {
+      store<u32>(out + (<usize>ky << 4) + (<usize>r << 2), load<u32>(linePtrs + (<usize>ky << 2)) + xOff);
+    }
+    nextRow();
+  }
+  return zero;
 }

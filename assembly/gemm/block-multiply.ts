@@ -1,10 +1,14 @@
 // Block multiplication: every micro-tile of one (MC x NC) block for one K block, through the
 // micro-kernel of the build's ISA (microkernels-simd.ts, microkernels-scalar.ts), into the f64 C
-// of a plain call or the block accumulator of a fused one.
+// of a plain call or the block accumulator of a fused one; or, for an IM2COL A read in place, the
+// tiles of the whole of K with rows from the view's line cache (multiplyBlockRows).
 
 import { MR, NR, roundUp } from "./blocking";
-import { splitA, splitB, panelA, panelA2, zeroMasks, pairRanges, useZeroMasks, zeroSeg } from "./state";
-import { gemm_4x8c2_f64acc_simd, gemm_4x8c2_i32acc_simd, gemm_2x8c2_i32acc_simd } from "./microkernels-simd";
+import { splitA, splitB, panelA, panelA2, zeroMasks, pairRanges, useZeroMasks, zeroSeg, viewA } from "./state";
+import {
+  gemm_4x8c2_f64acc_simd, gemm_4x8c2_i32acc_simd, gemm_2x8c2_i32acc_simd, gemm_4x8c2_i32acc_rows_simd,
+} from "./microkernels-simd";
+import { viewRowsBegin, viewRowsNext } from "../views";
 import { gemm_4x8c2_i32acc_scalar, gemm_4x8c2_f64acc_scalar } from "./microkernels-scalar";
 
 /** The most K ranges one tile of multiplyBlockI32 skips between (pairRanges' capacity). */
@@ -106,3 +110,18 @@ export function multiplyBlock(pb: usize, pb2: usize, mc: u32, nc: u32, kc: u32, 
   }
 }
 
+// The fused block in i32 with A read in place (SIMD build): an IM2COL A whose K is one block,
+// each tile's rows handed out as runs of its line cache (views.ts viewRowsNext, `rowPtrs`: KH
+// entries of 16 bytes), against a B packed with `pairs` pairs per run. Rows [ic, ic+mc); kernel
+// rows whose runs are zero in all of a tile's rows are skipped, as multiplyBlockI32 skips them.
+export function multiplyBlockRows(pb: usize, ic: u32, mc: u32, nc: u32, runs: u32, pairs: u32, rowPtrs: usize, c: usize, ldc: usize): void {
+  const groupBytes = <usize>(runs * pairs) << 5;
+  viewRowsBegin(viewA, ic);
+  for (let ir: u32 = 0; ir < mc; ir += MR) {
+    const skip = viewRowsNext(viewA, min(MR, mc - ir), MR, rowPtrs);
+    const ct = c + <usize>ir * ldc;
+    for (let jr: u32 = 0; jr < nc; jr += NR) {
+      gemm_4x8c2_i32acc_rows_simd(rowPtrs, runs, skip, pb + <usize>(jr >>> 3) * groupBytes, pairs, ct + (<usize>jr << 2), ldc);
+    }
+  }
+}

@@ -1,11 +1,13 @@
 // The GEMM entry points: validate the operands and the workspace, then run the loop nest over
 // (N block, K block, M block): pack B (packing.ts, or a caller's pre-packed panels), pack A,
 // multiply the block (block-multiply.ts) and, for fused calls, hand the finished block to its
-// output stage (output-stages.ts). The relaxed build first tries its i8 path (relaxed.ts).
+// output stage (output-stages.ts). The relaxed build first tries its i8 path (relaxed.ts). A fused
+// call whose A is an IM2COL view with all of K in one block skips packing A in the SIMD build: its
+// tiles read their rows in the view's line cache (fusedRows).
 
 import { MIN_BITS, MAX_BITS } from "../../src/format/codes";
 import {
-  VIEW_BYTES, V_KIND, V_BASE, V_BITS, V_ROWS, V_COLS, V_TRANS, V_KW, V_C, VIEW_KIND_PLAIN, VIEW_KIND_IM2COL,
+  VIEW_BYTES, V_KIND, V_BASE, V_BITS, V_ROWS, V_COLS, V_TRANS, V_KH, V_KW, V_C, VIEW_KIND_PLAIN, VIEW_KIND_IM2COL,
   STAGE_BYTES, S_MODE, S_BIAS, S_BIAS_BITS, S_OUT_BITS, S_C, SF_COUNT, STAGE_MODE_STORE, STAGE_MODE_REQUANT,
   STAGE_MODE_UPDATE, STAGE_STORE_F32,
 } from "../../src/runtime/abi-layout";
@@ -13,16 +15,16 @@ import {
   inMemory, STATUS_OK, STATUS_BITS, STATUS_SHAPE, STATUS_WORKSPACE, STATUS_VIEW, STATUS_STAGE, STATUS_RANGE,
 } from "../extents";
 import {
-  setRectZeroMasks, viewPrepare, viewRowTooLong, viewDataBytes, viewWritable, viewCacheBind, field,
+  setRectZeroMasks, viewPrepare, viewRowTooLong, viewDataBytes, viewWritable, viewCacheBind, viewRowsDirect, field,
 } from "../views";
 import { NR, MR, WHOLE_K_MAX, roundUp, align16, setOperands, workspaceNeed, chooseBlocking, panelsNeed, panelAt } from "./blocking";
 import { layoutWorkspace, planExtras, bindWorkspace } from "./workspace";
 import { packA, packB } from "./packing";
-import { multiplyBlock, multiplyBlockI32, MAX_RANGES } from "./block-multiply";
+import { multiplyBlock, multiplyBlockI32, multiplyBlockRows, MAX_RANGES } from "./block-multiply";
 import { outputStage, sfield, sf64, setSf64 } from "./output-stages";
 import { gemmRelaxed } from "./relaxed";
 import {
-  viewA, viewB, aTransG, bTransG, gM, gN, gK, kDirect, accI32, MC, NC, KC, withBlockAcc, panelB, panelB2, blockAcc,
+  viewA, viewB, aTransG, bTransG, gM, gN, gK, kDirect, accI32, MC, NC, KC, withBlockAcc, panelA, panelB, panelB2, blockAcc,
   scratch, rectEnd, bAllPanels, bAllPanels2, bBlockBytes, zeroMasks, pairRanges, useZeroMasks, zeroSeg, panelPlane,
   outView, plainViews,
 } from "./state";
@@ -187,6 +189,10 @@ export function gemmFused(a: usize, b: usize, out: usize, stage: usize, work: us
     else KC = kc0;
   }
   planExtras(M, K, true);
+  if (ASC_FEATURE_SIMD && accI32 && K <= KC && fusedRows(stage, M, N)) {
+    viewCacheBind(0, 0, 0, 0);
+    return STATUS_OK;
+  }
   zeroMasks = scratch;
   pairRanges = scratch + <usize>MC * 4;
   useZeroMasks = accI32 && !aTransG && field(viewA, V_KIND) == VIEW_KIND_IM2COL &&
@@ -231,6 +237,48 @@ export function gemmFused(a: usize, b: usize, out: usize, stage: usize, work: us
   }
   viewCacheBind(0, 0, 0, 0);
   return STATUS_OK;
+}
+
+/**
+ * gemmFused's loop nest when A is read in place (SIMD build): an IM2COL A, not transposed, whose
+ * line cache serves whole tiles (views.ts viewRowsDirect) and whose K is one block. No A panel is
+ * packed: each tile's rows are runs of cached lines (block-multiply.ts multiplyBlockRows), and B
+ * gets a zero row after each run when runs are odd, so that pairs of k never straddle two runs.
+ * The sums are the same exact i32 values as the packed path's. Returns false, having done
+ * nothing, when the product does not qualify or the A panel's place cannot hold the run table
+ * and the padded B panel.
+ */
+function fusedRows(stage: usize, M: u32, N: u32): bool {
+  if (aTransG || field(viewA, V_KIND) != VIEW_KIND_IM2COL || !viewRowsDirect(viewA, MR)) return false;
+  const runs = <u32>field(viewA, V_KH), run = <u32>(field(viewA, V_KW) * field(viewA, V_C));
+  // An odd run costs a zero pair per run: not worth it for runs shorter than 5 codes.
+  if ((run & 1) != 0 && run < 5) return false;
+  const run2 = roundUp(run, 2), Kp = runs * run2;
+  const ncp = roundUp(NC, NR);
+  // The A panel's place (workspace.ts layoutWorkspace), free here: the run table first, then a
+  // padded B panel when the runs are odd (longer than the B panel's K).
+  const aBytes = align16(<usize>roundUp(MC, MR) * roundUp(KC, 2) * 2);
+  const ptrBytes = align16(<usize>runs << 4);
+  const rowPtrs = panelA;
+  let pb = panelB;
+  if (run2 != run) {
+    const bBytes = <usize>ncp * Kp * 2;
+    if (ptrBytes + bBytes > aBytes) return false;
+    pb = panelA + ptrBytes;
+  } else if (ptrBytes > aBytes) {
+    return false;
+  }
+  const ld = <usize>ncp << 2;
+  for (let jc: u32 = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    packB(pb, panelB2, jc, nc, 0, Kp, run2 != run ? run : 0);
+    for (let ic: u32 = 0; ic < M; ic += MC) {
+      const mc = min(MC, M - ic);
+      multiplyBlockRows(pb, ic, mc, nc, runs, run2 >>> 1, rowPtrs, blockAcc, ld);
+      outputStage(stage, ic, mc, jc, nc, ld);
+    }
+  }
+  return true;
 }
 
 // The plain-matrix entry points build two PLAIN views in static memory (state.ts plainViews).

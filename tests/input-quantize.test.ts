@@ -3,7 +3,9 @@
 // and infinities anywhere; input_round_f32 at every width over padded and unpadded rows, the
 // matrix written in chunks that start and end anywhere in a row (in order and shuffled), values
 // on and next to the rounding ties, below the f32 normals and past the clamp, and exponents
-// inside and outside the f32 SIMD path's range.
+// inside and outside the f32 SIMD path's range; then Engine.quantizeInput, which stages the floats
+// through a small (4 KiB: 1024 floats a chunk) or a large GEMM workspace, for sizes around the
+// chunk boundary, short batches, and a NaN or infinity at chunk boundaries.
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -12,6 +14,7 @@ import { readFile } from "node:fs/promises";
 import { maxCode, packedByteLength } from "../src/format/packed.js";
 import { pack } from "../src/reference/packed.js";
 import { inputExponent, inputMaxAbs, inputRound } from "../src/reference/input.js";
+import { Engine } from "../src/engine/engine.js";
 import { STATUS_BITS, STATUS_EXPONENT, STATUS_RANGE } from "../src/runtime/abi-status.js";
 import { Rng } from "./helpers/random.js";
 
@@ -212,4 +215,67 @@ describe("input_round_f32", () => {
       assert.equal(f(src, 8, 0, 8, b.base, 2, 4, 0), 0);
     }
   });
+});
+
+// ---- through the engine ---------------------------------------------------------------------------
+
+/** An engine whose plan holds one rows x cols matrix at `bits` and a small (4 KiB) or a large workspace. */
+async function engineWith(isa: "simd" | "scalar", rows: number, cols: number, bits: number, large: boolean) {
+  const engine = await Engine.create(isa);
+  const at = engine.plan.reserve("out", "input", null, packedByteLength(rows, cols, bits));
+  if (large) engine.declareGemm({ M: 512, N: 512, K: 512, aBits: 8, bBits: 8 });
+  engine.finishPlan();
+  return { engine, at };
+}
+
+// Sizes around the 1024-float chunk of a 4 KiB workspace.
+const ENGINE_SHAPES: [number, number][] = [[31, 33], [32, 32], [25, 41], [1, 2049], [3, 683], [7, 439], [4, 5]];
+
+describe("Engine.quantizeInput", () => {
+  for (const isa of ["simd", "scalar"] as const) {
+    test(`${isa}: every width, workspace small and large, full and short batches`, async () => {
+      const rng = new Rng(isa === "simd" ? 44 : 45);
+      for (const large of [false, true]) {
+        for (const bits of ALL_BITS) {
+          const [rows, cols] = ENGINE_SHAPES[bits % ENGINE_SHAPES.length];
+          const { engine, at } = await engineWith(isa, rows, cols, bits, large);
+          assert.ok(large ? engine.workspaceBytes > 4 * rows * cols : engine.workspaceBytes === 4096, "the workspace is as large as meant");
+          const bytes = packedByteLength(rows, cols, bits);
+          for (const short of [0, 1, rng.int(2, rows * cols - 1)]) {
+            const n = rows * cols - short;
+            const x = floats(codeUnits(rng, n, maxCode(bits)), rng.int(-30, 30));
+            new Uint8Array(engine.memory, at, bytes).fill(0xa5);
+            const exp = engine.quantizeInput(x, { at, rows, cols, bits }, "input");
+            const padded = new Float32Array(rows * cols);
+            padded.set(x);
+            const m = inputMaxAbs(x);
+            const want = m > 0 ? inputExponent(m, bits) : 0;
+            const what = `${isa} ${large ? "large" : "small"} ${rows}x${cols} ${bits}b n ${n}`;
+            assert.equal(exp, want, `${what}: exponent`);
+            assert.deepEqual(new Uint8Array(engine.memory, at, bytes), pack(inputRound(padded, want, bits), rows, cols, bits).bytes, what);
+          }
+        }
+      }
+    });
+
+    test(`${isa}: a NaN or infinity anywhere (chunk edges too) is reported and nothing is written`, async () => {
+      const rng = new Rng(46);
+      const [rows, cols] = [3, 683];
+      for (const large of [false, true]) {
+        const { engine, at } = await engineWith(isa, rows, cols, 8, large);
+        const n = rows * cols;
+        const bytes = packedByteLength(rows, cols, 8);
+        for (const pos of [0, 1023, 1024, 1025, 2047, 2048, n - 1]) {
+          for (const bad of [NaN, Infinity, -Infinity]) {
+            const x = floats(codeUnits(rng, n, 127), -3);
+            x[pos] = bad;
+            new Uint8Array(engine.memory, at, bytes).fill(0xa5);
+            assert.equal(engine.quantizeInput(x, { at, rows, cols, bits: 8 }, "input"), null, `${bad} at ${pos}`);
+            assert.ok(new Uint8Array(engine.memory, at, bytes).every((v) => v === 0xa5), `${bad} at ${pos}: the matrix was written`);
+          }
+        }
+        assert.throws(() => engine.quantizeInput(new Float32Array(n + 1), { at, rows, cols, bits: 8 }, "input"), RangeError);
+      }
+    });
+  }
 });

@@ -239,4 +239,24 @@ export function softmax_cross_entropy(
   return softmaxCrossEntropy(logits, N, classes, bits, exp, labels, labelBytes, errBits,
     mode, seed, step, stream, dlogits, lossOut, correctOut, expOut);
 }
+
+// ---- The training input's data edge: staged f32 batches into packed codes (assembly/input.ts) ----
+
+import { inputMaxAbsF32, inputRoundF32 } from "./input";
+
+/** max |x| of n f32 at `src` as f64 (NaN when a value is NaN, +Inf when one is infinite), or -6
+ *  when the values are not inside memory. */
+export function input_max_abs_f32(src: usize, n: u32): f64 {
+  return inputMaxAbsF32(src, n);
+}
+
+/** n f32 at `src` -> elements first .. first + n - 1 of the packed rows x cols matrix at `dst`:
+ *  clamp(Math.round(x * 2^-exp)) (halves up; NaN gives 0), a row's padding zeroed with its last
+ *  element. At widths other than 8 and 16 the floats at `src` are overwritten.
+ *  Returns 0, -1, -6 (also first + n past rows * cols), -12. */
+export function input_round_f32(
+  src: usize, n: u32, exp: i32, bits: u32, dst: usize, rows: u32, cols: u32, first: u32,
+): i32 {
+  return inputRoundF32(src, n, exp, bits, dst, rows, cols, first);
+}
 export * from "./f32/index";

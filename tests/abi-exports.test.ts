@@ -51,6 +51,8 @@ const DECLARED: Readonly<Record<string, string>> = {
   quantize_f32: sig(10),
   max_abs_codes: sig(4),
   softmax_cross_entropy: sig(16),
+  input_max_abs_f32: sig(2, "f64"),
+  input_round_f32: sig(8),
   F32_ABI_VERSION: "global i32",
   f32_abi_version: sig(0),
   f32_gemm_workspace_bytes: sig(3),

@@ -222,6 +222,33 @@ const CASES: Record<string, Case> = {
       ["rows -1", { rows: U32_MAX }, STATUS_RANGE],
     ],
   },
+  input_max_abs_f32: {
+    params: "src n",
+    setup: (L, x) => new Float32Array(x.memory.buffer, L.r(0), 5).set([1, -2, 3.5, 0, -7]),
+    valid: (L) => ({ src: L.r(0), n: 5 }),
+    ok: 7,
+    hostile: (L) => [
+      ["values past the end", { src: L.past }, STATUS_RANGE],
+      ["values near 2^32", { src: L.near }, STATUS_RANGE],
+      ["n 2^30 (x4 bytes wraps to 0)", { n: 2 ** 30 }, STATUS_RANGE],
+      ["n -1", { n: U32_MAX }, STATUS_RANGE],
+    ],
+  },
+  input_round_f32: {
+    params: "src n exp bits dst rows cols first",
+    setup: (L, x) => new Float32Array(x.memory.buffer, L.r(0), 12).set([1, -2, 3.5, 0, 0.25, -7, 1, 2, 3, 4, 5, 6]),
+    valid: (L) => ({ src: L.r(0), n: 12, exp: -3, bits: 8, dst: L.r(1), rows: 3, cols: 4, first: 0 }),
+    hostile: (L) => [
+      ["src past the end", { src: L.past }, STATUS_RANGE],
+      ["dst near 2^32", { dst: L.near }, STATUS_RANGE],
+      ["dst past the end at 5 bits", { dst: L.end - 4, bits: 5 }, STATUS_RANGE],
+      ["a run past the matrix", { first: 1 }, STATUS_RANGE],
+      ["first near 2^32 (first + n wraps to 11)", { first: U32_MAX }, STATUS_RANGE],
+      ["n 2^30 floats (x4 bytes wraps to 0)", { n: 2 ** 30, rows: 2 ** 15, cols: 2 ** 15 }, STATUS_RANGE],
+      ["65536 x 65536 codes", { rows: 65536, cols: 65536 }, STATUS_RANGE],
+      ["a row of 2^34 bits", { rows: 1, cols: 2 ** 30, bits: 16 }, STATUS_RANGE],
+    ],
+  },
   softmax_cross_entropy: {
     params: "logits N classes bits exp labels labelBytes errBits mode seed step stream dlogits lossOut correctOut expOut",
     setup: (L, x) => new Int32Array(x.memory.buffer, L.r(1), 3).set([0, 2, 1]),

@@ -3,7 +3,7 @@
 // runtime that writes descriptors or calls the ABI (tests/engine-gateway.test.ts holds src/nn to it).
 import { BudgetError, largestItems } from "../budget/errors.js";
 import { Planner } from "../plan/plan.js";
-import { maxCode } from "../format/packed.js";
+import { maxCode, packedByteLength } from "../format/packed.js";
 import { ROUND_NEAREST } from "../format/codes.js";
 import {
   ROUNDING_CODE, STAGE_BYTES, VIEW_BYTES, kernelStatusError, readStage, viewCols, viewRows, writeStage, writeView,
@@ -11,7 +11,7 @@ import {
 } from "../runtime/descriptors.js";
 import { instantiateAbi, resolveIsa, type AbiExports, type Isa, type IsaChoice } from "../runtime/wasm.js";
 import { memoryLimitError, withMemoryLimits, WASM32_MAX_BYTES } from "../runtime/memory-limits.js";
-import { chooseExponent, storageCols, storageRows, type QTensor } from "./quant.js";
+import { chooseExponent, inputExponent, storageCols, storageRows, type QTensor } from "./quant.js";
 
 const PAGE = 65536;
 /** Painted over all memory above the module's data before anything is placed: the highest byte
@@ -47,7 +47,7 @@ export type OpRecord =
 /** Where a measured kernel call's time is filed (src/energy/profile.ts): a requantized product
  *  (forward output or input error, GEMM and output stage fused), exact scaling's extra pass, a
  *  product fused with the weight or bias update, a stored gradient (qat8), ReLU, pooling, the loss,
- *  a precision change, and the batch's quantization on the host. */
+ *  a precision change, and the quantization of the input batch. */
 export type TimeStage = "product" | "scaling" | "update" | "gradient" | "relu" | "pool" | "loss" | "precision" | "input";
 
 export interface GemmShape {
@@ -496,6 +496,51 @@ export class Engine {
     this.lap(started, what, "precision");
     this.check(status, what, "quantize_f32");
     return new Int32Array(this.memory, expAt, 1)[0];
+  }
+
+  /**
+   * Quantizes a batch of floats (the data edge) into the packed matrix `out`: the exponent from
+   * the largest magnitude (inputExponent), each code x * 2^-exp rounded half up. Fewer values than
+   * rows x cols leave the rest 0. Returns the exponent, or null when a value is NaN or infinite
+   * (the caller finds and names it; `out` is then untouched).
+   *
+   * The floats reach wasm memory through the GEMM workspace, which holds nothing between kernel
+   * calls: the whole batch at once when it fits (one copy for both passes), else chunk by chunk,
+   * the maximum over every chunk and then the rounding of each, so the plan holds no float batch.
+   * Not counted for energy (docs/energy.md: the data edge is not).
+   */
+  quantizeInput(data: Float32Array, out: { at: number; rows: number; cols: number; bits: number }, what: string): number | null {
+    const { rows, cols, bits } = out;
+    const n = data.length;
+    if (n > rows * cols) throw new RangeError(`${what}: ${n} values for a ${rows}x${cols} matrix`);
+    const started = this.clock();
+    const chunk = Math.floor(this.workBytes / 4);
+    const whole = n <= chunk;
+    const stage = (from: number, count: number) => new Float32Array(this.memory, this.work, count).set(data.subarray(from, from + count));
+    let maxAbs = 0;
+    if (whole) stage(0, n);
+    for (let from = 0; from < n; from += chunk) {
+      const count = Math.min(chunk, n - from);
+      if (!whole) stage(from, count);
+      const m = this.abi.input_max_abs_f32(this.work, count);
+      if (m < 0) this.check(m, what, "input_max_abs_f32");
+      // Math.max keeps a NaN.
+      maxAbs = Math.max(maxAbs, m);
+    }
+    if (Number.isNaN(maxAbs) || maxAbs === Infinity) {
+      this.lap(started, what, "input");
+      return null;
+    }
+    const exp = inputExponent(maxAbs, bits);
+    // The kernel zeroes a row's padding with its last element; rows it never reaches stay as they are.
+    if (n < rows * cols) new Uint8Array(this.memory, out.at, packedByteLength(rows, cols, bits)).fill(0);
+    for (let from = 0; from < n; from += chunk) {
+      const count = Math.min(chunk, n - from);
+      if (!whole) stage(from, count);
+      this.check(this.abi.input_round_f32(this.work, count, exp, bits, out.at, rows, cols, from), what, "input_round_f32");
+    }
+    this.lap(started, what, "input");
+    return exp;
   }
 
   /** The clamped-element count a kernel wrote to the scratch stats slot. */

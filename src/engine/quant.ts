@@ -51,6 +51,19 @@ export function chooseExponent(maxAbs: number, unitExp: number, bits: number, ro
   return e;
 }
 
+/**
+ * The input batch's exponent (the data edge, Engine.quantizeInput): from log2 of maxAbs / maxCode,
+ * raised until maxAbs * 2^-exp is at most maxCode, so no code saturates; 0 for an all-zero batch.
+ * The input has always been quantized at this exponent (a run's codes, and so its hashes, depend
+ * on it), which is why it is not chooseExponent's.
+ */
+export function inputExponent(maxAbs: number, bits: number): number {
+  const limit = maxCode(bits);
+  let exp = maxAbs > 0 ? Math.ceil(Math.log2(maxAbs / limit)) : 0;
+  while (maxAbs * 2 ** -exp > limit) exp++;
+  return exp;
+}
+
 export function roundHalfEven(x: number): number {
   const r = Math.round(x);
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;

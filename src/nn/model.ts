@@ -1,5 +1,5 @@
 // Models: a sequence of layers, set up against an engine's plan, trained one batch at a time.
-import { packedByteLength, maxCode, packInto, rowStrideBytes, unpackFrom } from "../format/packed.js";
+import { packedByteLength, unpackFrom } from "../format/packed.js";
 import { PURPOSE, STREAMS, type Engine } from "../engine/engine.js";
 import type { ErrorSlot, Layer, TrainingWidths } from "./layer.js";
 import { Conv2d } from "./layers/conv2d.js";
@@ -136,47 +136,15 @@ export class Model {
     const { batch, actBits } = this.options;
     const per = this.definition.input.reduce((a, b) => a * b, 1);
     if (images.length !== count * per) throw new RangeError(`batch: expected ${count}x${per} input values, got ${images.length}`);
-    // NaN fails both comparisons and an infinity becomes the maximum: one test per value, and the
-    // first non-finite value is looked for only when there is one.
-    let maxAbs = 0, finite = true;
-    for (let i = 0; i < images.length; i++) {
-      const a = Math.abs(images[i]);
-      if (a > maxAbs) maxAbs = a;
-      else if (!(a <= maxAbs)) finite = false;
-    }
-    if (!finite || maxAbs === Infinity) {
+    const rows = storageRows(this.inputShape), cols = storageCols(this.inputShape);
+    const exp = this.engine.quantizeInput(images, { at: this.inputAt, rows, cols, bits: actBits }, "input");
+    if (exp === null) {
+      // The engine only says that some value is NaN or infinite; the first one is found here.
       const i = images.findIndex((v) => !Number.isFinite(v));
       throw new RangeError(`batch: input value ${images[i]} at sample ${Math.floor(i / per)}, element ${i % per}`);
     }
-    const limit = maxCode(actBits);
-    let exp = maxAbs > 0 ? Math.ceil(Math.log2(maxAbs / limit)) : 0;
-    while (maxAbs * 2 ** -exp > limit) exp++;
     this.inputExp = exp;
-    const rows = storageRows(this.inputShape), cols = storageCols(this.inputShape);
-    const scale = 2 ** -exp;
     const mem = this.engine.memory;
-    // Packing on the host once per batch: the input arrives from outside (a sensor, flash).
-    if (actBits === 8) {
-      // Byte codes straight into the buffer (packInto's 8-bit layout: a code per byte, each row's
-      // padding zero); |code| <= 127, so the Int8Array store keeps it exactly.
-      const stride = rowStrideBytes(cols, 8);
-      const out = new Int8Array(mem, this.inputAt, rows * stride);
-      const n = images.length;
-      if (stride === cols && n === rows * cols) {
-        // Rows without padding and a full batch: one run (lenet5's 28-code lines are 896 rows a
-        // batch, and the per-row bookkeeping cost more than the rounding).
-        for (let i = 0; i < n; i++) out[i] = Math.round(images[i] * scale);
-      } else for (let r = 0; r < rows; r++) {
-        const at = r * stride, src = r * cols;
-        const end = Math.min(cols, Math.max(0, n - src));
-        for (let j = 0; j < end; j++) out[at + j] = Math.round(images[src + j] * scale);
-        out.fill(0, at + end, at + stride);
-      }
-    } else {
-      const codes = new Int32Array(rows * cols);
-      for (let i = 0; i < images.length; i++) codes[i] = Math.round(images[i] * scale);
-      packInto(new Uint8Array(mem, this.inputAt, packedByteLength(rows, cols, actBits)), codes, rows, cols, actBits);
-    }
     if (labels) {
       const lab = new Uint8Array(mem, this.labelsAt, batch);
       lab.fill(0);
@@ -220,9 +188,7 @@ export class Model {
     if (!Number.isFinite(lr) || lr < 0) throw new RangeError(`trainStep: lr must be a finite number >= 0, got ${lr}`);
     this.setTensorWidths(true);
     const errBits = this.logitsErrBits;
-    const started = this.engine.clock();
     this.loadBatch(images, labels, batch);
-    this.engine.lap(started, "input", "input");
     let x: QTensor = { at: this.inputAt, shape: this.inputShape, bits: this.options.actBits, exp: this.inputExp };
     for (const layer of this.layers) x = layer.forward(x);
     const classes = this.definition.classes;

@@ -59,6 +59,9 @@ export interface AbiExports {
     mode: number, seed: number, step: number, stream: number,
     dlogits: number, lossOut: number, correctOut: number, expOut: number,
   ): number;
+  /** The input batch's data edge (added within ABI 2): max |x| of n f32 (NaN for a NaN), or -6. */
+  input_max_abs_f32(src: number, n: number): number;
+  input_round_f32(src: number, n: number, exp: number, bits: number, dst: number, rows: number, cols: number, first: number): number;
 }
 
 /** The f32 ABI version this host speaks (assembly/f32/index.ts; the integer ABI's is wasm.ts's

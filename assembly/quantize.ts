@@ -227,12 +227,54 @@ export function maxAbsCodes(ptr: usize, rows: u32, cols: u32, bits: u32): i32 {
   const stride = rowStrideBytes(cols, bits);
   let m: i32 = 0;
   for (let r: u32 = 0; r < rows; r++) {
-    const row = ptr + <usize>r * stride;
-    for (let j: u32 = 0; j < cols; j++) {
-      const q = loadCode(row, j, bits);
+    const a = maxAbsRow(ptr + <usize>r * stride, cols, bits);
+    if (a > m) m = a;
+  }
+  return m;
+}
+
+// max |q| over one row's `cols` codes (delayed scaling reads every output this way, once a product).
+// Only the codes are read, never the row's padding: an output row's padding may hold anything.
+function maxAbsRow(row: usize, cols: u32, bits: u32): i32 {
+  let m: i32 = 0;
+  let j: u32 = 0;
+  if (bits == 8 || bits == 16) {
+    if (ASC_FEATURE_SIMD) {
+      // |q| as unsigned lanes (codes are symmetric, so abs never wraps), maximum per lane.
+      let acc = i32x4.splat(0);
+      if (bits == 8) {
+        for (; j + 16 <= cols; j += 16) acc = i8x16.max_u(acc, i8x16.abs(v128.load(row + j)));
+        acc = i16x8.max_u(i16x8.extend_low_i8x16_u(acc), i16x8.extend_high_i8x16_u(acc));
+      } else {
+        for (; j + 8 <= cols; j += 8) acc = i16x8.max_u(acc, i16x8.abs(v128.load(row + (<usize>j << 1))));
+      }
+      acc = i32x4.max_u(i32x4.extend_low_i16x8_u(acc), i32x4.extend_high_i16x8_u(acc));
+      m = max(max(i32x4.extract_lane(acc, 0), i32x4.extract_lane(acc, 1)), max(i32x4.extract_lane(acc, 2), i32x4.extract_lane(acc, 3)));
+    }
+    for (; j < cols; j++) {
+      const q = bits == 8 ? <i32>load<i8>(row + j) : <i32>load<i16>(row + (<usize>j << 1));
       const a = q < 0 ? -q : q;
       if (a > m) m = a;
     }
+    return m;
+  }
+  // Other widths: the row's bit stream read through a 64-bit buffer, 32 bits at a time, only the
+  // words that hold codes (have < bits <= 16 before a refill, so the buffer never overflows).
+  const up = <u64>(64 - bits);
+  let buf: u64 = 0;
+  let have: u32 = 0;
+  let p = row;
+  for (; j < cols; j++) {
+    if (have < bits) {
+      buf |= <u64>load<u32>(p) << have;
+      p += 4;
+      have += 32;
+    }
+    const q = <i32>((<i64>(buf << up)) >> up);
+    buf >>= bits;
+    have -= bits;
+    const a = q < 0 ? -q : q;
+    if (a > m) m = a;
   }
   return m;
 }

@@ -711,6 +711,21 @@ test("quantize_f32: zeros, NaN and Inf, bad arguments; max_abs_codes", () => {
       assert.equal(got, maxAbsCodes(codes), `${rows}x${cols} ${bits}b`);
     }
   }
+  // Rows long enough for the vector paths, small codes, and every padding bit set: an output row's
+  // padding may hold anything (the canary, an earlier tensor), and only the codes may count.
+  for (const cols of [1, 15, 16, 17, 31, 33, 70, 129]) {
+    for (const bits of ALL_BITS) {
+      const rows = 3;
+      const codes = randomCodes(rng, rows * cols, bits).map((q) => q >> Math.max(0, bits - 3));
+      const X = pack(codes, rows, cols, bits);
+      const stride = X.bytes.length / rows;
+      for (let r = 0; r < rows; r++) {
+        for (let bit = cols * bits; bit < stride * 8; bit++) X.bytes[r * stride + (bit >> 3)] |= 1 << (bit & 7);
+      }
+      const got = both((m) => m.fn("max_abs_codes")(m.put(X.bytes), rows, cols, bits), "max_abs_codes, junk padding");
+      assert.equal(got, maxAbsCodes(codes), `${rows}x${cols} ${bits}b, junk padding`);
+    }
+  }
 });
 
 // ---- softmax cross-entropy ----------------------------------------------------------------------

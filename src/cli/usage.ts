@@ -21,7 +21,7 @@ export const TRAIN_USAGE = `usage: aptkit train [--model lenet5|mlp] [--data dig
                    [--epochs N] [--batch N] [--lr X] [--seed N] [--isa auto|simd|scalar|relaxed] [--out DIR]
                    [--budget B]                                      (a budget without --batch picks the largest batch that fits)
                    [--profile]                                       (print and record where each step's time goes)
-                   [--scaling exact|delayed]                         (apt, fixed:N, qat8)
+                   [--scaling delayed|exact]                         (apt, fixed:N, qat8; default delayed)
                    [--rounding stochastic|nearest]                   (apt, fixed:N)
                    [--checkpoint PATH [--every N]] [--resume PATH]   (apt, fixed:N)
                    [--tmin X] [--tmax X] [--bmin N] [--bmax N] [--interval N] [--activations tied|fixed]   (apt)

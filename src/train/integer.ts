@@ -104,9 +104,21 @@ export class IntegerLearner implements Learner {
     return out;
   }
 
+  /** Scores a batch with exact scaling whatever the training scaling, and leaves the exponents
+   *  delayed scaling carries from step to step as they were: a model is evaluated as a loaded model
+   *  file predicts (which has no previous step to carry from), and how often a run evaluates never
+   *  changes what it trains. */
   evaluate(images: Float32Array, labels: Uint8Array, count: number): BatchResult {
-    const logits = this.model.predict(images, count);
-    return scoreLogits(logits, labels, count, this.model.definition.classes);
+    const scaling = this.engine.scaling;
+    const carried = this.weighted().map((l) => l.scalingState());
+    this.engine.scaling = "exact";
+    try {
+      const logits = this.model.predict(images, count);
+      return scoreLogits(logits, labels, count, this.model.definition.classes);
+    } finally {
+      this.engine.scaling = scaling;
+      this.weighted().forEach((l, i) => l.restoreScalingState(carried[i]));
+    }
   }
 
   weightTensor(layer: string): WeightTensor {

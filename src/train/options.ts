@@ -28,6 +28,7 @@ export interface TrainOptions {
   isa?: IsaChoice;
   actBits?: number;
   errBits?: number;
+  /** Default TRAIN_DEFAULTS.scaling ("delayed") for integer policies; fp32 runs as "exact". */
   scaling?: Scaling;
   /** Measure where each training step's time goes, per layer and stage (report.profile). */
   profile?: boolean;
@@ -203,7 +204,7 @@ export function checkTrainOptions(o: TrainOptions): CheckedOptions {
   }
   const actBits = integer("actBits", o.actBits ?? 8, 2, 16);
   const errBits = integer("errBits", o.errBits ?? 8, 2, 16);
-  const scaling = oneOf("scaling", o.scaling ?? "exact", SCALINGS);
+  const scaling = oneOf("scaling", o.scaling ?? (policy.kind === "fp32" ? "exact" : TRAIN_DEFAULTS.scaling), SCALINGS);
   if (given("budgetBytes")) {
     if (typeof o.budgetBytes !== "number") throw new TypeError(`budgetBytes must be a number of bytes, got ${show(o.budgetBytes)}`);
     if (!Number.isFinite(o.budgetBytes) || o.budgetBytes < 65536) {

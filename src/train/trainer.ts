@@ -70,7 +70,7 @@ export async function createLearner(o: TrainOptions, batch: number, seed: number
   if (p.kind === "apt" || p.kind === "fixed") {
     const base = {
       batch, seed, isa, weightBits: initialBits(p), maxWeightBits: widestBits(p),
-      actBits: o.actBits, errBits: o.errBits, rounding: p.rounding, scaling: o.scaling, budgetBytes,
+      actBits: o.actBits, errBits: o.errBits, rounding: p.rounding, scaling: o.scaling ?? TRAIN_DEFAULTS.scaling, budgetBytes,
       minBits: search.minBits, bitsLabel: search.bitsLabel, tieActivations: p.kind === "apt" && p.tieActivations,
     };
     if (p.kind === "apt" && budgetBytes !== undefined) {
@@ -84,7 +84,7 @@ export async function createLearner(o: TrainOptions, batch: number, seed: number
   if (p.kind === "qat8") {
     return IntegerLearner.create(o.model, {
       batch, seed, isa, weightBits: 8, maxWeightBits: 8, minBits: 8, actBits: 8, errBits: 8,
-      rounding: "nearest", scaling: o.scaling, masterWeights: true, budgetBytes,
+      rounding: "nearest", scaling: o.scaling ?? TRAIN_DEFAULTS.scaling, masterWeights: true, budgetBytes,
     });
   }
   // The float learners load only when asked for, so the integer path loads nothing it does not use.

@@ -360,21 +360,19 @@ export class Engine {
     }
     // A second requantizing pass after a missed guess is what exact scaling costs over one pass.
     const repeat = !delayed && (opts.guessExp ?? opts.previousExp) !== undefined;
+    // Delayed scaling has the REQUANT pass track the largest magnitude it requantized (the same
+    // blockMaxAbs as exact scaling's maximum pass, in registers), so the next step starts from the
+    // exponent exact scaling would have chosen for this step: no second pass over the output, and
+    // a saturated output still yields its true range.
     const r = this.fused(a, b, out, {
-      mode: "requant", bias, relu: opts.relu, stream: opts.stream, scale: 2 ** (accExp - exp),
+      mode: "requant", bias, relu: opts.relu, stream: opts.stream, scale: 2 ** (accExp - exp), trackMax: delayed,
     }, opts.what, true, repeat ? "scaling" : "product");
     this.saturatedCodes += r.saturated;
     if (!delayed) return { exp, nextExp: exp };
-    // Delayed scaling picks the next step's exponent from this step's output: coarser by one
-    // when codes saturated (the true maximum is unknown), else from the largest code written.
-    if (r.saturated > 0) return { exp, nextExp: exp + 1 };
     const rows = out.kind === "im2col" ? out.n * out.h : viewRows(out);
     const cols = out.kind === "im2col" ? out.w * out.c : viewCols(out);
-    const started = this.clock();
-    const m = this.maxAbsCodes(out.at, rows, cols, out.bits, opts.what);
-    this.lap(started, opts.what, "scaling");
-    this.count({ what: opts.what, op: "compare", elements: rows * cols, bits: out.bits, reads: rows * cols, writes: 0 });
-    return { exp, nextExp: m > 0 ? chooseExponent(m, exp, out.bits, this.rounding) : exp };
+    this.count({ what: opts.what, op: "compare", elements: rows * cols, bits: out.bits, reads: 0, writes: 0 });
+    return { exp, nextExp: r.maxAbs > 0 ? chooseExponent(r.maxAbs, accExp, out.bits, this.rounding) : exp };
   }
 
   /** W += round(scale * op(a) * op(b)) in place on the weights view; returns the statistics. */
@@ -392,13 +390,6 @@ export class Engine {
 
   roundingCode(): number {
     return ROUNDING_CODE[this.rounding];
-  }
-
-  /** The largest |code| of a packed matrix (a negative return of the export is a status). */
-  maxAbsCodes(at: number, rows: number, cols: number, bits: number, what = "max |code|"): number {
-    const m = this.abi.max_abs_codes(at, rows, cols, bits);
-    if (m < 0) this.check(m, what, "max_abs_codes");
-    return m;
   }
 
   /** Precision change in place; returns the number of codes clamped. */

@@ -11,10 +11,10 @@ export const TRAIN_DEFAULTS: Readonly<{
   /** Initial learning rate. */
   lr: number;
   schedule: LrSchedule;
-  /** How integer policies choose each output's exponent: "delayed" (one pass, the previous step's
-   *  exponent) matched "exact" (a maximum pass first) over seeds 1..3 on digits (97.83 vs 97.92 %)
-   *  and Fashion-MNIST (89.01 vs 88.97 %) with lenet5 under APT, for one GEMM pass instead of up to
-   *  two (docs/results.md). fp32 has no scaling and runs as "exact". */
+  /** How integer policies choose each output's exponent: "delayed" (one pass at the exponent the
+   *  previous step's maximum chose) matched "exact" (the maximum first) over seeds 1..3 with lenet5
+   *  under APT: digits 97.80 vs 97.92 %, Fashion-MNIST 89.06 vs 88.97 % (docs/kernels.md), for one
+   *  GEMM pass a product instead of up to two. fp32 has no scaling and runs as "exact". */
   scaling: "exact" | "delayed";
   seed: number;
   /** Steps between loss-curve points. */

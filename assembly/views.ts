@@ -637,13 +637,19 @@ let tableValid = false;
 /** Whether the line cache bound for v can serve tiles of `mr` consecutive rows through
  *  viewRowsNext (KH fits the line table, and every line of a tile has its own slot). */
 export function viewRowsDirect(v: usize, mr: u32): bool {
-  if (lcView != v || lcView == 0 || field(v, V_KH) > <i32>LINE_PTRS) return false;
+  if (lcView != v || lcView == 0) return false;
+  return viewRowsSpan(v, mr) <= <u64>lcMask + 1;
+}
+
+/** The line numbers `mr` consecutive rows of IM2COL view v can span: the fewest cache slots that
+ *  serve tiles of them through viewRowsNext (u64 max when KH does not fit the line table). */
+export function viewRowsSpan(v: usize, mr: u32): u64 {
+  if (field(v, V_KH) > <i32>LINE_PTRS || field(v, V_OW) <= 0) return u64.MAX_VALUE;
   const kh = <u64>field(v, V_KH), sh = <u64>field(v, V_SH), ow = <u64>field(v, V_OW);
   // mr consecutive rows cross at most ceil((mr-1)/OW) output-row boundaries; each crossing moves
   // the line number n*Hv + oy*SH by SH (same image) or KH (next image: Hv - (OH-1)*SH = KH).
   const crossings = (<u64>mr - 1 + ow - 1) / ow;
-  const span = crossings * max(sh, kh) + kh;
-  return span <= <u64>lcMask + 1;
+  return crossings * max(sh, kh) + kh;
 }
 
 /** Starts handing out rows at virtual row r0 of v (bound by viewRowsDirect). */

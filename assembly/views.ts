@@ -548,7 +548,6 @@ export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst
   // The lines of kernel rows ky0..ky1 change only when (n, oy) does: looked up once per output row
   // when they fit the pointer table, else per patch.
   const hoist = ky1 - ky0 < LINE_PTRS;
-  let fresh = true;
   let mask: u32 = 0;
   if (hoist && c0 == 0 && end == (ky1 + 1) * seg) {
     // Whole patch rows (K in one block): KH runs of KW*C codes. The rows of one output row (n, oy)
@@ -580,38 +579,49 @@ export function viewDecodeRect(v: usize, r0: u32, nr: u32, c0: u32, nc: u32, dst
     }
     return;
   }
-  for (let i: u32 = 0; i < nr; i++) {
-    const out = dst + <usize>i * ldBytes;
-    const xOff = <usize>(ox * sw * c) << 1;
-    if (hoist) {
-      if (fresh) {
-        mask = 0;
-        for (let ky = ky0; ky <= ky1; ky++) {
-          const line = cachedLine(v, n, oy * sh + ky);
-          store<usize>(linePtrs + (<usize>(ky - ky0) << 2), line);
-          if (line == lcZero && ky < 32) mask |= <u32>1 << ky;
-        }
-        fresh = false;
+  if (hoist) {
+    // Part of the patch rows (K in several blocks, or a weight gradient's N block of B's columns):
+    // the same strided copies, kernel row ky's part [lo, hi) of each row. A run of 8 to 15 bytes
+    // spills only when 16 bytes from its start stay inside the row's columns, written after it.
+    const step = <usize>(sw * c) << 1;
+    let i: u32 = 0;
+    while (i < nr) {
+      const rows = min(nr - i, ow - ox);
+      mask = 0;
+      for (let ky = ky0; ky <= ky1; ky++) {
+        const line = cachedLine(v, n, oy * sh + ky);
+        store<usize>(linePtrs + (<usize>(ky - ky0) << 2), line);
+        if (line == lcZero && ky < 32) mask |= <u32>1 << ky;
       }
-      if (rectZeroMasks != 0) store<u32>(rectZeroMasks + (<usize>i << 2), mask);
+      if (rectZeroMasks != 0) {
+        for (let j: u32 = 0; j < rows; j++) store<u32>(rectZeroMasks + (<usize>(i + j) << 2), mask);
+      }
+      const out = dst + <usize>i * ldBytes, xOff = <usize>ox * step;
       for (let ky = ky0; ky <= ky1; ky++) {
         const segLo = ky * seg;
         const lo = max(c0, segLo), hi = min(end, segLo + seg);
         const src = load<usize>(linePtrs + (<usize>(ky - ky0) << 2)) + xOff + (<usize>(lo - segLo) << 1);
-        copyI16(out + (<usize>(lo - c0) << 1), src, hi - lo);
+        copyRuns(out + (<usize>(lo - c0) << 1), ldBytes, src, step, rows, hi - lo, end - lo >= 8);
       }
-    } else {
-      if (rectZeroMasks != 0) store<u32>(rectZeroMasks + (<usize>i << 2), 0);
-      for (let ky = ky0; ky <= ky1; ky++) {
-        const segLo = ky * seg;
-        const lo = max(c0, segLo), hi = min(end, segLo + seg);
-        const src = cachedLine(v, n, oy * sh + ky) + xOff + (<usize>(lo - segLo) << 1);
-        copyI16(out + (<usize>(lo - c0) << 1), src, hi - lo);
-      }
+      i += rows;
+      ox = 0;
+      if (++oy == oh) { oy = 0; n++; }
+    }
+    return;
+  }
+  // More kernel rows than the pointer table holds: each patch looks its lines up.
+  for (let i: u32 = 0; i < nr; i++) {
+    const out = dst + <usize>i * ldBytes;
+    const xOff = <usize>(ox * sw * c) << 1;
+    if (rectZeroMasks != 0) store<u32>(rectZeroMasks + (<usize>i << 2), 0);
+    for (let ky = ky0; ky <= ky1; ky++) {
+      const segLo = ky * seg;
+      const lo = max(c0, segLo), hi = min(end, segLo + seg);
+      const src = cachedLine(v, n, oy * sh + ky) + xOff + (<usize>(lo - segLo) << 1);
+      copyI16(out + (<usize>(lo - c0) << 1), src, hi - lo);
     }
     if (++ox == ow) {
       ox = 0;
-      fresh = true;
       if (++oy == oh) { oy = 0; n++; }
     }
   }
@@ -637,13 +647,19 @@ let tableValid = false;
 /** Whether the line cache bound for v can serve tiles of `mr` consecutive rows through
  *  viewRowsNext (KH fits the line table, and every line of a tile has its own slot). */
 export function viewRowsDirect(v: usize, mr: u32): bool {
-  if (lcView != v || lcView == 0 || field(v, V_KH) > <i32>LINE_PTRS) return false;
+  if (lcView != v || lcView == 0) return false;
+  return viewRowsSpan(v, mr) <= <u64>lcMask + 1;
+}
+
+/** The line numbers `mr` consecutive rows of IM2COL view v can span: the fewest cache slots that
+ *  serve tiles of them through viewRowsNext (u64 max when KH does not fit the line table). */
+export function viewRowsSpan(v: usize, mr: u32): u64 {
+  if (field(v, V_KH) > <i32>LINE_PTRS || field(v, V_OW) <= 0) return u64.MAX_VALUE;
   const kh = <u64>field(v, V_KH), sh = <u64>field(v, V_SH), ow = <u64>field(v, V_OW);
   // mr consecutive rows cross at most ceil((mr-1)/OW) output-row boundaries; each crossing moves
   // the line number n*Hv + oy*SH by SH (same image) or KH (next image: Hv - (OH-1)*SH = KH).
   const crossings = (<u64>mr - 1 + ow - 1) / ow;
-  const span = crossings * max(sh, kh) + kh;
-  return span <= <u64>lcMask + 1;
+  return crossings * max(sh, kh) + kh;
 }
 
 /** Starts handing out rows at virtual row r0 of v (bound by viewRowsDirect). */

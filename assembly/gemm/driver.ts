@@ -15,17 +15,18 @@ import {
   inMemory, STATUS_OK, STATUS_BITS, STATUS_SHAPE, STATUS_WORKSPACE, STATUS_VIEW, STATUS_STAGE, STATUS_RANGE,
 } from "../extents";
 import {
-  setRectZeroMasks, viewPrepare, viewRowTooLong, viewDataBytes, viewWritable, viewCacheBind, viewRowsDirect, field,
+  setRectZeroMasks, viewPrepare, viewRowTooLong, viewDataBytes, viewWritable, viewCacheBind, viewCacheBytes, viewRowsDirect,
+  viewRowsSpan, field,
 } from "../views";
-import { NR, MR, WHOLE_K_MAX, roundUp, align16, setOperands, workspaceNeed, chooseBlocking, panelsNeed, panelAt } from "./blocking";
+import { NR, MR, WHOLE_K_MAX, roundUp, align16, nextPow2, setOperands, workspaceNeed, chooseBlocking, panelsNeed, panelAt } from "./blocking";
 import { layoutWorkspace, planExtras, bindWorkspace } from "./workspace";
 import { packA, packB } from "./packing";
 import { multiplyBlock, multiplyBlockI32, multiplyBlockRows, MAX_RANGES } from "./block-multiply";
 import { outputStage, sfield, sf64, setSf64 } from "./output-stages";
 import { gemmRelaxed } from "./relaxed";
 import {
-  viewA, viewB, aTransG, bTransG, gM, gN, gK, kDirect, accI32, MC, NC, KC, withBlockAcc, panelA, panelB, panelB2, blockAcc,
-  scratch, rectEnd, bAllPanels, bAllPanels2, bBlockBytes, zeroMasks, pairRanges, useZeroMasks, zeroSeg, panelPlane,
+  viewA, viewB, aTransG, bTransG, gM, gN, gK, kDirect, accI32, MC, NC, KC, withBlockAcc, panelA, panelA2, panelB, panelB2, blockAcc,
+  tile, scratch, rectEnd, workEnd, bAllPanels, bAllPanels2, bBlockBytes, zeroMasks, pairRanges, useZeroMasks, zeroSeg, panelPlane,
   outView, plainViews,
 } from "./state";
 
@@ -189,9 +190,18 @@ export function gemmFused(a: usize, b: usize, out: usize, stage: usize, work: us
     else KC = kc0;
   }
   planExtras(M, K, true);
-  if (ASC_FEATURE_SIMD && accI32 && K <= KC && fusedRows(stage, M, N)) {
-    viewCacheBind(0, 0, 0, 0);
-    return STATUS_OK;
+  if (ASC_FEATURE_SIMD && accI32 && rowsOperand()) {
+    if (K <= KC && fusedRows(stage, M, N)) {
+      viewCacheBind(0, 0, 0, 0);
+      return STATUS_OK;
+    }
+    // The blocking sized for packing A left no room to read it in place (a small workspace: K in
+    // several blocks, or too few cache slots): lay the workspace out for fusedRows instead.
+    if (K <= WHOLE_K_MAX && layoutRows(work, work + workBytes, M, K)) {
+      rowsLoop(stage, M, N, panelA, panelB);
+      viewCacheBind(0, 0, 0, 0);
+      return STATUS_OK;
+    }
   }
   zeroMasks = scratch;
   pairRanges = scratch + <usize>MC * 4;
@@ -245,30 +255,93 @@ export function gemmFused(a: usize, b: usize, out: usize, stage: usize, work: us
  * packed: each tile's rows are runs of cached lines (block-multiply.ts multiplyBlockRows), and B
  * gets a zero row after each run when runs are odd, so that pairs of k never straddle two runs.
  * The sums are the same exact i32 values as the packed path's. Returns false, having done
- * nothing, when the product does not qualify or the A panel's place cannot hold the run table
+ * nothing, when the cache does not serve tiles or the A panel's place cannot hold the run table
  * and the padded B panel.
  */
 function fusedRows(stage: usize, M: u32, N: u32): bool {
-  if (aTransG || field(viewA, V_KIND) != VIEW_KIND_IM2COL || !viewRowsDirect(viewA, MR)) return false;
+  if (!viewRowsDirect(viewA, MR)) return false;
   const runs = <u32>field(viewA, V_KH), run = <u32>(field(viewA, V_KW) * field(viewA, V_C));
-  // An odd run costs a zero pair per run: not worth it for runs shorter than 5 codes.
-  if ((run & 1) != 0 && run < 5) return false;
-  const run2 = roundUp(run, 2), Kp = runs * run2;
-  const ncp = roundUp(NC, NR);
+  const Kp = runs * roundUp(run, 2);
   // The A panel's place (workspace.ts layoutWorkspace), free here: the run table first, then a
   // padded B panel when the runs are odd (longer than the B panel's K).
   const aBytes = align16(<usize>roundUp(MC, MR) * roundUp(KC, 2) * 2);
   const ptrBytes = align16(<usize>runs << 4);
-  const rowPtrs = panelA;
   let pb = panelB;
-  if (run2 != run) {
-    const bBytes = <usize>ncp * Kp * 2;
+  if ((run & 1) != 0) {
+    const bBytes = <usize>roundUp(NC, NR) * Kp * 2;
     if (ptrBytes + bBytes > aBytes) return false;
     pb = panelA + ptrBytes;
   } else if (ptrBytes > aBytes) {
     return false;
   }
-  const ld = <usize>ncp << 2;
+  rowsLoop(stage, M, N, panelA, pb);
+  return true;
+}
+
+/** Whether A is an operand fusedRows can read in place: IM2COL, not transposed, with runs KW*C
+ *  that are even or at least 5 codes (an odd run costs a zero pair per run: not worth it below). */
+function rowsOperand(): bool {
+  if (aTransG || field(viewA, V_KIND) != VIEW_KIND_IM2COL) return false;
+  const run = <u32>(field(viewA, V_KW) * field(viewA, V_C));
+  return (run & 1) == 0 || run >= 5;
+}
+
+/**
+ * The workspace [work, end) laid out for fusedRows alone, when the blocking's layout (sized for
+ * packing A) leaves it no room: the run table, one B panel for all of K (padded for odd runs), the
+ * i32 block accumulator, the tile, the scratch the output stage and packB need, and a line cache
+ * with a slot for every line a tile spans (up to 32 slots, as planExtras gives). NC stays the
+ * blocking's (it fixes the order of the output stage's sums); MC starts at the blocking's and
+ * halves until everything fits: fewer rows per block rather than no direct path. False, with
+ * nothing changed, when not even MR rows fit.
+ */
+function layoutRows(work: usize, end: usize, M: u32, K: u32): bool {
+  const v = viewA;
+  const span = viewRowsSpan(v, MR);
+  if (span > 0x80000000) return false;
+  const minSlots = nextPow2(<u32>span);
+  if (viewCacheBytes(v, minSlots) == 0) return false;
+  const runs = <u32>field(v, V_KH), run = <u32>(field(v, V_KW) * field(v, V_C));
+  const Kp = runs * roundUp(run, 2);
+  const ncp = roundUp(NC, NR);
+  const start = align16(work);
+  const ptrBytes = align16(<usize>runs << 4), bBytes = align16(<usize>ncp * Kp * 2);
+  const scratchBytes = (align16(<usize>ncp * 2) << 1) + align16(<usize>Kp * 2);
+  let mc = roundUp(min(MC, M), MR);
+  while (true) {
+    const fixed = ptrBytes + bBytes + <usize>mc * ncp * 4 + MR * NR * 4 + scratchBytes;
+    if (start <= end && fixed <= end - start) {
+      for (let slots = max<u32>(minSlots, 32); slots >= minSlots; slots >>>= 1) {
+        const bytes = viewCacheBytes(v, slots);
+        if (bytes != 0 && bytes <= end - start - fixed) {
+          MC = mc;
+          KC = roundUp(K, 2);
+          panelA = start;
+          panelA2 = start;
+          panelB = start + ptrBytes;
+          panelB2 = panelB;
+          blockAcc = panelB + bBytes;
+          tile = blockAcc + <usize>mc * ncp * 4;
+          scratch = tile + MR * NR * 4;
+          workEnd = end;
+          rectEnd = end - bytes;
+          bAllPanels = 0;
+          bAllPanels2 = 0;
+          viewCacheBind(v, rectEnd, slots, bytes);
+          return true;
+        }
+      }
+    }
+    if (mc <= MR) return false;
+    mc = roundUp(mc >>> 1, MR);
+  }
+}
+
+/** Loop nest of fusedRows: run table at rowPtrs, B packed (padded for odd runs) at pb. */
+function rowsLoop(stage: usize, M: u32, N: u32, rowPtrs: usize, pb: usize): void {
+  const runs = <u32>field(viewA, V_KH), run = <u32>(field(viewA, V_KW) * field(viewA, V_C));
+  const run2 = roundUp(run, 2), Kp = runs * run2;
+  const ld = <usize>roundUp(NC, NR) << 2;
   for (let jc: u32 = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
     packB(pb, panelB2, jc, nc, 0, Kp, run2 != run ? run : 0);
@@ -278,7 +351,6 @@ function fusedRows(stage: usize, M: u32, N: u32): bool {
       outputStage(stage, ic, mc, jc, nc, ld);
     }
   }
-  return true;
 }
 
 // The plain-matrix entry points build two PLAIN views in static memory (state.ts plainViews).

@@ -34,6 +34,12 @@
 // lines), B is packed once per N block when it can stay put, and the output stages walk rows
 // incrementally with byte stores and the draw counter stepped instead of recomputed.
 //
+// Convolutions read A where it is: in the SIMD build, the forward and input-error products of an
+// IM2COL A whose K fits one block skip the A panel (driver.ts fusedRows, block-multiply.ts
+// multiplyBlockRows): each kernel row of a patch is a contiguous run in the line cache, and the
+// micro-kernel reads its pairs there. A workspace too small for the usual layout gets one laid out
+// for this path alone (driver.ts layoutRows: fewer rows per block, never no cache).
+//
 // Workspace: what the caller passes beyond workspaceNeed (the blocking's need, unchanged, so the
 // host's plans are too) goes to the line cache and to B panels for all K blocks; with none of it
 // every call still runs, through the slower paths. Blocking is chosen as before: NC fixes the order

@@ -3,13 +3,13 @@
 // of a plain call or the block accumulator of a fused one; or, for an IM2COL A read in place, the
 // tiles of the whole of K with rows from the view's line cache (multiplyBlockRows).
 
-import { MR, NR, roundUp } from "./blocking";
-import { splitA, splitB, panelA, panelA2, zeroMasks, pairRanges, useZeroMasks, zeroSeg, viewA } from "./state";
+import { MR, NR, LANE_COLS, roundUp } from "./blocking";
+import { splitA, splitB, panelA, panelA2, zeroMasks, pairRanges, useZeroMasks, zeroSeg, viewA, bLanes } from "./state";
 import {
   gemm_4x8c2_f64acc_simd, gemm_4x8c2_i32acc_simd, gemm_2x8c2_i32acc_simd, gemm_4x8c2_i32acc_rows_simd,
 } from "./microkernels-simd";
 import { viewRowsBegin, viewRowsNext } from "../views";
-import { gemm_4x8c2_i32acc_scalar, gemm_4x8c2_f64acc_scalar } from "./microkernels-scalar";
+import { gemm_4x8c2_i32acc_scalar, gemm_4x8c2_f64acc_scalar, gemm_4x6l3_i32acc_scalar } from "./microkernels-scalar";
 
 /** The most K ranges one tile of multiplyBlockI32 skips between (pairRanges' capacity). */
 export const MAX_RANGES: u32 = 34;
@@ -20,11 +20,14 @@ export const MAX_RANGES: u32 = 34;
   else gemm_4x8c2_f64acc_scalar(a, lda, b, pairs, c, ldc, mr, nr, scale);
 }
 
-// The fused i32 block accumulator: C (full 4x8 tile, ldc bytes per row of i32) = or += A x B.
-@inline function microkernelI32(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: usize, first: bool, mr: u32): void {
+// The fused i32 block accumulator: C (full 4x8 tile, ldc bytes per row of i32) = or += A x B;
+// from a lane panel (scalar build), the 4 x 6 tile's first `cols` columns.
+@inline function microkernelI32(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: usize, first: bool, mr: u32, cols: u32): void {
   if (ASC_FEATURE_SIMD) {
     if (mr <= 2) gemm_2x8c2_i32acc_simd(a, lda, b, pairs, c, ldc, first);
     else gemm_4x8c2_i32acc_simd(a, lda, b, pairs, c, ldc, first);
+  } else if (bLanes) {
+    gemm_4x6l3_i32acc_scalar(a, lda, b, pairs, c, ldc, first, cols);
   } else {
     gemm_4x8c2_i32acc_scalar(a, lda, b, pairs, c, ldc, first);
   }
@@ -34,11 +37,14 @@ export const MAX_RANGES: u32 = 34;
 // zero (the input error of a padded conv: 29% of lenet5's second conv's K), and a tile whose four
 // rows share such a kernel row skips its K range. Skipping exact zeros leaves every sum as it was.
 // The fused block in i32: all full tiles of the (mcp x ncp) block, stored (first K block) or added.
+// A lane panel's groups (scalar build, state.ts bLanes) are 6 columns wide, the same groupBytes
+// apart; their tiles store only columns < nc.
 export function multiplyBlockI32(pb: usize, mc: u32, nc: u32, pc: u32, kc: u32, c: usize, ldc: usize, first: bool): void {
   const kcp = roundUp(kc, 2);
   const pairs = kcp >>> 1;
   const lda = <usize>kcp << 1;
   const groupBytes = <usize>kcp << 4;
+  const step: u32 = !ASC_FEATURE_SIMD && bLanes ? LANE_COLS : NR;
   for (let ir: u32 = 0; ir < mc; ir += MR) {
     let skip: u32 = 0;
     if (useZeroMasks) {
@@ -47,8 +53,10 @@ export function multiplyBlockI32(pb: usize, mc: u32, nc: u32, pc: u32, kc: u32, 
     }
     const a = panelA + <usize>ir * lda;
     if (skip == 0) {
-      for (let jr: u32 = 0; jr < nc; jr += NR) {
-        microkernelI32(a, lda, pb + <usize>(jr >>> 3) * groupBytes, pairs, c + <usize>ir * ldc + (<usize>jr << 2), ldc, first, min(MR, mc - ir));
+      let b = pb;
+      for (let jr: u32 = 0; jr < nc; jr += step) {
+        microkernelI32(a, lda, b, pairs, c + <usize>ir * ldc + (<usize>jr << 2), ldc, first, min(MR, mc - ir), min(step, nc - jr));
+        b += groupBytes;
       }
       continue;
     }
@@ -76,16 +84,18 @@ export function multiplyBlockI32(pb: usize, mc: u32, nc: u32, pc: u32, kc: u32, 
         runStart = -1;
       }
     }
-    for (let jr: u32 = 0; jr < nc; jr += NR) {
-      const b = pb + <usize>(jr >>> 3) * groupBytes;
+    let b = pb;
+    for (let jr: u32 = 0; jr < nc; jr += step) {
       const ct = c + <usize>ir * ldc + (<usize>jr << 2);
+      const cols = min(step, nc - jr);
       if (ranges == 0 && first) {
-        for (let t: u32 = 0; t < MR; t++) memory.fill(ct + <usize>t * ldc, 0, NR << 2);
+        for (let t: u32 = 0; t < MR; t++) memory.fill(ct + <usize>t * ldc, 0, (step == NR ? NR : cols) << 2);
       }
       for (let q: u32 = 0; q < ranges; q++) {
         const p0 = load<u32>(pairRanges + (<usize>q << 3)), p1 = load<u32>(pairRanges + (<usize>q << 3), 4);
-        microkernelI32(a + (<usize>p0 << 2), lda, b + (<usize>p0 << 5), p1 - p0, ct, ldc, first && q == 0, min(MR, mc - ir));
+        microkernelI32(a + (<usize>p0 << 2), lda, b + (<usize>p0 << 5), p1 - p0, ct, ldc, first && q == 0, min(MR, mc - ir), cols);
       }
+      b += groupBytes;
     }
   }
 }

@@ -20,6 +20,15 @@ export let kDirect: u64 = 0;
 // the f64 accumulation gave (exact integers either way).
 export let accI32: bool = false;
 
+// The scalar build's lane panels (packing.ts packBLanes, microkernels-scalar.ts): when the call
+// keeps i32 sums and the widths leave room, B is packed three columns to an i64 word of 21-bit
+// lanes and each multiply makes three products (blocking.ts setOperands: laneChunk, the pairs of
+// k whose sums a lane holds exactly). bLanes: this call's B panels (at laneB, or bAllPanels for
+// every K block) are lane panels.
+export let laneChunk: u32 = 0;
+export let bLanes: bool = false;
+export let laneB: usize = 0;
+
 // Blocks chosen for the call (blocking.ts), shared by the plain and the relaxed (i8) paths.
 export let MC: u32 = 0, NC: u32 = 0, KC: u32 = 0;
 export let withBlockAcc: bool = false;

@@ -7,9 +7,9 @@
 import { inMemory, STATUS_OK, STATUS_WORKSPACE, STATUS_RANGE } from "../extents";
 import { viewCacheBytes, viewCacheBind, field } from "../views";
 import { V_KH } from "../../src/runtime/abi-layout";
-import { MR, NR, roundUp, align16, nextPow2, chooseBlocking } from "./blocking";
+import { MR, NR, LANE_COLS, roundUp, align16, nextPow2, chooseBlocking } from "./blocking";
 import {
-  viewA, viewB, aTransG, bTransG, splitA, splitB, MC, NC, KC, withBlockAcc, gM, gN, gK,
+  accI32, laneChunk, bLanes, laneB, viewA, viewB, aTransG, bTransG, splitA, splitB, MC, NC, KC, withBlockAcc, gM, gN, gK,
   panelA, panelA2, panelB, panelB2, blockAcc, tile, scratch, rectEnd, workEnd, bAllPanels, bAllPanels2, bBlockBytes,
 } from "./state";
 
@@ -61,7 +61,26 @@ export function planExtras(M: u32, K: u32, cacheB: bool): void {
     }
   }
   // B for all K blocks, when there are several K blocks and several M blocks to share it.
-  if (cacheB && K > KC && M > MC) {
+  const allK = cacheB && K > KC && M > MC;
+  // Scalar build, i32 sums with room in the lanes: lane panels (all K blocks when wanted, else
+  // the first fallback is the i16 panels for all K blocks, then one lane panel).
+  bLanes = false;
+  laneB = panelB;
+  const lanes = !ASC_FEATURE_SIMD && cacheB && accI32 && laneChunk != 0;
+  const laneBytes = align16(<usize>((NC + LANE_COLS - 1) / LANE_COLS) * roundUp(KC, 2) * 16);
+  // Packing a transposed B into lanes decodes whole groups of its stored rows (packing.ts).
+  const laneFloor = max(floor, scratch + (bTransG ? <usize>LANE_COLS * roundUp(KC, 2) * 2 : 0));
+  if (lanes && allK) {
+    const bytes = <u64>((K + KC - 1) / KC) * <u64>laneBytes;
+    if (laneFloor <= rectEnd && bytes <= <u64>(rectEnd - laneFloor)) {
+      rectEnd -= <usize>bytes;
+      bAllPanels = rectEnd;
+      bBlockBytes = laneBytes;
+      bLanes = true;
+      return;
+    }
+  }
+  if (allK) {
     const ncp = roundUp(NC, NR);
     bBlockBytes = align16(<usize>ncp * KC * 2);
     const blocks = <u64>((K + KC - 1) / KC);
@@ -72,6 +91,11 @@ export function planExtras(M: u32, K: u32, cacheB: bool): void {
       bAllPanels = rectEnd;
       if (splitB) bAllPanels2 = rectEnd + <usize>blocks * bBlockBytes;
     }
+  }
+  if (lanes && bAllPanels == 0 && laneFloor <= rectEnd && laneBytes <= rectEnd - laneFloor) {
+    rectEnd -= laneBytes;
+    laneB = rectEnd;
+    bLanes = true;
   }
 }
 

@@ -67,15 +67,13 @@ export function planExtras(M: u32, K: u32, cacheB: bool): void {
   bLanes = false;
   laneB = panelB;
   const lanes = !ASC_FEATURE_SIMD && cacheB && accI32 && laneChunk != 0;
-  const laneBytes = align16(<usize>((NC + LANE_COLS - 1) / LANE_COLS) * roundUp(KC, 2) * 16);
-  // Packing a transposed B into lanes decodes whole groups of its stored rows (packing.ts).
-  const laneFloor = max(floor, scratch + (bTransG ? <usize>LANE_COLS * roundUp(KC, 2) * 2 : 0));
   if (lanes && allK) {
-    const bytes = <u64>((K + KC - 1) / KC) * <u64>laneBytes;
-    if (laneFloor <= rectEnd && bytes <= <u64>(rectEnd - laneFloor)) {
+    const bytes = <u64>((K + KC - 1) / KC) * <u64>laneBytes(KC);
+    const floorL = laneFloor(floor, KC);
+    if (floorL <= rectEnd && bytes <= <u64>(rectEnd - floorL)) {
       rectEnd -= <usize>bytes;
       bAllPanels = rectEnd;
-      bBlockBytes = laneBytes;
+      bBlockBytes = laneBytes(KC);
       bLanes = true;
       return;
     }
@@ -92,11 +90,38 @@ export function planExtras(M: u32, K: u32, cacheB: bool): void {
       if (splitB) bAllPanels2 = rectEnd + <usize>blocks * bBlockBytes;
     }
   }
-  if (lanes && bAllPanels == 0 && laneFloor <= rectEnd && laneBytes <= rectEnd - laneFloor) {
-    rectEnd -= laneBytes;
-    laneB = rectEnd;
-    bLanes = true;
+  if (lanes && bAllPanels == 0) {
+    // One lane panel. When the room left cannot hold it and A is one M block (B is packed once
+    // per K block either way), a shorter K block: with i32 sums the K block is only a cache
+    // choice, every sum is the same (the A panel, sized for KC, holds the shorter block).
+    let kc = KC;
+    while (true) {
+      const bytes = laneBytes(kc), floorL = laneFloor(floor, kc);
+      if (floorL <= rectEnd && bytes <= rectEnd - floorL) {
+        rectEnd -= bytes;
+        laneB = rectEnd;
+        bLanes = true;
+        KC = kc;
+        break;
+      }
+      if (M > MC || kc <= LANE_MIN_KC) break;
+      kc = roundUp(kc >>> 1, 2);
+    }
   }
+}
+
+// The K block below which a lane panel is not worth shortening K for.
+const LANE_MIN_KC: u32 = 64;
+
+// Bytes of a lane panel for K block kc (packing.ts packBLanes: groups of 6 columns, 16 bytes per k).
+@inline function laneBytes(kc: u32): usize {
+  return align16(<usize>((NC + LANE_COLS - 1) / LANE_COLS) * roundUp(kc, 2) * 16);
+}
+
+// Packing a transposed B into lanes decodes whole groups of its stored rows (packing.ts): the
+// scratch must hold LANE_COLS rows of the K block.
+@inline function laneFloor(floor: usize, kc: u32): usize {
+  return max(floor, scratch + (bTransG ? <usize>LANE_COLS * roundUp(kc, 2) * 2 : 0));
 }
 
 

@@ -5,7 +5,7 @@
 
 import { maxCode } from "../packed";
 import {
-  laneChunk, splitA, splitB, kcLimit, kDirect, MC, NC, KC, withBlockAcc, panelPlane, panelStride, panelKBlocks,
+  laneChunkI64, laneChunkF64, splitA, splitB, kcLimit, kDirect, MC, NC, KC, withBlockAcc, panelPlane, panelStride, panelKBlocks,
 } from "./state";
 
 /** The micro-tile: MR rows of A by NR columns of B. */
@@ -19,8 +19,10 @@ const SPLIT_BELOW: u32 = 64;
 /** Fused calls with i32 sums take a K up to this long in one block when the workspace holds it. */
 export const WHOLE_K_MAX: u32 = 1024;
 const I32_MAX: u64 = 0x7fffffff;
-/** Lane panels (scalar build): three columns of B per i64, in lanes of LANE_BITS. */
+/** Lane panels (scalar build): three columns of B per word, in lanes of LANE_BITS (i64 words) or
+ *  LANE_BITS_F64 (f64 words), LANE_COLS columns (two words) per tile. */
 export const LANE_BITS: u32 = 21;
+export const LANE_BITS_F64: u32 = 17;
 export const LANE_COLS: u32 = 6;
 /** Lane chunks shorter than this many pairs are not worth their extractions: the plain kernel runs. */
 const LANE_MIN_CHUNK: u32 = 8;
@@ -47,7 +49,13 @@ export function setOperands(aBits: u32, bBits: u32): void {
   // included), so n products stay inside when n * 2^(aBits-1) * 2^(bBits-1) <= 2^20 - 1.
   const e = aBits + bBits - 2;
   const n: u32 = e >= LANE_BITS - 1 ? 0 : (<u32>1 << (LANE_BITS - 1 - e)) - 1;
-  laneChunk = n >>> 1 >= LANE_MIN_CHUNK ? n >>> 1 : 0;
+  laneChunkI64 = n >>> 1 >= LANE_MIN_CHUNK ? n >>> 1 : 0;
+  // Narrower operands may take f64 words of 17-bit lanes instead (workspace.ts planExtras): the
+  // multiplies then run on the floating-point units, two a cycle where the integer multiplier
+  // does one. Exact while every lane sum lies in [-2^16, 2^16): a word b0 + 2^17 b1 + 2^34 b2,
+  // its products and partial sums are then integers of magnitude below 2^51, which f64 holds.
+  const nF: u32 = e >= LANE_BITS_F64 - 1 ? 0 : (<u32>1 << (LANE_BITS_F64 - 1 - e)) - 1;
+  laneChunkF64 = nF >>> 1 >= LANE_MIN_CHUNK ? nF >>> 1 : 0;
 }
 
 export function workspaceNeed(mc: u32, nc: u32, kc: u32): usize {

@@ -9,7 +9,7 @@ import { viewCacheBytes, viewCacheBind, field } from "../views";
 import { V_KH } from "../../src/runtime/abi-layout";
 import { MR, NR, LANE_COLS, roundUp, align16, nextPow2, chooseBlocking } from "./blocking";
 import {
-  accI32, laneChunk, bLanes, laneB, viewA, viewB, aTransG, bTransG, splitA, splitB, MC, NC, KC, withBlockAcc, gM, gN, gK,
+  accI32, laneChunk, laneChunkI64, laneChunkF64, bLanes, laneF64, laneB, laneA, viewA, viewB, aTransG, bTransG, splitA, splitB, MC, NC, KC, withBlockAcc, gM, gN, gK,
   panelA, panelA2, panelB, panelB2, blockAcc, tile, scratch, rectEnd, workEnd, bAllPanels, bAllPanels2, bBlockBytes,
 } from "./state";
 
@@ -65,8 +65,9 @@ export function planExtras(M: u32, K: u32, cacheB: bool): void {
   // Scalar build, i32 sums with room in the lanes: lane panels (all K blocks when wanted, else
   // the first fallback is the i16 panels for all K blocks, then one lane panel).
   bLanes = false;
+  laneF64 = false;
   laneB = panelB;
-  const lanes = !ASC_FEATURE_SIMD && cacheB && accI32 && laneChunk != 0;
+  const lanes = !ASC_FEATURE_SIMD && cacheB && accI32 && laneChunkI64 != 0;
   if (lanes && allK) {
     const bytes = <u64>((K + KC - 1) / KC) * <u64>laneBytes(KC);
     const floorL = laneFloor(floor, KC);
@@ -75,6 +76,7 @@ export function planExtras(M: u32, K: u32, cacheB: bool): void {
       bAllPanels = rectEnd;
       bBlockBytes = laneBytes(KC);
       bLanes = true;
+      laneWords(floorL);
       return;
     }
   }
@@ -102,12 +104,25 @@ export function planExtras(M: u32, K: u32, cacheB: bool): void {
         laneB = rectEnd;
         bLanes = true;
         KC = kc;
+        laneWords(floorL);
         break;
       }
       if (M > MC || kc <= LANE_MIN_KC) break;
       kc = roundUp(kc >>> 1, 2);
     }
   }
+}
+
+// The lane panels' words: f64 when the widths allow and the room left holds a tile's A rows as
+// f64 (4 rows of the K block, interleaved: block-multiply.ts), else i64.
+function laneWords(floorL: usize): void {
+  const bytes = align16(<usize>roundUp(KC, 2) * MR * 8);
+  laneF64 = laneChunkF64 != 0 && floorL <= rectEnd && bytes <= rectEnd - floorL;
+  if (laneF64) {
+    rectEnd -= bytes;
+    laneA = rectEnd;
+  }
+  laneChunk = laneF64 ? laneChunkF64 : laneChunkI64;
 }
 
 // The K block below which a lane panel is not worth shortening K for.

@@ -62,22 +62,48 @@ export function planExtras(M: u32, K: u32, cacheB: bool): void {
   }
   // B for all K blocks, when there are several K blocks and several M blocks to share it.
   const allK = cacheB && K > KC && M > MC;
-  // Scalar build, i32 sums with room in the lanes: lane panels (all K blocks when wanted, else
-  // the first fallback is the i16 panels for all K blocks, then one lane panel).
+  // Scalar build, i32 sums with room in the lanes: lane panels, for all K blocks when wanted and
+  // there is room, else one (the i16 panels are then not used at all).
   bLanes = false;
   laneF64 = false;
   laneB = panelB;
-  const lanes = !ASC_FEATURE_SIMD && cacheB && accI32 && laneChunkI64 != 0;
-  if (lanes && allK) {
-    const bytes = <u64>((K + KC - 1) / KC) * <u64>laneBytes(KC);
-    const floorL = laneFloor(floor, KC);
-    if (floorL <= rectEnd && bytes <= <u64>(rectEnd - floorL)) {
-      rectEnd -= <usize>bytes;
-      bAllPanels = rectEnd;
-      bBlockBytes = laneBytes(KC);
-      bLanes = true;
-      laneWords(floorL);
-      return;
+  if (!ASC_FEATURE_SIMD && cacheB && accI32 && laneChunkI64 != 0) {
+    if (allK) {
+      const bytes = <u64>((K + KC - 1) / KC) * <u64>laneBytes(KC);
+      const floorL = laneFloor(floor, KC);
+      if (floorL <= rectEnd && bytes <= <u64>(rectEnd - floorL)) {
+        rectEnd -= <usize>bytes;
+        bAllPanels = rectEnd;
+        bBlockBytes = laneBytes(KC);
+        bLanes = true;
+        laneWords(floorL);
+        return;
+      }
+    }
+    // One lane panel, in the i16 B panel's place or else in the room left; when neither holds
+    // it, a shorter K block: with i32 sums the K block is only a cache choice, every sum is the
+    // same (the A panel, sized for KC, holds the shorter block). B is then packed per K block
+    // of each M block, which the lanes' faster multiplies pay for.
+    const bPlace = align16(<usize>roundUp(NC, NR) * roundUp(KC, 2) * 2);
+    let kc = KC;
+    while (true) {
+      const bytes = laneBytes(kc), floorL = laneFloor(floor, kc);
+      if (floorL <= rectEnd) {
+        if (bytes <= bPlace) {
+          bLanes = true;
+        } else if (bytes <= rectEnd - floorL) {
+          rectEnd -= bytes;
+          laneB = rectEnd;
+          bLanes = true;
+        }
+        if (bLanes) {
+          KC = kc;
+          laneWords(floorL);
+          return;
+        }
+      }
+      if (kc <= LANE_MIN_KC) break;
+      kc = roundUp(kc >>> 1, 2);
     }
   }
   if (allK) {
@@ -90,25 +116,6 @@ export function planExtras(M: u32, K: u32, cacheB: bool): void {
       rectEnd -= <usize>bytes;
       bAllPanels = rectEnd;
       if (splitB) bAllPanels2 = rectEnd + <usize>blocks * bBlockBytes;
-    }
-  }
-  if (lanes && bAllPanels == 0) {
-    // One lane panel. When the room left cannot hold it and A is one M block (B is packed once
-    // per K block either way), a shorter K block: with i32 sums the K block is only a cache
-    // choice, every sum is the same (the A panel, sized for KC, holds the shorter block).
-    let kc = KC;
-    while (true) {
-      const bytes = laneBytes(kc), floorL = laneFloor(floor, kc);
-      if (floorL <= rectEnd && bytes <= rectEnd - floorL) {
-        rectEnd -= bytes;
-        laneB = rectEnd;
-        bLanes = true;
-        KC = kc;
-        laneWords(floorL);
-        break;
-      }
-      if (M > MC || kc <= LANE_MIN_KC) break;
-      kc = roundUp(kc >>> 1, 2);
     }
   }
 }
@@ -126,7 +133,7 @@ function laneWords(floorL: usize): void {
 }
 
 // The K block below which a lane panel is not worth shortening K for.
-const LANE_MIN_KC: u32 = 64;
+const LANE_MIN_KC: u32 = 16;
 
 // Bytes of a lane panel for K block kc (packing.ts packBLanes: groups of 6 columns, 16 bytes per k).
 @inline function laneBytes(kc: u32): usize {

@@ -1,5 +1,6 @@
-// The scalar build's micro-kernel: the same 4 x 8 tile of A panel rows times one B panel group
-// as the SIMD kernels (microkernels-simd.ts), read from the same "c2" panels, in i64 arithmetic.
+// The scalar build's micro-kernels: the same 4 x 8 tile of A panel rows times one B panel group
+// as the SIMD kernels (microkernels-simd.ts), read from the same "c2" panels, in i64 arithmetic;
+// and, for fused i32 calls whose widths leave room, 4 x 6 tiles from lane panels (below).
 
 import { NR, LANE_BITS, LANE_BITS_F64, LANE_COLS } from "./blocking";
 import { tile, laneChunk } from "./state";
@@ -69,9 +70,10 @@ export function gemm_4x8c2_i32acc_scalar(a: usize, lda: usize, b: usize, pairs: 
 // S(i,j) + 2^L S(i,j+1) + 2^2L S(i,j+2): mod 2^64 in i64 words (L = 21), exactly in f64 words
 // (L = 17, every value an integer below 2^51; state.ts laneF64). Over laneChunk pairs
 // (blocking.ts setOperands) every lane sum stays inside its lane, so the low L bits sign-extended
-// are S(i,j), and so on up; longer K is taken a chunk at a time, each chunk's sums added into the
-// i32 tile (exact: the i32 overflow bound holds for the whole sum and all its partial sums).
-// 16 multiplies per pair for a 4x6 tile: 3 products each, against 2 in the paired kernel above.
+// are S(i,j), the next L bits (less that borrow) S(i,j+1), the rest S(i,j+2); longer K is taken a
+// chunk at a time, each chunk's sums added into the i32 tile (exact: the i32 overflow bound holds
+// for the whole sum and all its partial sums). 16 multiplies per pair for a 4x6 tile: 3 products
+// each, against 2 in the paired kernel above.
 @inline function lane(x: i64, bits: i64): i64 { return (x << (64 - bits)) >> (64 - bits); }
 
 @inline function put(t: usize, v: i64, add: bool): void {

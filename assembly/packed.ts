@@ -57,6 +57,8 @@ export function decodeRow(row: usize, col0: u32, count: u32, bits: u32, dst: usi
     decodeRow8(row + col0, count, dst);
   } else if (bits == 16) {
     memory.copy(dst, row + (<usize>col0 << 1), <usize>count << 1);
+  } else if (!ASC_FEATURE_SIMD && bits < 8) {
+    decodeRowNarrowScalar(row, col0, count, bits, dst);
   } else if (bits == 4 && (col0 & 1) == 0) {
     decodeRow4(row, col0, count, dst);
   } else if (bits == 2 && (col0 & 3) == 0) {
@@ -129,6 +131,55 @@ function decodeRowAny(row: usize, col0: u32, count: u32, bits: u32, dst: usize):
     bit += bits;
   }
   decodeRowBits(row, col0 + j, count - j, bits, dst + (<usize>j << 1));
+}
+
+// Scalar build, widths below 8: 8 codes are exactly `bits` bytes, so every group of 8 starts at the
+// same bit offset r0 within its first byte. One unaligned 64-bit load shifted right by r0 holds a
+// group (8 * bits + r0 <= 63 bits), and each code comes out by a constant shift pair: width by
+// width, the shifts fold. Groups whose 8 bytes pass the words holding the requested codes, and the
+// last few codes, go through the bit stream.
+function decodeRowNarrowScalar(row: usize, col0: u32, count: u32, bits: u32, dst: usize): void {
+  let j: u32 = 0;
+  if (count >= 8) {
+    const limit = wordsEnd(col0 + count, bits);
+    switch (bits) {
+      case 2: j = decodeGroups8(row, col0, count, 2, dst, limit); break;
+      case 3: j = decodeGroups8(row, col0, count, 3, dst, limit); break;
+      case 4: j = decodeGroups8(row, col0, count, 4, dst, limit); break;
+      case 5: j = decodeGroups8(row, col0, count, 5, dst, limit); break;
+      case 6: j = decodeGroups8(row, col0, count, 6, dst, limit); break;
+      default: j = decodeGroups8(row, col0, count, 7, dst, limit); break;
+    }
+  }
+  decodeRowBits(row, col0 + j, count - j, bits, dst + (<usize>j << 1));
+}
+
+// Code t (0..7) of a group word x (the group's first code at bit 0), sign-extended.
+@inline function groupCode(x: u64, t: u32, bits: u32): i16 {
+  return <i16>(<i64>(x << <u64>(64 - bits * (t + 1))) >> <u64>(64 - bits));
+}
+
+@inline function decodeGroups8(row: usize, col0: u32, count: u32, bits: u32, dst: usize, limit: usize): u32 {
+  const start = <usize>col0 * bits;
+  let p = row + (start >>> 3);
+  const r0 = <u64>(start & 7);
+  const end = row + limit;
+  let j: u32 = 0;
+  for (; j + 8 <= count; j += 8) {
+    if (p + 8 > end) break;
+    const x = load<u64>(p) >> r0;
+    const o = dst + (<usize>j << 1);
+    store<i16>(o, groupCode(x, 0, bits));
+    store<i16>(o, groupCode(x, 1, bits), 2);
+    store<i16>(o, groupCode(x, 2, bits), 4);
+    store<i16>(o, groupCode(x, 3, bits), 6);
+    store<i16>(o, groupCode(x, 4, bits), 8);
+    store<i16>(o, groupCode(x, 5, bits), 10);
+    store<i16>(o, groupCode(x, 6, bits), 12);
+    store<i16>(o, groupCode(x, 7, bits), 14);
+    p += bits;
+  }
+  return j;
 }
 
 // Shift-left then arithmetic-shift-right sign-extends the low `bits` of a word, and binaryen folds

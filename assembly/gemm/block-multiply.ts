@@ -3,13 +3,13 @@
 // of a plain call or the block accumulator of a fused one; or, for an IM2COL A read in place, the
 // tiles of the whole of K with rows from the view's line cache (multiplyBlockRows).
 
-import { MR, NR, roundUp } from "./blocking";
-import { splitA, splitB, panelA, panelA2, zeroMasks, pairRanges, useZeroMasks, zeroSeg, viewA } from "./state";
+import { MR, NR, LANE_COLS, roundUp } from "./blocking";
+import { splitA, splitB, panelA, panelA2, zeroMasks, pairRanges, useZeroMasks, zeroSeg, viewA, bLanes, laneF64, laneA } from "./state";
 import {
   gemm_4x8c2_f64acc_simd, gemm_4x8c2_i32acc_simd, gemm_2x8c2_i32acc_simd, gemm_4x8c2_i32acc_rows_simd,
 } from "./microkernels-simd";
 import { viewRowsBegin, viewRowsNext } from "../views";
-import { gemm_4x8c2_i32acc_scalar, gemm_4x8c2_f64acc_scalar } from "./microkernels-scalar";
+import { gemm_4x8c2_i32acc_scalar, gemm_4x8c2_f64acc_scalar, gemm_4x6l3_i32acc_scalar, gemm_4x6l3f_i32acc_scalar } from "./microkernels-scalar";
 
 /** The most K ranges one tile of multiplyBlockI32 skips between (pairRanges' capacity). */
 export const MAX_RANGES: u32 = 34;
@@ -20,25 +20,54 @@ export const MAX_RANGES: u32 = 34;
   else gemm_4x8c2_f64acc_scalar(a, lda, b, pairs, c, ldc, mr, nr, scale);
 }
 
-// The fused i32 block accumulator: C (full 4x8 tile, ldc bytes per row of i32) = or += A x B.
-@inline function microkernelI32(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: usize, first: bool, mr: u32): void {
+// The fused i32 block accumulator: C (full 4x8 tile, ldc bytes per row of i32) = or += A x B;
+// from a lane panel (scalar build), the 4 x 6 tile's first `cols` columns, with A's rows from
+// the panel, or for f64 words from their f64 copy at a (tileRowsF64).
+@inline function microkernelI32(a: usize, lda: usize, b: usize, pairs: u32, c: usize, ldc: usize, first: bool, mr: u32, cols: u32): void {
   if (ASC_FEATURE_SIMD) {
     if (mr <= 2) gemm_2x8c2_i32acc_simd(a, lda, b, pairs, c, ldc, first);
     else gemm_4x8c2_i32acc_simd(a, lda, b, pairs, c, ldc, first);
+  } else if (bLanes) {
+    if (laneF64) gemm_4x6l3f_i32acc_scalar(a, b, pairs, c, ldc, first, cols);
+    else gemm_4x6l3_i32acc_scalar(a, lda, b, pairs, c, ldc, first, cols);
   } else {
     gemm_4x8c2_i32acc_scalar(a, lda, b, pairs, c, ldc, first);
   }
 }
 
+// Lane panels of f64 words (scalar build): the tile's four A rows at pairs [p0, p1) as f64 at
+// laneA, interleaved (k's four values at laneA + 32k), converted once for all of the block's
+// column groups instead of in every kernel call.
+function tileRowsF64(a: usize, lda: usize, p0: u32, p1: u32): void {
+  let src = a + (<usize>p0 << 2);
+  let dst = laneA + (<usize>p0 << 6);
+  const end = laneA + (<usize>p1 << 6);
+  while (dst < end) {
+    store<f64>(dst, <f64>load<i16>(src));
+    store<f64>(dst, <f64>load<i16>(src + lda), 8);
+    store<f64>(dst, <f64>load<i16>(src + 2 * lda), 16);
+    store<f64>(dst, <f64>load<i16>(src + 3 * lda), 24);
+    src += 2;
+    dst += 32;
+  }
+}
+
+// Where a tile's kernels read A: the panel (4 bytes per pair), or its f64 copy (64 bytes per pair).
+@inline function tileA(a: usize): usize { return !ASC_FEATURE_SIMD && bLanes && laneF64 ? laneA : a; }
+@inline function pairStepA(): u32 { return !ASC_FEATURE_SIMD && bLanes && laneF64 ? 6 : 2; }
+
 // Zero kernel rows (state.ts zeroMasks): padding and dilation make whole kernel rows of a patch
 // zero (the input error of a padded conv: 29% of lenet5's second conv's K), and a tile whose four
 // rows share such a kernel row skips its K range. Skipping exact zeros leaves every sum as it was.
 // The fused block in i32: all full tiles of the (mcp x ncp) block, stored (first K block) or added.
+// A lane panel's groups (scalar build, state.ts bLanes) are 6 columns wide, the same groupBytes
+// apart; their tiles store only columns < nc.
 export function multiplyBlockI32(pb: usize, mc: u32, nc: u32, pc: u32, kc: u32, c: usize, ldc: usize, first: bool): void {
   const kcp = roundUp(kc, 2);
   const pairs = kcp >>> 1;
   const lda = <usize>kcp << 1;
   const groupBytes = <usize>kcp << 4;
+  const step: u32 = !ASC_FEATURE_SIMD && bLanes ? LANE_COLS : NR;
   for (let ir: u32 = 0; ir < mc; ir += MR) {
     let skip: u32 = 0;
     if (useZeroMasks) {
@@ -46,9 +75,13 @@ export function multiplyBlockI32(pb: usize, mc: u32, nc: u32, pc: u32, kc: u32, 
       for (let r = ir; r < ir + MR; r++) if (r < mc) skip &= load<u32>(zeroMasks + (<usize>r << 2));
     }
     const a = panelA + <usize>ir * lda;
+    const at = tileA(a), atShift = pairStepA();
     if (skip == 0) {
-      for (let jr: u32 = 0; jr < nc; jr += NR) {
-        microkernelI32(a, lda, pb + <usize>(jr >>> 3) * groupBytes, pairs, c + <usize>ir * ldc + (<usize>jr << 2), ldc, first, min(MR, mc - ir));
+      if (!ASC_FEATURE_SIMD && bLanes && laneF64) tileRowsF64(a, lda, 0, pairs);
+      let b = pb;
+      for (let jr: u32 = 0; jr < nc; jr += step) {
+        microkernelI32(at, lda, b, pairs, c + <usize>ir * ldc + (<usize>jr << 2), ldc, first, min(MR, mc - ir), min(step, nc - jr));
+        b += groupBytes;
       }
       continue;
     }
@@ -76,16 +109,23 @@ export function multiplyBlockI32(pb: usize, mc: u32, nc: u32, pc: u32, kc: u32, 
         runStart = -1;
       }
     }
-    for (let jr: u32 = 0; jr < nc; jr += NR) {
-      const b = pb + <usize>(jr >>> 3) * groupBytes;
+    if (!ASC_FEATURE_SIMD && bLanes && laneF64) {
+      for (let q: u32 = 0; q < ranges; q++) {
+        tileRowsF64(a, lda, load<u32>(pairRanges + (<usize>q << 3)), load<u32>(pairRanges + (<usize>q << 3), 4));
+      }
+    }
+    let b = pb;
+    for (let jr: u32 = 0; jr < nc; jr += step) {
       const ct = c + <usize>ir * ldc + (<usize>jr << 2);
+      const cols = min(step, nc - jr);
       if (ranges == 0 && first) {
-        for (let t: u32 = 0; t < MR; t++) memory.fill(ct + <usize>t * ldc, 0, NR << 2);
+        for (let t: u32 = 0; t < MR; t++) memory.fill(ct + <usize>t * ldc, 0, (step == NR ? NR : cols) << 2);
       }
       for (let q: u32 = 0; q < ranges; q++) {
         const p0 = load<u32>(pairRanges + (<usize>q << 3)), p1 = load<u32>(pairRanges + (<usize>q << 3), 4);
-        microkernelI32(a + (<usize>p0 << 2), lda, b + (<usize>p0 << 5), p1 - p0, ct, ldc, first && q == 0, min(MR, mc - ir));
+        microkernelI32(at + (<usize>p0 << atShift), lda, b + (<usize>p0 << 5), p1 - p0, ct, ldc, first && q == 0, min(MR, mc - ir), cols);
       }
+      b += groupBytes;
     }
   }
 }

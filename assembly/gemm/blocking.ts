@@ -5,7 +5,7 @@
 
 import { maxCode } from "../packed";
 import {
-  splitA, splitB, kcLimit, kDirect, MC, NC, KC, withBlockAcc, panelPlane, panelStride, panelKBlocks,
+  laneChunkI64, laneChunkF64, splitA, splitB, kcLimit, kDirect, MC, NC, KC, withBlockAcc, panelPlane, panelStride, panelKBlocks,
 } from "./state";
 
 /** The micro-tile: MR rows of A by NR columns of B. */
@@ -19,6 +19,13 @@ const SPLIT_BELOW: u32 = 64;
 /** Fused calls with i32 sums take a K up to this long in one block when the workspace holds it. */
 export const WHOLE_K_MAX: u32 = 1024;
 const I32_MAX: u64 = 0x7fffffff;
+/** Lane panels (scalar build): three columns of B per word, in lanes of LANE_BITS (i64 words) or
+ *  LANE_BITS_F64 (f64 words), LANE_COLS columns (two words) per tile. */
+export const LANE_BITS: u32 = 21;
+export const LANE_BITS_F64: u32 = 17;
+export const LANE_COLS: u32 = 6;
+/** Lane chunks shorter than this many pairs are not worth their extractions: the plain kernel runs. */
+const LANE_MIN_CHUNK: u32 = 8;
 
 @inline export function roundUp(x: u32, m: u32): u32 { return (x + m - 1) / m * m; }
 @inline export function align16(x: usize): usize { return (x + 15) & ~(<usize>15); }
@@ -36,6 +43,19 @@ export function setOperands(aBits: u32, bBits: u32): void {
   }
   kcLimit = <u32>min<u64>(2 * pairs, <u64>KC_CACHE);
   kDirect = splitA || splitB ? 0 : 2 * pairs;
+  // A lane of an i64 word b0 + 2^21 b1 + 2^42 b2 times a code a sums a*b_t; the low two lanes
+  // come out exactly (sign-extended 21 bits) while their sums lie in [-2^20, 2^20), the top one
+  // while in [-2^21, 2^21). Any code of w bits has |v| <= 2^(w-1) (the most negative pattern
+  // included), so n products stay inside when n * 2^(aBits-1) * 2^(bBits-1) <= 2^20 - 1.
+  const e = aBits + bBits - 2;
+  const n: u32 = e >= LANE_BITS - 1 ? 0 : (<u32>1 << (LANE_BITS - 1 - e)) - 1;
+  laneChunkI64 = n >>> 1 >= LANE_MIN_CHUNK ? n >>> 1 : 0;
+  // Narrower operands may take f64 words of 17-bit lanes instead (workspace.ts planExtras): the
+  // multiplies then run on the floating-point units, two a cycle where the integer multiplier
+  // does one. Exact while every lane sum lies in [-2^16, 2^16): a word b0 + 2^17 b1 + 2^34 b2,
+  // its products and partial sums are then integers of magnitude below 2^51, which f64 holds.
+  const nF: u32 = e >= LANE_BITS_F64 - 1 ? 0 : (<u32>1 << (LANE_BITS_F64 - 1 - e)) - 1;
+  laneChunkF64 = nF >>> 1 >= LANE_MIN_CHUNK ? nF >>> 1 : 0;
 }
 
 export function workspaceNeed(mc: u32, nc: u32, kc: u32): usize {

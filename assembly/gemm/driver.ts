@@ -27,7 +27,7 @@ import { gemmRelaxed } from "./relaxed";
 import {
   viewA, viewB, aTransG, bTransG, gM, gN, gK, kDirect, accI32, MC, NC, KC, withBlockAcc, panelA, panelA2, panelB, panelB2, blockAcc,
   tile, scratch, rectEnd, workEnd, bAllPanels, bAllPanels2, bBlockBytes, zeroMasks, pairRanges, useZeroMasks, zeroSeg, panelPlane,
-  outView, plainViews,
+  outView, plainViews, laneB,
 } from "./state";
 
 export function gemmWorkspaceBytes(M: u32, N: u32, K: u32, aBits: u32, bBits: u32, fused: bool): usize {
@@ -211,7 +211,8 @@ export function gemmFused(a: usize, b: usize, out: usize, stage: usize, work: us
   const ld = <usize>roundUp(NC, NR) << (accI32 ? 2 : 3);
   const kBlocks: u32 = K == 0 ? 0 : (K + KC - 1) / KC;
   // B for every K block is packed once per N block when it stays put across the M blocks: one K
-  // block (the panel is not touched by packA) or room for all of them.
+  // block (the panel is not touched by packA) or room for all of them. Its one-block place is
+  // laneB: the B panel, or a lane panel in the scalar build (workspace.ts planExtras).
   const bOnce = kBlocks <= 1 || bAllPanels != 0;
   for (let jc: u32 = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
@@ -219,7 +220,7 @@ export function gemmFused(a: usize, b: usize, out: usize, stage: usize, work: us
       for (let pc: u32 = 0; pc < K; pc += KC) {
         const kc = min(KC, K - pc);
         const blk = <usize>(pc / KC) * bBlockBytes;
-        if (kBlocks == 1) packB(panelB, panelB2, jc, nc, pc, kc);
+        if (kBlocks == 1) packB(laneB, panelB2, jc, nc, pc, kc);
         else packB(bAllPanels + blk, bAllPanels2 + blk, jc, nc, pc, kc);
       }
     }
@@ -228,9 +229,9 @@ export function gemmFused(a: usize, b: usize, out: usize, stage: usize, work: us
       if (!accI32 || K == 0) memory.fill(blockAcc, 0, <usize>roundUp(mc, MR) * ld);
       for (let pc: u32 = 0; pc < K; pc += KC) {
         const kc = min(KC, K - pc);
-        let pb = panelB, pb2 = panelB2;
+        let pb = laneB, pb2 = panelB2;
         if (!bOnce) {
-          packB(panelB, panelB2, jc, nc, pc, kc);
+          packB(laneB, panelB2, jc, nc, pc, kc);
         } else if (kBlocks > 1) {
           const blk = <usize>(pc / KC) * bBlockBytes;
           pb = bAllPanels + blk;

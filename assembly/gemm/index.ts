@@ -28,6 +28,17 @@
 // block is only a cache choice, and K up to WHOLE_K_MAX is taken in one block when the workspace
 // holds the panels.
 //
+// Lane panels (scalar build, fused i32 calls whose widths leave room): without SIMD a multiply
+// makes one product, so B is packed three columns to a word instead, b0 + 2^L b1 + 2^2L b2, and a
+// times that word makes three: the sums of each column stay in their own L-bit lane for a chunk of
+// K (blocking.ts setOperands bounds it from the widths) and are taken out of the lanes into the i32
+// tile after each chunk. The words are i64 (L = 21, sums mod 2^64) or, for narrower operands, f64
+// (L = 17, every value an integer below 2^51, so exact), whose multiplies the floating-point units
+// run faster than the integer multiplier. Tiles are 4 x 6 (two words); f64 tiles read their A
+// rows from an f64 copy made once per tile row (block-multiply.ts tileRowsF64). The lane panel
+// takes the i16 B panel's place, or room from the extra workspace (workspace.ts planExtras); where
+// neither holds one, the 4 x 8 paired kernel runs as before.
+//
 // Where the time went before (lenet5, batch 32: N = 6 filters, K = 25, M = 25088 patches) was not
 // the multiply-adds but per-row and per-code overheads, so packing reads operands a rectangle at a
 // time (views.ts viewDecodeRect: an IM2COL view assembles patches from a cache of decoded input
@@ -41,16 +52,17 @@
 // for this path alone (driver.ts layoutRows: fewer rows per block, never no cache).
 //
 // Workspace: what the caller passes beyond workspaceNeed (the blocking's need, unchanged, so the
-// host's plans are too) goes to the line cache and to B panels for all K blocks; with none of it
+// host's plans are too) goes to the line cache, to B panels for all K blocks and to lane panels; with none of it
 // every call still runs, through the slower paths. Blocking is chosen as before: NC fixes the order
 // in which the output stage visits elements, and so the f64 sum SF_SUM_ABS.
 //
 // Files, one stage each (the call in progress is module state, all of it in state.ts):
 //   blocking.ts              the overflow block, the cache blocks (shared with the relaxed path), panel geometry
 //   workspace.ts             where panels, accumulator, tile and scratch lie; the extra workspace's uses
-//   packing.ts               operand rectangles into the i16 "c2" panels (and the hi/lo split)
+//   packing.ts               operand rectangles into the i16 "c2" panels (and the hi/lo split), or B into lane panels
 //   microkernels-simd.ts     gemm_4x8c2_f64acc_simd, gemm_4x8c2_i32acc_simd, gemm_2x8c2_i32acc_simd: one tile body
-//   microkernels-scalar.ts   gemm_4x8c2_f64acc_scalar, gemm_4x8c2_i32acc_scalar: the same tile in i64 arithmetic
+//   microkernels-scalar.ts   gemm_4x8c2_f64acc_scalar, gemm_4x8c2_i32acc_scalar: the same tile in i64 arithmetic;
+//                            gemm_4x6l3_i32acc_scalar, gemm_4x6l3f_i32acc_scalar: 4 x 6 tiles from lane panels
 //   block-multiply.ts        every tile of a block through the build's micro-kernel; zero-row skipping
 //   output-stages.ts         STORE, MAXABS, REQUANT, UPDATE of a finished block
 //   relaxed.ts               the relaxed build's i8 path: its panels ("c4") and loop nest

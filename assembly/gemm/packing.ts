@@ -4,8 +4,8 @@
 // operand too wide for one pass is split into hi and lo byte planes here.
 
 import { viewDecodeRect } from "../views";
-import { MR, NR, roundUp } from "./blocking";
-import { viewA, viewB, aTransG, bTransG, splitA, splitB, panelA, panelA2, scratch, rectEnd } from "./state";
+import { MR, NR, LANE_BITS, LANE_BITS_F64, LANE_COLS, roundUp } from "./blocking";
+import { viewA, viewB, aTransG, bTransG, splitA, splitB, panelA, panelA2, scratch, rectEnd, bLanes, laneF64 } from "./state";
 
 // v = 256*hi + lo elementwise: hi = v >> 8 stays at p, lo = v & 255 goes to p2 (count % 8 == 0).
 function splitPanel(p: usize, p2: usize, count: usize): void {
@@ -133,6 +133,7 @@ function decodeBCols(j0: u32, cnt: u32, pc: u32, kc: u32, run: u32, dst: usize, 
 // written (padding columns and the odd k row as zeros). With run != 0, the whole of K padded as
 // decodeBRows says (pc = 0, kc = K / run * (run + 1)).
 export function packB(pb: usize, pb2: usize, jc: u32, nc: u32, pc: u32, kc: u32, run: u32 = 0): void {
+  if (!ASC_FEATURE_SIMD && bLanes) { packBLanes(pb, jc, nc, pc, kc); return; }
   const ncp = roundUp(nc, NR), kcp = roundUp(kc, 2);
   const pairs = kcp >>> 1;
   const groupBytes = <usize>pairs * 32;
@@ -217,4 +218,81 @@ export function packB(pb: usize, pb2: usize, jc: u32, nc: u32, pc: u32, kc: u32,
     }
   }
   if (splitB) splitPanel(pb, pb2, <usize>ncp * kcp);
+}
+
+// The scalar build's lane panel (state.ts bLanes; microkernels-scalar.ts gemm_4x6l3_i32acc_scalar):
+// group h holds columns [6h, 6h+6) of op(B), groupBytes = kcp * 16 apart; at k, 16 bytes: the
+// words b(k,6h) + 2^L b(k,6h+1) + 2^2L b(k,6h+2) and the same of columns 6h+3..6h+5, the codes
+// sign-extended: i64 (L = 21, exact integers mod 2^64) or, when state.ts laneF64, f64 (L = 17,
+// exact integers below 2^47). Columns >= nc and the odd k row are zero.
+@inline function laneWord(x0: i64, x1: i64, x2: i64, f64Words: bool): i64 {
+  if (f64Words) return reinterpret<i64>(<f64>(x0 + (x1 << LANE_BITS_F64) + (x2 << (2 * LANE_BITS_F64))));
+  return x0 + (x1 << LANE_BITS) + (x2 << (2 * LANE_BITS));
+}
+
+// Lane words of op(B) columns [j0, j0+cnt) (j0 a multiple of LANE_COLS) at panel k [k0, k0+kn),
+// element (k0 + k, j0 + j) read at src + k * kStride + j * jStride.
+@inline function laneGroups(pb: usize, groupBytes: usize, src: usize, kStride: usize, jStride: usize, j0: u32, cnt: u32, k0: u32, kn: u32, f64Words: bool): void {
+  for (let g: u32 = 0; g < cnt; g += LANE_COLS) {
+    let o = pb + <usize>((j0 + g) / LANE_COLS) * groupBytes + (<usize>k0 << 4);
+    let s = src + <usize>g * jStride;
+    const w = min(LANE_COLS, cnt - g);
+    if (w == LANE_COLS) {
+      for (let k: u32 = 0; k < kn; k++) {
+        store<i64>(o, laneWord(<i64>load<i16>(s), <i64>load<i16>(s + jStride), <i64>load<i16>(s + 2 * jStride), f64Words));
+        store<i64>(o, laneWord(<i64>load<i16>(s + 3 * jStride), <i64>load<i16>(s + 4 * jStride), <i64>load<i16>(s + 5 * jStride), f64Words), 8);
+        s += kStride;
+        o += 16;
+      }
+    } else {
+      // The last group: columns t >= w are zero.
+      for (let k: u32 = 0; k < kn; k++) {
+        const c0 = <i64>load<i16>(s);
+        const c1 = w > 1 ? <i64>load<i16>(s + jStride) : 0;
+        const c2 = w > 2 ? <i64>load<i16>(s + 2 * jStride) : 0;
+        const c3 = w > 3 ? <i64>load<i16>(s + 3 * jStride) : 0;
+        const c4 = w > 4 ? <i64>load<i16>(s + 4 * jStride) : 0;
+        store<i64>(o, laneWord(c0, c1, c2, f64Words));
+        store<i64>(o, laneWord(c3, c4, 0, f64Words), 8);
+        s += kStride;
+        o += 16;
+      }
+    }
+  }
+}
+
+@inline function laneGroupsAny(pb: usize, groupBytes: usize, src: usize, kStride: usize, jStride: usize, j0: u32, cnt: u32, k0: u32, kn: u32): void {
+  if (laneF64) laneGroups(pb, groupBytes, src, kStride, jStride, j0, cnt, k0, kn, true);
+  else laneGroups(pb, groupBytes, src, kStride, jStride, j0, cnt, k0, kn, false);
+}
+
+function packBLanes(pb: usize, jc: u32, nc: u32, pc: u32, kc: u32): void {
+  const kcp = roundUp(kc, 2);
+  const groupBytes = <usize>kcp << 4;
+  if (!bTransG) {
+    // B is stored K x N: a chunk of stored rows decoded compactly (ld = nc), then each group's
+    // words k by k (contiguous stores).
+    const ldBytes = <usize>nc << 1;
+    const chunk = max<u32>(1, <u32>((rectEnd - scratch) / ldBytes));
+    for (let k0: u32 = 0; k0 < kc; k0 += chunk) {
+      const cnt = min(chunk, kc - k0);
+      viewDecodeRect(viewB, pc + k0, cnt, jc, nc, scratch, nc);
+      laneGroupsAny(pb, groupBytes, scratch, ldBytes, 2, 0, nc, k0, cnt);
+    }
+  } else {
+    // B is stored N x K: whole groups of stored rows (k contiguous) a chunk at a time; the scratch
+    // holds at least LANE_COLS rows (workspace.ts planExtras).
+    const ldBytes = <usize>kcp << 1;
+    const chunk = max<u32>(LANE_COLS, <u32>((rectEnd - scratch) / ldBytes) / LANE_COLS * LANE_COLS);
+    for (let j0: u32 = 0; j0 < nc; j0 += chunk) {
+      const cnt = min(chunk, nc - j0);
+      viewDecodeRect(viewB, jc + j0, cnt, pc, kc, scratch, kcp);
+      laneGroupsAny(pb, groupBytes, scratch, 2, ldBytes, j0, cnt, 0, kc);
+    }
+  }
+  if (kc & 1) {
+    // Zero words (0.0 is all zero bits too).
+    const groups = (nc + LANE_COLS - 1) / LANE_COLS;
+    for (let h: u32 = 0; h < groups; h++) memory.fill(pb + <usize>h * groupBytes + (<usize>kc << 4), 0, 16);
+  }
 }

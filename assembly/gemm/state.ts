@@ -20,6 +20,18 @@ export let kDirect: u64 = 0;
 // the f64 accumulation gave (exact integers either way).
 export let accI32: bool = false;
 
+// The scalar build's lane panels (packing.ts packBLanes, microkernels-scalar.ts): when the call
+// keeps i32 sums and the widths leave room, B is packed three columns to a word of lanes and each
+// multiply makes three products. The words are i64 (21-bit lanes) or, for narrower operands with
+// room for an f64 copy of a tile's A rows, f64 (17-bit lanes). blocking.ts setOperands gives the
+// pairs of k whose sums a lane holds exactly for each (0: not worth it), workspace.ts planExtras
+// chooses: bLanes (this call's B panels, at laneB or bAllPanels, are lane panels), laneF64 (of f64
+// words, with A's tile rows converted at laneA), laneChunk (the chunk of the words chosen).
+export let laneChunkI64: u32 = 0, laneChunkF64: u32 = 0;
+export let laneChunk: u32 = 0;
+export let bLanes: bool = false, laneF64: bool = false;
+export let laneB: usize = 0, laneA: usize = 0;
+
 // Blocks chosen for the call (blocking.ts), shared by the plain and the relaxed (i8) paths.
 export let MC: u32 = 0, NC: u32 = 0, KC: u32 = 0;
 export let withBlockAcc: bool = false;

@@ -7,9 +7,9 @@
 import { inMemory, STATUS_OK, STATUS_WORKSPACE, STATUS_RANGE } from "../extents";
 import { viewCacheBytes, viewCacheBind, field } from "../views";
 import { V_KH } from "../../src/runtime/abi-layout";
-import { MR, NR, roundUp, align16, nextPow2, chooseBlocking } from "./blocking";
+import { MR, NR, LANE_COLS, roundUp, align16, nextPow2, chooseBlocking } from "./blocking";
 import {
-  viewA, viewB, aTransG, bTransG, splitA, splitB, MC, NC, KC, withBlockAcc, gM, gN, gK,
+  accI32, laneChunk, laneChunkI64, laneChunkF64, bLanes, laneF64, laneB, laneA, viewA, viewB, aTransG, bTransG, splitA, splitB, MC, NC, KC, withBlockAcc, gM, gN, gK,
   panelA, panelA2, panelB, panelB2, blockAcc, tile, scratch, rectEnd, workEnd, bAllPanels, bAllPanels2, bBlockBytes,
 } from "./state";
 
@@ -61,7 +61,52 @@ export function planExtras(M: u32, K: u32, cacheB: bool): void {
     }
   }
   // B for all K blocks, when there are several K blocks and several M blocks to share it.
-  if (cacheB && K > KC && M > MC) {
+  const allK = cacheB && K > KC && M > MC;
+  // Scalar build, i32 sums with room in the lanes: lane panels, for all K blocks when wanted and
+  // there is room, else one (the i16 panels are then not used at all).
+  bLanes = false;
+  laneF64 = false;
+  laneB = panelB;
+  if (!ASC_FEATURE_SIMD && cacheB && accI32 && laneChunkI64 != 0) {
+    if (allK) {
+      const bytes = <u64>((K + KC - 1) / KC) * <u64>laneBytes(KC);
+      const floorL = laneFloor(floor, KC);
+      if (floorL <= rectEnd && bytes <= <u64>(rectEnd - floorL)) {
+        rectEnd -= <usize>bytes;
+        bAllPanels = rectEnd;
+        bBlockBytes = laneBytes(KC);
+        bLanes = true;
+        laneWords(floorL);
+        return;
+      }
+    }
+    // One lane panel, in the i16 B panel's place or else in the room left; when neither holds
+    // it, a shorter K block: with i32 sums the K block is only a cache choice, every sum is the
+    // same (the A panel, sized for KC, holds the shorter block). B is then packed per K block
+    // of each M block, which the lanes' faster multiplies pay for.
+    const bPlace = align16(<usize>roundUp(NC, NR) * roundUp(KC, 2) * 2);
+    let kc = KC;
+    while (true) {
+      const bytes = laneBytes(kc), floorL = laneFloor(floor, kc);
+      if (floorL <= rectEnd) {
+        if (bytes <= bPlace) {
+          bLanes = true;
+        } else if (bytes <= rectEnd - floorL) {
+          rectEnd -= bytes;
+          laneB = rectEnd;
+          bLanes = true;
+        }
+        if (bLanes) {
+          KC = kc;
+          laneWords(floorL);
+          return;
+        }
+      }
+      if (kc <= LANE_MIN_KC) break;
+      kc = roundUp(kc >>> 1, 2);
+    }
+  }
+  if (allK) {
     const ncp = roundUp(NC, NR);
     bBlockBytes = align16(<usize>ncp * KC * 2);
     const blocks = <u64>((K + KC - 1) / KC);
@@ -73,6 +118,32 @@ export function planExtras(M: u32, K: u32, cacheB: bool): void {
       if (splitB) bAllPanels2 = rectEnd + <usize>blocks * bBlockBytes;
     }
   }
+}
+
+// The lane panels' words: f64 when the widths allow and the room left holds a tile's A rows as
+// f64 (4 rows of the K block, interleaved: block-multiply.ts), else i64.
+function laneWords(floorL: usize): void {
+  const bytes = align16(<usize>roundUp(KC, 2) * MR * 8);
+  laneF64 = laneChunkF64 != 0 && floorL <= rectEnd && bytes <= rectEnd - floorL;
+  if (laneF64) {
+    rectEnd -= bytes;
+    laneA = rectEnd;
+  }
+  laneChunk = laneF64 ? laneChunkF64 : laneChunkI64;
+}
+
+// The K block below which a lane panel is not worth shortening K for.
+const LANE_MIN_KC: u32 = 16;
+
+// Bytes of a lane panel for K block kc (packing.ts packBLanes: groups of 6 columns, 16 bytes per k).
+@inline function laneBytes(kc: u32): usize {
+  return align16(<usize>((NC + LANE_COLS - 1) / LANE_COLS) * roundUp(kc, 2) * 16);
+}
+
+// Packing a transposed B into lanes decodes whole groups of its stored rows (packing.ts): the
+// scratch must hold LANE_COLS rows of the K block.
+@inline function laneFloor(floor: usize, kc: u32): usize {
+  return max(floor, scratch + (bTransG ? <usize>LANE_COLS * roundUp(kc, 2) * 2 : 0));
 }
 
 

@@ -206,12 +206,41 @@ export async function resolveIsa(choice: IsaChoice): Promise<ResolvedIsa> {
   return { isa: "scalar", bytes: await readWasm("scalar"), reason: `${notRelaxed}; the engine does not validate the SIMD build` };
 }
 
+/** Compiled modules by a digest of their bytes: every learner, kernel set and budgeted engine
+ *  (whose bytes carry its memory limits) instantiates one, and compiling again each time cost
+ *  each new one its tier-up: a short run's first steps ran on baseline code while the optimizing
+ *  compiler burned CPU on other threads (a 40-step run at batch 8: ~1.5x the steady step). One
+ *  module per distinct build and budget is kept for the life of the process. */
+const byContent = new Map<string, Promise<WebAssembly.Module>>();
+
+/** Length and two FNV-1a hashes of the bytes (different offsets): synchronous and available on
+ *  every platform (crypto.subtle is not, on pages served without TLS). */
+function contentKey(bytes: Uint8Array): string {
+  let h1 = 0x811c9dc5, h2 = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < bytes.length; i++) {
+    h1 = Math.imul(h1 ^ bytes[i], 0x01000193);
+    h2 = Math.imul(h2 ^ bytes[i], 0x01000193) ^ (h2 >>> 15);
+  }
+  return `${bytes.length}:${(h1 >>> 0).toString(16)}:${(h2 >>> 0).toString(16)}`;
+}
+
+async function compileOnce(bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Module> {
+  const key = contentKey(bytes);
+  let module = byContent.get(key);
+  if (!module) {
+    module = WebAssembly.compile(bytes);
+    byContent.set(key, module);
+    module.catch(() => byContent.delete(key));
+  }
+  return module;
+}
+
 /** Instantiates a build (or bytes derived from one); the builds import nothing. */
 export async function instantiateWasm(bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Instance> {
   const module = compiled.get(bytes);
   if (module) return WebAssembly.instantiate(module, {});
   if (isPlaceholder(bytes)) throw new Error(PLACEHOLDER_MESSAGE);
-  return (await WebAssembly.instantiate(bytes, {})).instance;
+  return WebAssembly.instantiate(await compileOnce(bytes), {});
 }
 
 export async function instantiateAbi(bytes: Uint8Array<ArrayBuffer>): Promise<AbiExports> {

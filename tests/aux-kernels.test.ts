@@ -20,7 +20,7 @@ import {
 import { reluBackward, reluForward } from "../src/reference/activation.js";
 import { maxAbsCodes, quantizeF32 } from "../src/reference/quantize.js";
 import { softmaxCrossEntropy } from "../src/reference/loss.js";
-import { Rng, randomCodes } from "./helpers/random.js";
+import { Rng, edgeCodes, randomCodes } from "./helpers/random.js";
 import {
   STATUS_BITS, STATUS_DIMENSION, STATUS_EXPONENT, STATUS_LABEL_WIDTH, STATUS_MODE, STATUS_WINDOW, STATUS_WINDOW_TOO_LARGE,
 } from "../src/runtime/abi-status.js";
@@ -129,19 +129,7 @@ function both<T>(f: (m: Mem) => T, what: string): T {
 
 const ALL_BITS = Array.from({ length: 15 }, (_, i) => i + 2);
 
-/** Random codes with the extremes, 0 and -1 placed often. */
-function codesFor(rng: Rng, count: number, bits: number): Int32Array {
-  const m = maxCode(bits);
-  const c = randomCodes(rng, count, bits);
-  for (let i = 0; i < count; i++) {
-    const k = rng.int(0, 9);
-    if (k === 0) c[i] = m;
-    else if (k === 1) c[i] = -m;
-    else if (k === 2) c[i] = 0;
-    else if (k === 3) c[i] = -1;
-  }
-  return c;
-}
+const codesFor = (rng: Rng, count: number, bits: number): Int32Array => edgeCodes(rng, count, bits);
 
 function rounding(mode: number, seed: number): Required<Rounding> {
   return { mode, seed, step: seed * 7 + 3, stream: seed % 5 };

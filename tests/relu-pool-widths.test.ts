@@ -13,7 +13,7 @@ import { maxCode, packedByteLength } from "../src/format/packed.js";
 import { pack } from "../src/reference/packed.js";
 import { reluBackward, reluForward } from "../src/reference/activation.js";
 import { maxPoolBackward, maxPoolForward, poolOutputSize, type PoolShape } from "../src/reference/pool.js";
-import { Rng, randomCodes } from "./helpers/random.js";
+import { Rng, edgeCodes, randomCodes } from "./helpers/random.js";
 
 type Fn = (...args: number[]) => number;
 
@@ -88,19 +88,7 @@ function both<T>(what: string, f: (b: Build) => T): T {
 
 const ALL_BITS = Array.from({ length: 15 }, (_, i) => i + 2);
 
-/** Random codes with the extremes, 0 and -1 often; `range` narrows them (ties in pooling). */
-function codes(rng: Rng, count: number, bits: number, range = maxCode(bits)): Int32Array {
-  const m = Math.min(range, maxCode(bits));
-  const c = randomCodes(rng, count, bits).map((q) => Math.max(-m, Math.min(m, q)));
-  for (let i = 0; i < count; i++) {
-    const k = rng.int(0, 9);
-    if (k === 0) c[i] = m;
-    else if (k === 1) c[i] = -m;
-    else if (k === 2) c[i] = 0;
-    else if (k === 3) c[i] = -1;
-  }
-  return c;
-}
+const codes = edgeCodes;
 
 // ---- ReLU -----------------------------------------------------------------------------------------
 

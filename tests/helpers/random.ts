@@ -41,3 +41,18 @@ export function randomCodes(rng: Rng, count: number, bits: number): Int32Array {
   for (let i = 0; i < count; i++) out[i] = rng.int(-max, max);
   return out;
 }
+
+/** Random codes with the extremes, 0 and -1 placed often (the cases kernels get wrong); `range`
+ *  narrows them (ties in pooling). Draws the same numbers whatever the range. */
+export function edgeCodes(rng: Rng, count: number, bits: number, range = maxCodeOf(bits)): Int32Array {
+  const m = Math.min(range, maxCodeOf(bits));
+  const c = randomCodes(rng, count, bits).map((q) => Math.max(-m, Math.min(m, q)));
+  for (let i = 0; i < count; i++) {
+    const k = rng.int(0, 9);
+    if (k === 0) c[i] = m;
+    else if (k === 1) c[i] = -m;
+    else if (k === 2) c[i] = 0;
+    else if (k === 3) c[i] = -1;
+  }
+  return c;
+}

@@ -169,6 +169,12 @@ export function modelDataMismatch(model: ModelDefinition, data: Split): { option
 }
 
 /** Checks every option of train() (see TrainOptions) before anything is built. */
+/** The scaling a run uses: the one asked for, else TRAIN_DEFAULTS.scaling; fp32 has none and runs
+ *  as "exact". Both the option check and the learner's set-up read it here. */
+export function scalingOf(asked: Scaling | undefined, policy: PolicySpec): Scaling {
+  return asked ?? (policy.kind === "fp32" ? "exact" : TRAIN_DEFAULTS.scaling);
+}
+
 export function checkTrainOptions(o: TrainOptions): CheckedOptions {
   if (!isObject(o)) throw new TypeError(`train: options must be an object, got ${show(o)}`);
   const model = o.model as unknown;
@@ -204,7 +210,7 @@ export function checkTrainOptions(o: TrainOptions): CheckedOptions {
   }
   const actBits = integer("actBits", o.actBits ?? 8, 2, 16);
   const errBits = integer("errBits", o.errBits ?? 8, 2, 16);
-  const scaling = oneOf("scaling", o.scaling ?? (policy.kind === "fp32" ? "exact" : TRAIN_DEFAULTS.scaling), SCALINGS);
+  const scaling = oneOf("scaling", scalingOf(o.scaling, policy), SCALINGS);
   if (given("budgetBytes")) {
     if (typeof o.budgetBytes !== "number") throw new TypeError(`budgetBytes must be a number of bytes, got ${show(o.budgetBytes)}`);
     if (!Number.isFinite(o.budgetBytes) || o.budgetBytes < 65536) {

@@ -19,7 +19,7 @@ import { checkPlan, fits, type PlanLike } from "../budget/errors.js";
 import { breakdown } from "../budget/fit-table.js";
 import type { BitsDecision, CurvePoint, EvalPoint, TrainReport } from "../learner/run-report.js";
 import { TRAIN_DEFAULTS } from "./defaults.js";
-import { checkTrainOptions, type CheckedOptions, type Progress, type TrainOptions } from "./options.js";
+import { checkTrainOptions, scalingOf, type CheckedOptions, type Progress, type TrainOptions } from "./options.js";
 import type { LrSchedule } from "./defaults.js";
 
 /** Training produced a non-finite loss: stopped, the last checkpoint (if any) kept intact. */
@@ -70,7 +70,7 @@ export async function createLearner(o: TrainOptions, batch: number, seed: number
   if (p.kind === "apt" || p.kind === "fixed") {
     const base = {
       batch, seed, isa, weightBits: initialBits(p), maxWeightBits: widestBits(p),
-      actBits: o.actBits, errBits: o.errBits, rounding: p.rounding, scaling: o.scaling ?? TRAIN_DEFAULTS.scaling, budgetBytes,
+      actBits: o.actBits, errBits: o.errBits, rounding: p.rounding, scaling: scalingOf(o.scaling, p), budgetBytes,
       minBits: search.minBits, bitsLabel: search.bitsLabel, tieActivations: p.kind === "apt" && p.tieActivations,
     };
     if (p.kind === "apt" && budgetBytes !== undefined) {
@@ -84,7 +84,7 @@ export async function createLearner(o: TrainOptions, batch: number, seed: number
   if (p.kind === "qat8") {
     return IntegerLearner.create(o.model, {
       batch, seed, isa, weightBits: 8, maxWeightBits: 8, minBits: 8, actBits: 8, errBits: 8,
-      rounding: "nearest", scaling: o.scaling ?? TRAIN_DEFAULTS.scaling, masterWeights: true, budgetBytes,
+      rounding: "nearest", scaling: scalingOf(o.scaling, p), masterWeights: true, budgetBytes,
     });
   }
   // The float learners load only when asked for, so the integer path loads nothing it does not use.

@@ -25,7 +25,7 @@ import { lockForFlag, prepareCheckpointPath, prepareDirectory, readUserFile, wri
 import { UsageError } from "./usage.js";
 
 const TRAIN_FLAGS = [
-  "model", "data", "policy", "tmin", "tmax", "bmin", "bmax", "interval", "rounding", "activations",
+  "model", "data", "policy", "lean", "tmin", "tmax", "bmin", "bmax", "interval", "rounding", "activations",
   "epochs", "batch", "lr", "seed", "isa", "out", "budget", "scaling", "checkpoint", "every", "resume",
 ] as const;
 

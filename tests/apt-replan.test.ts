@@ -124,3 +124,17 @@ test("stopped after a re-plan and resumed from the checkpoint, the run ends bit-
   assert.equal(resumed.report.memory?.plannedPeakBytes, whole.report.memory?.plannedPeakBytes);
   assert.equal(resumed.report.energy?.totalJoules, whole.report.energy?.totalJoules);
 });
+
+test("a compact plan takes the fewest whole pages that hold it, re-planned slots included, and trains the same model", async () => {
+  const wide = () => mlp([512], [12], 3);
+  const options = (compact: boolean): TrainOptions => ({ ...base({ ...greedy({ slotBits: 4, capBits: 5 }), compact } as never), model: wide(), data: blobs(1400, 9), batch: 512, epochs: 3 });
+  const loose = await train(options(false));
+  const tight = await train(options(true));
+  assert.equal(tight.report.modelSha256, loose.report.modelSha256, "the workspace's size changes blocking, never results");
+  const engine = await Engine.create("simd");
+  const least = plannedPeak(engine, wide(), { batch: 512, seed: 4, actBits: 5, errBits: 5, weightBits: 4, maxWeightBits: 8 }, 1);
+  assert.equal(tight.report.memory?.plannedPeakBytes, Math.ceil(least / 65536) * 65536);
+  assert.equal(tight.report.memory?.measuredPeakBytes, tight.report.memory?.plannedPeakBytes);
+  assert.ok(tight.report.memory!.plannedPeakBytes < loose.report.memory!.plannedPeakBytes);
+  assert.deepEqual(tight.report.replans?.map((r) => r.slotBits), [5]);
+});

@@ -372,12 +372,14 @@ function checkPolicy(
   const rounding = oneOf(p.rounding, `${f}.rounding`, ["stochastic", "nearest"]);
   if (kind === "fixed") return { kind, bits: int(p.bits, `${f}.bits`, 2, 16), rounding };
   if (typeof p.tieActivations !== "boolean") fail(`${f}.tieActivations`, "must be true or false");
+  if (typeof p.compact !== "boolean") fail(`${f}.compact`, "must be true or false");
   const options: AptOptions = {
     lean: int(p.lean, `${f}.lean`, 0, 16),
     tMin: num(p.tMin, `${f}.tMin`, 0), tMax: num(p.tMax, `${f}.tMax`, 0),
     rMin: num(p.rMin, `${f}.rMin`, 0), rMax: num(p.rMax, `${f}.rMax`, 0), slotBits: int(p.slotBits, `${f}.slotBits`, 2, 16), capBits: int(p.capBits, `${f}.capBits`, 2, 16),
     bMin: int(p.bMin, `${f}.bMin`, 2, 16), bMax: int(p.bMax, `${f}.bMax`, 2, 16), initialBits: int(p.initialBits, `${f}.initialBits`, 2, 16),
     interval: int(p.interval, `${f}.interval`, 1, 0xffffffff), rounding, tieActivations: p.tieActivations as boolean,
+    compact: p.compact as boolean,
   };
   try {
     apt(options);

@@ -5,9 +5,9 @@ import type { IsaChoice } from "../runtime/wasm.js";
 import { Engine, PURPOSE, STREAMS, type Scaling } from "../engine/engine.js";
 import type { WeightTensor } from "../nn/layer.js";
 import { LinearLayer } from "../nn/layers/linear.js";
-import { Model, type ModelDefinition } from "../nn/model.js";
+import { Model, type ModelDefinition, type ModelOptions } from "../nn/model.js";
 import type { BatchResult, IntegerModelAccess, Learner, MemoryAccount } from "../learner/learner.js";
-import { buildWithinBudget } from "../nn/fit.js";
+import { buildWithinBudget, compactBudget } from "../nn/fit.js";
 import { breakdown } from "../budget/fit-table.js";
 import type { LayerInfo } from "../learner/run-report.js";
 import { sha256Hex } from "../learner/hash.js";
@@ -30,6 +30,9 @@ export interface IntegerLearnerOptions {
   /** Memory cap in bytes: the engine's memory cannot grow past it, and a plan that does not fit
    *  is refused with a BudgetError before training. */
   budgetBytes?: number;
+  /** Cap the memory at the fewest whole pages that hold the plan (compactBudget), within
+   *  budgetBytes: the GEMM workspace shrinks into what the last page leaves. */
+  compact?: boolean;
   /** The narrowest widest-width worth suggesting when refusing (APT's bMin). */
   minBits?: number;
   /** Each weighted layer's output activations and the error flowing back into them share a width
@@ -51,14 +54,18 @@ export class IntegerLearner implements Learner {
   }
 
   static async create(def: ModelDefinition, o: IntegerLearnerOptions): Promise<IntegerLearner> {
-    const engine = await Engine.create(o.isa ?? "auto", { budgetBytes: o.budgetBytes });
+    let budgetBytes = o.budgetBytes;
+    if (o.compact) {
+      const probe = await Engine.create(o.isa ?? "auto", { budgetBytes });
+      const compact = compactBudget(probe, def, modelOptions(o));
+      // A budget below even the compact plan is left to refuse below, with its own numbers.
+      budgetBytes = budgetBytes === undefined ? compact : Math.min(budgetBytes, Math.max(compact, 65536));
+    }
+    const engine = await Engine.create(o.isa ?? "auto", { budgetBytes });
     engine.seed = o.seed >>> 0;
     engine.rounding = o.rounding ?? "stochastic";
     engine.scaling = o.scaling ?? "exact";
-    const model = buildWithinBudget(engine, def, {
-      batch: o.batch, seed: o.seed, actBits: o.actBits ?? 8, errBits: o.errBits ?? 8,
-      weightBits: o.weightBits, maxWeightBits: o.maxWeightBits, masterWeights: o.masterWeights,
-    }, o.minBits, o.bitsLabel);
+    const model = buildWithinBudget(engine, def, modelOptions(o), o.minBits, o.bitsLabel);
     if (o.tieActivations) {
       const start = Math.min(o.outputBits ?? o.actBits ?? 8, o.actBits ?? 8, o.errBits ?? 8);
       model.outputBits = Object.fromEntries(model.layers.filter((l) => l instanceof LinearLayer).map((l) => [l.name, start]));
@@ -236,6 +243,13 @@ export class IntegerLearner implements Learner {
     }
     return sha256Hex(parts);
   }
+}
+
+function modelOptions(o: IntegerLearnerOptions): ModelOptions {
+  return {
+    batch: o.batch, seed: o.seed, actBits: o.actBits ?? 8, errBits: o.errBits ?? 8,
+    weightBits: o.weightBits, maxWeightBits: o.maxWeightBits, masterWeights: o.masterWeights,
+  };
 }
 
 /** Mean cross-entropy and correct count of float logits (the reporting edge). */

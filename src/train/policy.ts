@@ -23,6 +23,9 @@ export interface AptOptions {
   /** The widest slot a run may re-plan to when an output stays limited by its slot (the hard
    *  cap, with the budget); equal to slotBits: the plan never grows. */
   capBits: number;
+  /** Plan in the fewest whole pages that hold it (the GEMM workspace shrinks into the last one):
+   *  less memory for somewhat slower products. */
+  compact: boolean;
   bMin: number;
   bMax: number;
   initialBits: number;
@@ -46,6 +49,7 @@ export const APT_DEFAULTS: AptOptions = {
   rMax: 12,
   slotBits: 8,
   capBits: 8,
+  compact: false,
   bMin: 4,
   bMax: 10,
   initialBits: 6,
@@ -57,8 +61,9 @@ export const APT_DEFAULTS: AptOptions = {
 /** What each knob setting changes from APT_DEFAULTS (measured effect: docs/apt.md). */
 export const LEAN_SETTINGS: readonly Partial<AptOptions>[] = [
   {},
-  { slotBits: 7, capBits: 7, bMax: 8 },
-  { slotBits: 6, capBits: 7, bMax: 8, rMin: 2, rMax: 8 },
+  { rMin: 2, rMax: 8, compact: true },
+  { rMin: 2, rMax: 8, compact: true, slotBits: 6, capBits: 7, bMax: 8 },
+  { rMin: 2, rMax: 8, compact: true, slotBits: 6, capBits: 6, bMax: 8 },
 ];
 
 export type PolicySpec =
@@ -98,6 +103,7 @@ export function apt(options: Partial<AptOptions> = {}): PolicySpec {
   if (o.rounding !== "stochastic" && o.rounding !== "nearest") {
     throw new RangeError(`rounding must be "stochastic" or "nearest", got ${JSON.stringify(o.rounding)}`);
   }
+  if (typeof o.compact !== "boolean") throw new RangeError(`compact must be true or false, got ${JSON.stringify(o.compact)}`);
   if (typeof o.tieActivations !== "boolean") throw new RangeError(`tieActivations must be true or false, got ${JSON.stringify(o.tieActivations)}`);
   return { kind: "apt", ...o };
 }

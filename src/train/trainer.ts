@@ -44,6 +44,13 @@ function cpuNow(): number {
   return (u.user + u.system) / 1000;
 }
 
+/** JSON with object keys sorted: two settings compare equal whatever order their keys were written in. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_, x) => (x !== null && typeof x === "object" && !Array.isArray(x)
+    ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    : x));
+}
+
 /** Output samples per controller interval. */
 const OUTPUT_SAMPLES = 5;
 
@@ -77,6 +84,7 @@ export async function createLearner(o: TrainOptions, batch: number, seed: number
       batch, seed, isa, weightBits: initialBits(p), maxWeightBits: widestBits(p),
       actBits: o.actBits ?? tensorBits, errBits: o.errBits ?? tensorBits, rounding: p.rounding, scaling: scalingOf(o.scaling, p), budgetBytes,
       minBits: search.minBits, bitsLabel: search.bitsLabel, tieActivations: p.kind === "apt" && p.tieActivations,
+      compact: p.kind === "apt" && p.compact,
       // Outputs start where the weights do: narrow while updates are large, widened as the statistic asks.
       outputBits: p.kind === "apt" ? p.initialBits : undefined,
     };
@@ -249,7 +257,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (!integer) throw new RangeError(`resume: policy ${policy.kind} has no integer model to restore`);
     const { model, state } = await decodeCheckpoint(o.resume);
     const mismatch = Object.keys(fingerprint).filter((k) =>
-      JSON.stringify((state.fingerprint as unknown as Record<string, unknown>)[k]) !== JSON.stringify((fingerprint as unknown as Record<string, unknown>)[k]));
+      canonical((state.fingerprint as unknown as Record<string, unknown>)[k]) !== canonical((fingerprint as unknown as Record<string, unknown>)[k]));
     if (mismatch.length > 0) {
       throw new RangeError(`resume: the checkpoint belongs to another run (differs in ${mismatch.map((k) =>
         `${k}: ${JSON.stringify((state.fingerprint as unknown as Record<string, unknown>)[k])} vs ${JSON.stringify((fingerprint as unknown as Record<string, unknown>)[k])}`).join(", ")})`);

@@ -67,6 +67,9 @@ export interface TrainReport {
   /** Weight width of each weighted layer at each logged step (for plots). */
   bitsTimeline: { step: number; bits: Record<string, number> }[];
   finalBits: Record<string, number>;
+  /** APT with tied outputs: the training width each weighted layer's output (and the error into
+   *  it) ended at. Absent for other policies. */
+  finalOutputBits?: Record<string, number>;
   /** Parameter-weighted mean weight width at the end. */
   averageWeightBits: number;
   /** SHA-256 of the final packed weights, exponents and widths (hex). */

@@ -216,6 +216,16 @@ export function validateReport(x: unknown): string[] {
       }
       if (newBits !== undefined) current.set(key, newBits);
     });
+    const outputs = isObject(x.finalOutputBits) ? x.finalOutputBits : {};
+    if (x.finalOutputBits !== undefined && !isObject(x.finalOutputBits)) ck.fail("finalOutputBits", "an object when present", x.finalOutputBits);
+    for (const [name, v] of Object.entries(outputs)) {
+      layerRef(name, `finalOutputBits[${JSON.stringify(name)}]`);
+      const bits = width(v, `finalOutputBits[${JSON.stringify(name)}]`);
+      const last = current.get(`${name} output`);
+      if (bits !== undefined && last !== undefined && bits !== last) {
+        ck.note(`finalOutputBits[${JSON.stringify(name)}]`, `${bits}, but the last decision for that output set ${last}`);
+      }
+    }
     for (const [layer, bits] of current) {
       const fin = finals.get(layer);
       if (fin !== undefined && fin !== bits) {

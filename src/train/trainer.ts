@@ -429,6 +429,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
     const memory = await memoryAccount(learner, o, batch, seed, c.isa);
     const finalBits = learner.weightBits();
+    const finalOutputBits = integer?.outputBits() ?? null;
     const counts = learner.weightCounts();
     const totalWeights = Object.values(counts).reduce((a, b) => a + b, 0);
     const averageWeightBits = Object.entries(counts).reduce((s, [l, n]) => s + n * finalBits[l], 0) / totalWeights;
@@ -450,6 +451,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       bitsHistory: controller ? controller.log : [],
       bitsTimeline,
       finalBits,
+      ...(finalOutputBits ? { finalOutputBits } : {}),
       averageWeightBits,
       modelSha256: await learner.modelSha256(),
       memory,

@@ -102,8 +102,8 @@ test("the knob: each lean setting is APT_DEFAULTS with its changes, and options 
     if (p.kind !== "apt") return;
     for (const [k, v] of Object.entries(change)) assert.equal((p as unknown as Record<string, unknown>)[k], v, `lean ${i} ${k}`);
   }
-  const p = apt({ lean: LEAN_SETTINGS.length - 1, slotBits: 7 });
-  assert.equal(p.kind === "apt" && p.slotBits, 7);
+  const p = apt({ lean: LEAN_SETTINGS.length - 1, slotBits: 5 });
+  assert.equal(p.kind === "apt" && p.slotBits, 5);
   assert.throws(() => apt({ lean: LEAN_SETTINGS.length }), /lean must be an integer in 0\.\./);
   assert.throws(() => apt({ lean: 0.5 }), /lean must be an integer/);
 });

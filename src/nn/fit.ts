@@ -40,6 +40,13 @@ export function compactBudget(engine: Engine, def: ModelDefinition, options: Mod
   return Math.ceil(bytes / PAGE_BYTES) * PAGE_BYTES;
 }
 
+/** The cap a compact plan runs under: compactBudget, or the budget when that is smaller (it then
+ *  refuses the plan with its own numbers). */
+export function compactCap(engine: Engine, def: ModelDefinition, options: ModelOptions, budgetBytes: number | undefined): number {
+  const compact = compactBudget(engine, def, options);
+  return budgetBytes === undefined ? compact : Math.min(budgetBytes, Math.max(compact, PAGE_BYTES));
+}
+
 /**
  * Builds the model on `engine`; when the plan exceeds the engine's budget, or (with no budget)
  * the 4 GiB any wasm32 memory can hold, throws a BudgetError naming the largest items and the

@@ -7,7 +7,7 @@ import type { WeightTensor } from "../nn/layer.js";
 import { LinearLayer } from "../nn/layers/linear.js";
 import { Model, type ModelDefinition, type ModelOptions } from "../nn/model.js";
 import type { BatchResult, IntegerModelAccess, Learner, MemoryAccount } from "../learner/learner.js";
-import { buildWithinBudget, compactBudget } from "../nn/fit.js";
+import { buildWithinBudget, compactCap } from "../nn/fit.js";
 import { breakdown } from "../budget/fit-table.js";
 import type { LayerInfo } from "../learner/run-report.js";
 import { sha256Hex } from "../learner/hash.js";
@@ -54,13 +54,9 @@ export class IntegerLearner implements Learner {
   }
 
   static async create(def: ModelDefinition, o: IntegerLearnerOptions): Promise<IntegerLearner> {
-    let budgetBytes = o.budgetBytes;
-    if (o.compact) {
-      const probe = await Engine.create(o.isa ?? "auto", { budgetBytes });
-      const compact = compactBudget(probe, def, modelOptions(o));
-      // A budget below even the compact plan is left to refuse below, with its own numbers.
-      budgetBytes = budgetBytes === undefined ? compact : Math.min(budgetBytes, Math.max(compact, 65536));
-    }
+    const budgetBytes = o.compact
+      ? compactCap(await Engine.create(o.isa ?? "auto", { budgetBytes: o.budgetBytes }), def, modelOptions(o), o.budgetBytes)
+      : o.budgetBytes;
     const engine = await Engine.create(o.isa ?? "auto", { budgetBytes });
     engine.seed = o.seed >>> 0;
     engine.rounding = o.rounding ?? "stochastic";

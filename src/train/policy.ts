@@ -118,7 +118,11 @@ export const fp32 = (): PolicySpec => ({ kind: "fp32" });
 
 export function policyName(p: PolicySpec): string {
   switch (p.kind) {
-    case "apt": return `apt(${p.lean > 0 ? `lean ${p.lean}, ` : ""}tMin=${p.tMin}, tMax=${p.tMax}, bits ${p.bMin}..${p.bMax}, ${p.rounding}${p.tieActivations ? "" : ", untied activations"})`;
+    case "apt": {
+      const slot = `slot ${p.slotBits}${p.capBits > p.slotBits ? `..${p.capBits}` : ""}${p.compact ? " compact" : ""}`;
+      return `apt(${p.lean > 0 ? `lean ${p.lean}, ` : ""}tMin=${p.tMin}, tMax=${p.tMax}, rMin=${p.rMin}, rMax=${p.rMax}, bits ${p.bMin}..${p.bMax}, ` +
+        `${slot}, ${p.rounding}${p.tieActivations ? "" : ", outputs at the slot"})`;
+    }
     case "fixed": return `fixed:${p.bits}`;
     default: return p.kind;
   }

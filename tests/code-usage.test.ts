@@ -2,7 +2,7 @@
 // tensor, counted exactly against codes decoded by the reference, at every width.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { codeUsage, rmsNonzero, USAGE_BLOCKS } from "../src/format/usage.js";
+import { codeUsage, rmsCode, USAGE_BLOCKS } from "../src/format/usage.js";
 import { packInto, packedByteLength, maxCode } from "../src/format/packed.js";
 import { Rng } from "./helpers/random.js";
 
@@ -39,7 +39,8 @@ test("codeUsage counts the rows it samples exactly, spread from the first row to
   }
 });
 
-test("rmsNonzero: the rms of the nonzero codes, 0 when all are zero", () => {
-  assert.equal(rmsNonzero({ count: 10, nonzero: 0, sumSquares: 0 }), 0);
-  assert.equal(rmsNonzero({ count: 10, nonzero: 2, sumSquares: 3 * 3 + 4 * 4 }), Math.sqrt(12.5));
+test("rmsCode: the rms of all the codes read, 0 when all are zero", () => {
+  assert.equal(rmsCode({ count: 10, nonzero: 0, sumSquares: 0 }), 0);
+  assert.equal(rmsCode({ count: 10, nonzero: 2, sumSquares: 3 * 3 + 4 * 4 }), Math.sqrt(2.5));
+  assert.equal(rmsCode({ count: 0, nonzero: 0, sumSquares: 0 }), 0);
 });

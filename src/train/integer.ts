@@ -11,7 +11,7 @@ import { buildWithinBudget, compactCap } from "../nn/fit.js";
 import { breakdown } from "../budget/fit-table.js";
 import type { LayerInfo } from "../learner/run-report.js";
 import { sha256Hex } from "../learner/hash.js";
-import { rmsNonzero } from "../format/usage.js";
+import { rmsCode } from "../format/usage.js";
 import { applyModelFile } from "../model-file/load.js";
 import { modelFileOf } from "../model-file/save.js";
 
@@ -194,8 +194,8 @@ export class IntegerLearner implements Learner {
     for (const l of this.weighted()) {
       const { output, error } = l.usage;
       if (!output) continue;
-      const a = rmsNonzero(output);
-      out[l.name] = error ? Math.min(a, rmsNonzero(error)) : a;
+      const a = rmsCode(output);
+      out[l.name] = error ? Math.min(a, rmsCode(error)) : a;
     }
     return out;
   }

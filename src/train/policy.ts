@@ -12,7 +12,7 @@ export interface AptOptions {
   tMin: number;
   /** G above this: precision to spare -> -1 bit. At least HYSTERESIS x tMin. */
   tMax: number;
-  /** An output's rms code (nonzero codes, the lower of its activations' and its error's) below
+  /** An output's rms code (src/format/usage.ts rmsCode; the lower of its activations' and its error's) below
    *  this: its values span too few levels -> +1 bit. */
   rMin: number;
   /** rms code above this: levels to spare -> -1 bit. At least HYSTERESIS x rMin. */
@@ -45,8 +45,8 @@ export const APT_DEFAULTS: AptOptions = {
   lean: 0,
   tMin: 0.4,
   tMax: 1,
-  rMin: 3,
-  rMax: 12,
+  rMin: 2,
+  rMax: 8,
   slotBits: 8,
   capBits: 8,
   compact: false,
@@ -61,9 +61,9 @@ export const APT_DEFAULTS: AptOptions = {
 /** What each knob setting changes from APT_DEFAULTS (measured effect: docs/apt.md). */
 export const LEAN_SETTINGS: readonly Partial<AptOptions>[] = [
   {},
-  { rMin: 2, rMax: 8, compact: true },
-  { rMin: 2, rMax: 8, compact: true, slotBits: 6, capBits: 7, bMax: 8 },
-  { rMin: 2, rMax: 8, compact: true, slotBits: 6, capBits: 6, bMax: 8 },
+  { compact: true },
+  { compact: true, slotBits: 6, capBits: 7, bMax: 8 },
+  { compact: true, slotBits: 6, capBits: 6, bMax: 8 },
 ];
 
 export type PolicySpec =

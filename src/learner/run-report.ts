@@ -8,7 +8,7 @@ export interface BitsDecision {
   /** Absent: the layer's weights. "output": its output activations and the error flowing back into them. */
   tensor?: "output";
   /** The statistic that decided: for weights G = mean(|lr * g|) / step with the learning-rate
-   *  schedule factored out (lr0 / lr); for an output, the rms of its nonzero codes. */
+   *  schedule factored out (lr0 / lr); for an output, the rms of its codes (src/format/usage.ts rmsCode). */
   G: number;
   oldBits: number;
   newBits: number;

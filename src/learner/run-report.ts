@@ -68,8 +68,8 @@ export interface TrainReport {
   bitsTimeline: { step: number; bits: Record<string, number> }[];
   finalBits: Record<string, number>;
   /** APT with tied outputs: the training width each weighted layer's output (and the error into
-   *  it) ended at. Absent for other policies. */
-  finalOutputBits?: Record<string, number>;
+   *  it) ended at; null for other policies. */
+  finalOutputBits: Record<string, number> | null;
   /** Parameter-weighted mean weight width at the end. */
   averageWeightBits: number;
   /** SHA-256 of the final packed weights, exponents and widths (hex). */

@@ -217,7 +217,9 @@ export function validateReport(x: unknown): string[] {
       if (newBits !== undefined) current.set(key, newBits);
     });
     const outputs = isObject(x.finalOutputBits) ? x.finalOutputBits : {};
-    if (x.finalOutputBits !== undefined && !isObject(x.finalOutputBits)) ck.fail("finalOutputBits", "an object when present", x.finalOutputBits);
+    if (x.finalOutputBits !== undefined && x.finalOutputBits !== null && !isObject(x.finalOutputBits)) {
+      ck.fail("finalOutputBits", "an object or null", x.finalOutputBits);
+    }
     for (const [name, v] of Object.entries(outputs)) {
       layerRef(name, `finalOutputBits[${JSON.stringify(name)}]`);
       const bits = width(v, `finalOutputBits[${JSON.stringify(name)}]`);

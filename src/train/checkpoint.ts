@@ -311,7 +311,7 @@ function checkState(s: unknown, at: number, model: ModelFile): TrainingState {
     const d: BitsDecision = { step: at, layer: layer(q.layer, `${f}.layer`), G: num(q.G, `${f}.G`, 0), oldBits: w(q.oldBits, `${f}.oldBits`), newBits: w(q.newBits, `${f}.newBits`) };
     if (output) d.tensor = "output";
     if (Math.abs(d.newBits - d.oldBits) > 1) fail(`${f}.newBits`, `moves ${d.oldBits} -> ${d.newBits}: a decision moves one bit at a time`);
-    if (q.limitedBy !== undefined) d.limitedBy = oneOf(q.limitedBy, `${f}.limitedBy`, ["bMin", "bMax", "slot", "budget"]);
+    if (q.limitedBy !== undefined) d.limitedBy = oneOf(q.limitedBy, `${f}.limitedBy`, ["bMin", "bMax", "slot", "cap", "budget"]);
     bitsHistory.push(d);
     lastDecision = at;
   }

@@ -452,7 +452,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       bitsHistory: controller ? controller.log : [],
       bitsTimeline,
       finalBits,
-      ...(finalOutputBits ? { finalOutputBits } : {}),
+      finalOutputBits,
       averageWeightBits,
       modelSha256: await learner.modelSha256(),
       memory,

@@ -1,49 +1,45 @@
 // The SVG plots of docs/results.md, drawn with the report's own line charts (src/report/svg.ts):
-// accuracy against training energy and against peak memory (APT's tMin sweep as a line per
-// rounding mode, every other run as a lone point), and the default APT run's bits per layer.
+// mean accuracy against mean training energy and against peak memory (the knob's settings as one
+// line through lean 0, 1, ..., every other spec as a lone point), and one run's bits per layer.
 import { lineChart, type Point, type Series } from "../src/report/svg.js";
-import type { RunResult } from "./results-table.js";
+import { leanSettings, type RunResult, type SpecSummary } from "./results-table.js";
 
 const WIDTH = 860;
 
-/** APT runs of one rounding (default scaling) become one line through their tMin values; every
- *  other run is a series of its own. */
-function tradeoffSeries(runs: readonly RunResult[], x: (r: RunResult) => number): Series[] {
+/** The knob's settings become one line, lean ascending; every other spec is a series of its own. */
+function tradeoffSeries(specs: readonly SpecSummary[], x: (s: SpecSummary) => number): Series[] {
+  const settings = leanSettings(specs);
   const series: Series[] = [];
-  const sweeps = new Map<string, RunResult[]>();
-  for (const r of runs) {
-    if (r.kind === "apt" && r.scaling === "exact") {
-      const key = `APT tMin sweep (${r.rounding})`;
-      sweeps.set(key, [...(sweeps.get(key) ?? []), r]);
-    }
+  if (settings.length > 0) {
+    series.push({
+      name: `APT lean ${settings.map((s) => s.lean).join(", ")}`,
+      points: settings.map((s): Point => [x(s), 100 * s.accuracy.mean]),
+      markers: true,
+    });
   }
-  for (const [name, rs] of sweeps) {
-    series.push({ name, points: rs.map((r): Point => [x(r), 100 * r.report.accuracy]), markers: true });
-  }
-  for (const r of runs) {
-    if (r.kind === "apt" && r.scaling === "exact") continue;
-    series.push({ name: r.label, points: [[x(r), 100 * r.report.accuracy]], markers: true });
+  for (const s of specs) {
+    if (!settings.includes(s)) series.push({ name: s.label, points: [[x(s), 100 * s.accuracy.mean]], markers: true });
   }
   return series;
 }
 
-export function accuracyVsEnergy(runs: readonly RunResult[], title = "Test accuracy vs training energy"): string {
+export function accuracyVsEnergy(specs: readonly SpecSummary[], title = "Test accuracy vs training energy (means over seeds)"): string {
   return lineChart({
     title,
     xLabel: "training energy (mJ, counted: docs/energy.md)",
     yLabel: "test accuracy (%)",
-    series: tradeoffSeries(runs, (r) => r.report.energy.totalJoules * 1e3),
+    series: tradeoffSeries(specs, (s) => s.joules.mean * 1e3),
     width: WIDTH,
     height: 420,
   });
 }
 
-export function accuracyVsMemory(runs: readonly RunResult[]): string {
+export function accuracyVsMemory(specs: readonly SpecSummary[]): string {
   return lineChart({
-    title: "Test accuracy vs peak training memory",
+    title: "Test accuracy vs peak training memory (means over seeds)",
     xLabel: "peak training memory (KiB, planned)",
     yLabel: "test accuracy (%)",
-    series: tradeoffSeries(runs, (r) => r.peakBytes / 1024),
+    series: tradeoffSeries(specs, (s) => s.peakBytes.mean / 1024),
     width: WIDTH,
     height: 420,
   });
@@ -60,7 +56,7 @@ export function bitsOverTime(run: RunResult): string {
   });
   const all = series.flatMap((s) => s.points.map((p) => p[1]));
   return lineChart({
-    title: `Weight bits per layer over training: ${run.label}`,
+    title: `Weight bits per layer over training: ${run.label}, seed ${run.seed}`,
     xLabel: "step",
     yLabel: "weight bits",
     series,

@@ -22,7 +22,8 @@ export { CheckpointError } from "./train/checkpoint.js";
 export { IntegerLearner, type IntegerLearnerOptions } from "./train/integer.js";
 export type { Learner, BatchResult } from "./learner/learner.js";
 export type { TrainReport, BitsDecision } from "./learner/run-report.js";
-export { apt, fixed, qat8, fp32, AptController, type PolicySpec, type AptOptions } from "./train/policy.js";
+export { apt, fixed, qat8, fp32, type PolicySpec, type AptOptions } from "./train/policy.js";
+export { AptController } from "./train/controller.js";
 export { learnerFactory } from "./baselines/factory.js";
 export { Engine, type EngineOptions } from "./engine/engine.js";
 export {

@@ -1,7 +1,7 @@
-// APT's "same precision forward and backward" (Model.tiedWidths, docs/apt.md): in a training step
-// each weighted layer's output activations and the error flowing back into them take the layer's
-// weight width, capped at the planned 8 bits; inference stays at the planned widths; untied runs
-// keep every tensor at 8 bits.
+// APT's "same precision forward and backward" (Model.outputBits, docs/apt.md): in a training step
+// each weighted layer's output activations and the error flowing back into them share the width
+// the controller gives that output, within the planned 8 bits and whatever the weights' width;
+// inference stays at the planned widths; untied runs keep every tensor at 8 bits.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { conv2d, dense, flatten, maxPool, relu, sequential } from "../src/nn/model.js";
@@ -14,9 +14,9 @@ const model = () => sequential("tiny", [6, 6, 1], 3, [
 ]);
 const BATCH = 4;
 
-async function learner(tie: boolean, weightBits: number) {
+async function learner(tie: boolean, weightBits: number, outputBits = weightBits) {
   const l = await IntegerLearner.create(model(), {
-    batch: BATCH, seed: 3, isa: "simd", weightBits, maxWeightBits: 12, tieActivations: tie, scaling: "delayed",
+    batch: BATCH, seed: 3, isa: "simd", weightBits, maxWeightBits: 12, tieActivations: tie, scaling: "delayed", outputBits,
   });
   const records: OpRecord[] = [];
   l.engine.onOp = (r) => records.push(r);
@@ -37,15 +37,17 @@ function widths(records: OpRecord[]): Record<string, number> {
   return out;
 }
 
-test("tied: activations and errors follow each layer's weight width, capped at 8 bits", async () => {
-  const { l, records } = await learner(true, 5);
+test("tied: each output and the error into it share the output's width, whatever the weights'", async () => {
+  const { l, records } = await learner(true, 9, 5);
   const names = Object.keys(l.weightBits());
-  l.setBits(names[1], 7);
-  l.setBits(names[2], 10);
+  l.setOutputBits(names[1], 7);
+  l.setOutputBits(names[2], 8);
+  assert.throws(() => l.setOutputBits(names[2], 9), /output width 9 outside the planned 2\.\.8/);
+  assert.throws(() => l.setOutputBits("nope", 6), /no tied output named "nope"/);
   const { images, labels } = batch(1);
   l.trainStep(images, labels, 0.05);
   const w = widths(records);
-  // Forward: each layer writes its output at min(its width, 8).
+  // Forward: each layer writes its output at its output width (the weights are 9 bits).
   assert.equal(w[`${names[0]} forward`], 5);
   assert.equal(w[`${names[1]} forward`], 7);
   assert.equal(w[`${names[2]} forward`], 8);
@@ -81,7 +83,7 @@ test("delayed scaling keeps its range across a width change (no step of saturate
     const { images, labels } = batch(4);
     for (let s = 0; s < 3; s++) l.trainStep(images, labels, 0);
     const before = l.engine.saturatedCodes;
-    if (narrow) for (const name of Object.keys(l.weightBits())) l.setBits(name, 5);
+    if (narrow) for (const name of Object.keys(l.weightBits())) l.setOutputBits(name, 5);
     l.trainStep(images, labels, 0);
     return l.engine.saturatedCodes - before;
   };

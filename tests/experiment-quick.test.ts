@@ -1,124 +1,103 @@
-// The experiment's generated table (experiments/): well-formed (every column, one cell per
-// column on every row), its percentages consistent with the values they compare, the issue's
-// figures judged from the same numbers; and a tiny real run through the whole pipeline (train,
-// write results.md, plots and raw reports) where Fashion-MNIST is installed.
+// The experiment's page and summary (experiments/compare.ts): the run set follows the knob, the page
+// is generated from the runs (setup, table of means, figures, observations), and a tiny real run
+// over two seeds goes through the whole pipeline (train, write results.md, plots, raw reports and
+// summary.json) where Fashion-MNIST is installed. The tables' arithmetic is tests/results-table.test.ts's.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FASHION_MNIST_DIR, IDX_FILES } from "../src/data/index.js";
-import { COLUMNS, buildRows, issueChecks, meetingFigures, parseTable, resultsTable, onePointCheaper, type RunResult } from "../experiments/results-table.js";
-import { renderResults, runSet, writeResults, type ExperimentConfig } from "../experiments/compare.js";
+import { LEAN_SETTINGS } from "../src/train/policy.js";
+import { TRAIN_DEFAULTS } from "../src/train/defaults.js";
+import { COLUMNS, buildRows, checksTable, issueChecks, parseTable, resultsTable, summarize, validateSummary } from "../experiments/results-table.js";
+import { PRESETS, allSpecs, renderResults, runSet, writeResults, type ExperimentConfig } from "../experiments/compare.js";
 import { validateReport } from "../src/report/schema.js";
 import { filesIn, skipUnless } from "./helpers/system-tool.js";
+import { fakeRun, move } from "./helpers/fake-runs.js";
 
-/** A synthetic run: only the fields the table reads are meaningful. */
-function fake(label: string, kind: RunResult["kind"], acc: number, joules: number, peakBytes: number, bits: number, extra: Partial<RunResult> = {}): RunResult {
-  const energy = {
-    model: "test", arithmetic: kind === "fp32" ? "float" : "integer", rounding: "nearest", levels: { main: "1MB", local: "8KB" },
-    steps: 10, totalJoules: joules, computeJoules: joules / 4, memoryJoules: (3 * joules) / 4, perStepJoules: joules / 10,
-    fp32Joules: kind === "fp32" ? joules : joules * 5,
-    opCounts: { macs: { [kind === "fp32" ? "32x32" : "8x8"]: 1000 }, intMuls: {}, intAdds: {}, fpMuls: 0, fpAdds: 0, randomDraws: 0 },
-    bytes: { localRead: 10, localWrite: 10, mainRead: 100, mainWrite: 20 }, byWhat: { "fc forward": joules },
-  } as const;
-  return {
-    label, kind, scaling: "exact", peakBytes, wallSeconds: 1, ...extra,
-    report: {
-      version: 1, model: "lenet5", dataset: "fashion-mnist", policy: label, config: {}, isa: "simd", accuracy: acc,
-      loss: [{ step: 10, epoch: 0, loss: 0.5, accuracy: acc }], evaluations: [{ step: 10, epoch: 0, accuracy: acc, loss: 0.5 }],
-      steps: 10, layers: [{ name: "fc", kind: "dense", parameters: 100, outputShape: [1, 10] }], bitsHistory: [],
-      bitsTimeline: [{ step: 0, bits: { fc: bits } }], finalBits: { fc: bits }, averageWeightBits: bits, modelSha256: "0".repeat(64),
-      timings: { totalSeconds: 1, trainSeconds: 0.5, evalSeconds: 0.1, msPerStep: 50 }, energy: { ...energy, opCounts: { ...energy.opCounts } },
-    } as RunResult["report"],
-  };
+test("the run set: the baselines, one APT spec per lean setting, and the default beside a constant lr and untied outputs", () => {
+  const specs = allSpecs();
+  const labels = specs.map((s) => s.label);
+  assert.equal(new Set(labels).size, labels.length, "labels are unique");
+  assert.deepEqual(labels.slice(0, 3), ["fp32", "qat8", "fixed:8"]);
+  const settings = specs.filter((s) => s.kind === "apt" && s.variant === undefined);
+  assert.deepEqual(settings.map((s) => s.lean), LEAN_SETTINGS.map((_, i) => i));
+  for (const s of settings) assert.equal(s.policy.kind === "apt" && s.policy.lean, s.lean);
+  assert.equal(settings[0].label, "apt lean 0 (default)");
+  const constant = specs.find((s) => s.schedule !== undefined)!;
+  assert.equal(constant.schedule, "constant");
+  assert.deepEqual(constant.policy, settings[0].policy, "the same policy as the default, only the schedule differs");
+  const untied = specs.find((s) => s.policy.kind === "apt" && !s.policy.tieActivations)!;
+  assert.equal(untied.lean, 0);
+  assert.equal(untied.schedule, undefined);
+  for (const mode of ["quick", "medium", "full"] as const) for (const l of PRESETS[mode].runs) assert.ok(labels.includes(l), `${mode}: ${l}`);
+  assert.deepEqual(PRESETS.quick.seeds, [1]);
+  assert.deepEqual([PRESETS.medium.seeds, PRESETS.full.seeds], [[1, 2, 3], [1, 2, 3]]);
+  assert.deepEqual(PRESETS.full.runs, labels);
+  assert.deepEqual(PRESETS.quick.runs, ["fp32", "fixed:8", "apt lean 0 (default)", `apt lean ${LEAN_SETTINGS.length - 1}`]);
+});
+
+/** Two seeds of a small set, with the widths and re-plans the observations speak of. */
+function synthetic() {
+  const both = (f: Parameters<typeof fakeRun>[0], second: Partial<Parameters<typeof fakeRun>[0]> = {}) =>
+    [fakeRun({ ...f, seed: 1 }), fakeRun({ ...f, ...second, seed: 2 })];
+  return [
+    ...both({ label: "fp32", kind: "fp32", accuracy: 0.9, joules: 1, peakBytes: 4_000_000, bits: 32 }),
+    ...both({ label: "fixed:8", kind: "fixed", accuracy: 0.89, joules: 0.3, peakBytes: 600_000, bits: 8 }),
+    ...both({ label: "apt lean 0 (default)", kind: "apt", lean: 0, accuracy: 0.89, joules: 0.25, peakBytes: 500_000, bits: 7,
+      finalBits: { conv: 6, fc: 8 }, bitsHistory: [move("conv", 6, 5), move("conv", 5, 6, false, 100), move("fc", 6, 8), move("fc", 6, 5, true)] },
+    { accuracy: 0.892, finalBits: { conv: 7, fc: 7 }, bitsHistory: [move("conv", 6, 7), move("fc", 6, 7)] }),
+    ...both({ label: "apt lean 2", kind: "apt", lean: 2, accuracy: 0.88, joules: 0.2, peakBytes: 400_000, bits: 6,
+      replans: [{ step: 150, slotBits: 7, plannedPeakBytes: 400_000 }] }),
+    ...both({ label: "apt lean 0, constant lr", kind: "apt", lean: 0, variant: "constant lr", schedule: "constant", accuracy: 0.887, joules: 0.25,
+      peakBytes: 500_000, bits: 6, finalBits: { conv: 6, fc: 6 } }),
+  ];
 }
 
-const RUNS: RunResult[] = [
-  fake("fp32", "fp32", 0.90, 1.0, 4_000_000, 32),
-  fake("qat8", "qat8", 0.895, 0.4, 1_000_000, 8),
-  fake("fixed:8", "fixed", 0.893, 0.3, 600_000, 8),
-  fake("apt tMin=0.05 stochastic", "apt", 0.892, 0.25, 640_000, 7.5, { tMin: 0.05, rounding: "stochastic", isDefaultApt: true }),
-  fake("apt tMin=0.01 stochastic", "apt", 0.882, 0.18, 600_000, 5.5, { tMin: 0.01, rounding: "stochastic" }),
-];
+const CONFIG: ExperimentConfig = {
+  mode: "custom", dataset: "fashion-mnist", trainSamples: 6000, testSamples: 2000, epochs: 1, batch: 32, lr: 0.05, schedule: "cosine", seeds: [1, 2],
+  runs: ["fp32", "fixed:8", "apt lean 0 (default)", "apt lean 2", "apt lean 0, constant lr"],
+};
 
-const num = (cell: string) => Number(cell.replace(/[^\d.+−-]/g, "").replace("−", "-"));
+const sectionOf = (md: string, heading: string) => {
+  const start = md.indexOf(`${heading}\n`);
+  assert.ok(start >= 0, heading);
+  const end = md.indexOf("\n#", start + heading.length);
+  return md.slice(start, end < 0 ? undefined : end);
+};
 
-test("the table has every column, one cell per column on each row, one row per run", () => {
-  const md = resultsTable(buildRows(RUNS));
-  const cells = parseTable(md);
-  assert.deepEqual(cells[0], [...COLUMNS]);
-  assert.match(md.split("\n")[1], /^\|:---(\|---:){12}\|$/);
-  const body = cells.slice(2);
-  assert.equal(body.length, RUNS.length);
-  for (const row of body) assert.equal(row.length, COLUMNS.length, row.join(" | "));
-  assert.deepEqual(body.map((r) => r[0]), RUNS.map((r) => r.label));
-});
-
-test("percentages are savings against the fp32 and qat8 rows, consistent with the value columns", () => {
-  const body = parseTable(resultsTable(buildRows(RUNS))).slice(2);
-  const rows = buildRows(RUNS);
-  const fp = rows[0], q8 = rows[1];
-  // [value column, vs fp32 column, vs qat8 column, value of the row]
-  const groups = [[4, 5, 6, "energyJoules"], [7, 8, 9, "peakBytes"], [10, 11, 12, "averageWeightBits"]] as const;
-  body.forEach((cells, i) => {
-    const r = rows[i];
-    for (const [, vsFp, vsQ, key] of groups) {
-      assert.ok(Math.abs(num(cells[vsFp]) - 100 * (1 - r[key] / fp[key])) < 0.051, `${r.label} ${key} vs fp32: ${cells[vsFp]}`);
-      assert.ok(Math.abs(num(cells[vsQ]) - 100 * (1 - r[key] / q8[key])) < 0.051, `${r.label} ${key} vs qat8: ${cells[vsQ]}`);
-    }
-    assert.ok(Math.abs(num(cells[1]) - 100 * r.accuracy) < 0.0051);
-    assert.ok(Math.abs(num(cells[2]) - 100 * (r.accuracy - fp.accuracy)) < 0.0051, `${r.label} Δ acc: ${cells[2]}`);
+test("results.md is generated from the runs: setup, table of means, figures, observations, widths, plots, reports", () => {
+  const runs = synthetic();
+  const reports = Object.fromEntries(CONFIG.runs.map((l) => [l, [1, 2].map((seed) => ({ seed, file: `results/${l}-${seed}.json` }))]));
+  const md = renderResults(runs, CONFIG, {
+    wallSeconds: 60, jobs: 2, plots: { energy: "e.svg", memory: "m.svg", bits: "b.svg" }, reports, summary: "results/summary.json",
   });
-  // The baselines against themselves.
-  assert.deepEqual([body[0][5], body[0][8], body[0][11], body[0][2]], ["0.0 %", "0.0 %", "0.0 %", "+0.00 pt"]);
-  assert.deepEqual([body[1][6], body[1][9], body[1][12], body[1][3]], ["0.0 %", "0.0 %", "0.0 %", "+0.00 pt"]);
-  // A run more expensive than the baseline shows a negative saving.
-  assert.equal(body[0][6], "-150.0 %");
-});
-
-test("without a qat8 run its columns say so instead of inventing numbers", () => {
-  const body = parseTable(resultsTable(buildRows(RUNS.filter((r) => r.kind !== "qat8")))).slice(2);
-  for (const row of body) for (const c of [3, 6, 9, 12]) assert.equal(row[c], "—");
-});
-
-test("the issue's figures are judged from the same numbers", () => {
-  const checks = issueChecks(RUNS);
-  assert.equal(checks.length, 5);
-  const [energy, memory, accuracy, bits, further] = checks;
-  // 75 % vs the fp32 run, 80 % vs the same run priced as fp32: the lower one decides.
-  assert.match(energy.measured, /75\.0 % vs the fp32 run; 80\.0 %/);
-  assert.equal(energy.met, true);
-  assert.equal(memory.met, true);
-  assert.match(memory.measured, /84\.0 %/);
-  assert.equal(accuracy.met, true);
-  assert.match(accuracy.measured, /0\.80 points lower/);
-  assert.equal(bits.met, true);
-  assert.equal(onePointCheaper(RUNS, RUNS[3])?.label, "apt tMin=0.01 stochastic");
-  assert.match(further.measured, /1\.00 points below the default, 28\.0 % less energy/);
-  assert.equal(further.met, true);
-  // Missing the cheaper variant: not measured, not failed.
-  assert.equal(issueChecks(RUNS.slice(0, 4))[4].met, null);
-  // A cheaper variant outside the accuracy window that saves little: the claim fails anyway.
-  const near = [...RUNS.slice(0, 4), fake("apt tMin=0.01 stochastic", "apt", 0.891, 0.24, 640_000, 6, { tMin: 0.01, rounding: "stochastic" })];
-  const f = issueChecks(near)[4];
-  assert.equal(f.met, false);
-  assert.match(f.measured, /no run landed 0\.25\.\.2 points below the default; the cheapest, apt tMin=0\.01 stochastic: 0\.10 points below the default, 4\.0 % less energy/);
-  // Only the default meets all four first figures (tMin 0.01 loses 1.8 points).
-  assert.deepEqual(meetingFigures(RUNS).map((r) => r.label), ["apt tMin=0.05 stochastic"]);
-  // An APT run worse than the bars fails them.
-  const bad = RUNS.map((r) => (r.isDefaultApt ? fake(r.label, "apt", 0.85, 0.5, 2_000_000, 11, { isDefaultApt: true, rounding: "stochastic" }) : r));
-  assert.deepEqual(issueChecks(bad).slice(0, 4).map((c) => c.met), [false, false, false, false]);
-});
-
-test("results.md is generated from the runs: setup, table, figures, plots", () => {
-  const c: ExperimentConfig = { mode: "quick", dataset: "fashion-mnist", trainSamples: 6000, testSamples: 2000, epochs: 1, batch: 32, lr: 0.05, schedule: "cosine", seed: 1, runs: RUNS.map((r) => r.label) };
-  const md = renderResults(RUNS, c, { wallSeconds: 60, jobs: 2, plots: { energy: "e.svg", memory: "m.svg", bits: "b.svg" }, reports: ["results/fp32.json"] });
-  assert.ok(md.includes(resultsTable(buildRows(RUNS))));
-  for (const s of ["## Setup", "## Table", "## The issue's figures, measured", "## Energy details", "![Test accuracy vs training energy](e.svg)", "quick"]) {
+  assert.match(md, /<!-- Generated by experiments\/compare\.ts \(npm run reproduce with command-line flags\)\. Do not edit: rerun it\. -->/);
+  const specs = summarize(runs);
+  assert.ok(md.includes(resultsTable(buildRows(specs))));
+  assert.ok(md.includes(checksTable(issueChecks(specs))));
+  for (const s of ["## Setup", "## Table", "## The issue's figures, measured", "## Observations", "### Final widths", "## Energy details",
+    "## Plots", "## Raw reports", "![Test accuracy vs training energy](e.svg)", "[summary.json](results/summary.json)", "mean over the seeds",
+    "Every spec runs once per seed (1, 2)", "[seed 2](results/apt lean 2-2.json)", "training CPU s"]) {
     assert.ok(md.includes(s), s);
   }
-  assert.doesNotMatch(md, /NaN|undefined/);
+  assert.doesNotMatch(md, /NaN|undefined|Infinity/);
+  const obs = sectionOf(md, "## Observations");
+  // Counted per direction, weights and outputs apart, per seed.
+  assert.match(obs, /Over the default's 2 seeds \(apt lean 0 \(default\)\) the controller lowered weight widths 1 time and raised them 4 times, and lowered output widths 1 time and raised them 0 times: seed 1: weights 1 down \/ 2 up, outputs 1 down \/ 0 up; seed 2: weights 0 down \/ 2 up, outputs 0 down \/ 0 up\./);
+  assert.match(obs, /differ across layers in 1 of 2 seeds: seed 1 6\/8, seed 2 7\/7\./);
+  assert.match(obs, /seed 1: constant 6\/6, cosine 6\/8; seed 2: constant 6\/6, cosine 7\/7: the same in 0 of 2 seeds\./);
+  assert.match(obs, /2 of 6 APT runs re-planned .*apt lean 2, seed 1: step 150 to 7 bits \(planned peak 390\.6 KiB\); apt lean 2, seed 2: step 150 to 7 bits/);
+  assert.match(obs, /From lean 0 to lean 2, the means go: test accuracy 89\.10 % → 88\.00 %/);
+  // One row per APT run in the widths table, weights / output per layer.
+  const widths = parseTable(sectionOf(md, "### Final widths")).slice(2);
+  assert.equal(widths.length, 6);
+  assert.deepEqual(widths[0].slice(0, 4), ["apt lean 0 (default)", "1", "6 / 8", "8 / 8"]);
+  // The per-run sections say which seed they show.
+  assert.match(sectionOf(md, "## Energy details"), /lowest seed's \(1\)/);
+  const energy = parseTable(sectionOf(md, "## Energy details")).slice(2);
+  assert.deepEqual(energy.map((r) => [r[0], r[1]]), CONFIG.runs.map((l) => [l, "1"]));
 });
 
 const skip = skipUnless({
@@ -127,27 +106,57 @@ const skip = skipUnless({
   install: "apt-get install dataset-fashion-mnist",
 });
 
-test("a tiny real run through the whole pipeline writes a well-formed results.md", { skip }, async () => {
+test("a tiny real run over two seeds writes a well-formed results.md and summary.json", { skip }, async () => {
   const dir = await mkdtemp(join(tmpdir(), "aptkit-experiment-"));
   try {
     const c: ExperimentConfig = {
-      mode: "custom", dataset: "fashion-mnist", trainSamples: 96, testSamples: 32, epochs: 1, batch: 32, lr: 0.05, schedule: "cosine", seed: 1,
-      runs: ["fp32", "qat8", "fixed:8", "apt tMin=0.05 stochastic"],
+      mode: "custom", dataset: "fashion-mnist", trainSamples: 96, testSamples: 32, epochs: 1, batch: 32, lr: 0.05, schedule: "cosine", seeds: [2, 1],
+      runs: ["fp32", "fixed:8", "apt lean 0 (default)", `apt lean ${LEAN_SETTINGS.length - 1}`],
     };
-    const runs = await runSet(c, { jobs: 1, reportsDir: join(dir, "results"), resume: false, log: () => {} });
-    for (const r of runs) assert.deepEqual(validateReport(r.report), [], r.label);
-    assert.ok(runs[3].isDefaultApt);
-    const file = await writeResults(runs, c, { outDir: dir, reportsDir: join(dir, "results"), wallSeconds: 1, jobs: 1 });
-    const md = await readFile(file, "utf8");
-    const table = parseTable(md.slice(md.indexOf("## Table"), md.indexOf("## The issue")));
-    assert.equal(table.length, 2 + runs.length);
+    const reportsDir = join(dir, "results");
+    const runs = await runSet(c, { jobs: 1, reportsDir, resume: false, log: () => {} });
+    // Table order, seeds ascending within a spec.
+    assert.deepEqual(runs.map((r) => `${r.label} ${r.seed}`), c.runs.flatMap((l) => [`${l} 1`, `${l} 2`]));
+    for (const r of runs) {
+      assert.deepEqual(validateReport(r.report), [], r.label);
+      assert.equal(r.report.config.seed, r.seed);
+      // No scaling was asked for: the trainer's default ran (fp32 has none and runs exact).
+      assert.equal(r.report.config.scaling, r.kind === "fp32" ? "exact" : TRAIN_DEFAULTS.scaling, r.label);
+      if (r.kind !== "fp32") assert.equal(r.report.memory!.measuredPeakBytes, r.peakBytes, `${r.label}: planned == measured`);
+    }
+    assert.ok(runs.filter((r) => r.label === "apt lean 0 (default)").every((r) => r.isDefaultApt && r.lean === 0 && r.finalOutputBits !== undefined));
+    const written = await writeResults(runs, c, { outDir: dir, reportsDir, wallSeconds: 1, jobs: 1 });
+    assert.equal(written.summary, join(reportsDir, "summary.json"));
+    const md = await readFile(written.page, "utf8");
+    const table = parseTable(sectionOf(md, "## Table"));
+    assert.equal(table.length, 2 + c.runs.length);
     for (const row of table) assert.equal(row.length, COLUMNS.length);
+    const figures = parseTable(sectionOf(md, "## The issue's figures, measured"));
+    assert.deepEqual(figures[0], ["figure", "target", "measured (means over seeds)", "met"]);
+    assert.deepEqual([...new Set(figures.slice(2).map((r) => r[0]))], ["F1", "F2", "F3", "F4", "F5"]);
+    for (const row of figures.slice(2)) assert.match(row[3], /^(\*\*yes\*\*|\*\*no\*\*|—)$/, row.join(" | "));
     const files = await readdir(dir);
     for (const f of ["results-accuracy-energy.svg", "results-accuracy-memory.svg", "results-apt-bits.svg"]) {
       assert.ok(files.includes(f), f);
       assert.match(await readFile(join(dir, f), "utf8"), /^<svg [^>]*>[\s\S]*<\/svg>$/);
     }
-    assert.equal((await readdir(join(dir, "results"))).filter((f) => f.endsWith(".json")).length, runs.length);
+    const saved = (await readdir(reportsDir)).filter((f) => f.endsWith(".json")).sort();
+    assert.deepEqual(saved, [...c.runs.flatMap((l) => [1, 2].map((s) => `${l.replace(/[^a-z0-9.]+/gi, "-").replace(/^-|-$/g, "").toLowerCase()}-seed-${s}.json`)), "summary.json"].sort());
+    const summary = JSON.parse(await readFile(written.summary, "utf8"));
+    assert.deepEqual(validateSummary(summary), []);
+    assert.deepEqual(summary.config.seeds, [2, 1]);
+    assert.equal(summary.runs.length, c.runs.length * 2);
+    for (const l of c.runs) assert.deepEqual(summary.runs.filter((r: { label: string }) => r.label === l).map((r: { seed: number }) => r.seed), [1, 2], l);
+    // Whatever the accuracies, some lean setting other than 0 is named, with its flags.
+    assert.ok(summary.lean.setting >= 1);
+    assert.deepEqual(summary.lean.flags, ["--policy", "apt", "--lean", String(summary.lean.setting)]);
+    assert.equal(typeof summary.lean.meetsFigure1, "boolean");
+    // A rerun with --resume reuses every run (keyed by label and seed) and trains none.
+    const reused: string[] = [];
+    const again = await runSet({ ...c, seeds: [1] }, { jobs: 1, reportsDir, resume: true, log: (s) => reused.push(s) });
+    assert.equal(reused.filter((s) => s.startsWith("reusing")).length, c.runs.length);
+    assert.ok(reused.every((s) => s.startsWith("reusing")), reused.join("\n"));
+    assert.deepEqual(again.map((r) => r.report.modelSha256), runs.filter((r) => r.seed === 1).map((r) => r.report.modelSha256));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -7,7 +7,8 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mlp } from "../src/nn/model.js";
-import { AptController, apt, fixed } from "../src/train/policy.js";
+import { apt, fixed } from "../src/train/policy.js";
+import { AptController } from "../src/train/controller.js";
 import { train, type TrainOptions } from "../src/train/trainer.js";
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, type TrainingState } from "../src/train/checkpoint.js";
 import type { ModelFile } from "../src/model-file/index.js";
@@ -53,7 +54,7 @@ test("300,000 bitsHistory entries are refused by length, not a stack overflow in
   const entry = s.bitsHistory[0];
   s.bitsHistory = Array.from({ length: 300_000 }, () => entry);
   const e = await refusedAt(s, "state.bitsHistory");
-  assert.match(e.message, /has 300000 entries, more than the 8 decisions the steps done allow/);
+  assert.match(e.message, /has 300000 entries, more than the 16 decisions the steps done allow \(weights and outputs\)/);
 });
 
 test("AptController.restore takes a long log without spreading it", () => {
@@ -61,8 +62,8 @@ test("AptController.restore takes a long log without spreading it", () => {
   const log = Array.from({ length: 300_000 }, (_, i) => ({ step: 3 * (i + 1), layer: i % 2 ? "dense2" : "dense0", G: 0.1, oldBits: 6, newBits: 6 }));
   c.restore({ dense0: { g: 0.2, n: 1 } }, log);
   assert.equal(c.log.length, 300_000);
-  assert.throws(() => c.restore({ convX: { g: 0, n: 0 } }, []), /sums\.convX names "convX", not a layer of this model/);
-  assert.throws(() => c.restore({}, [{ ...log[0], newBits: 11 }]), /width 11, outside bMin\.\.bMax \(4\.\.10\)/);
+  assert.throws(() => c.restore({ convX: { g: 0, n: 0 } }, []), /sums\.convX names "convX", not a tensor this controller moves \(dense0, dense2\)/);
+  assert.throws(() => c.restore({}, [{ ...log[0], newBits: 11 }]), /width 11, outside 4\.\.10/);
   assert.throws(() => c.restore({ dense0: { g: 0, n: 3 } }, []), /n in 0\.\.2/);
 });
 

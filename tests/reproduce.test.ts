@@ -1,6 +1,7 @@
 // `npm run reproduce` (experiments/compare.ts, run with tsx from a checkout) writes where --out
 // says, by default --quick under .tmp/ and never over a docs/results.md of the directory it runs
-// in; an --out it cannot use is refused before any run. The package's CLI has no such command.
+// in; an --out or a --seeds it cannot use is refused before any run; --seeds runs every spec once
+// per seed. The package's CLI has no such command.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -46,6 +47,29 @@ test("an --out that is a file is refused before any run", async () => {
   assert.doesNotMatch(r.stderr, /\n\s+at /);
   assert.doesNotMatch(r.stdout, /runs,/);
   assert.equal(await readFile(join(cwd, "results.md"), "utf8"), "keep");
+});
+
+test("--seeds runs every spec once per seed: summary.json holds one record per spec and seed", async () => {
+  const cwd = await mkdtemp(join(tmpdir(), "aptkit-compare-"));
+  const r = await runScript(["--quick", "--train", "40", "--test", "20", "--runs", "fixed:8;apt lean 0 (default)", "--seeds", "1,2", "--jobs", "1", "--out", "out"], cwd);
+  if (r.code === 1 && /Fashion-MNIST not found/.test(r.stderr)) return;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /2 runs x 2 seeds \(1, 2\)/);
+  const summary = JSON.parse(await readFile(join(cwd, "out/results/summary.json"), "utf8"));
+  assert.deepEqual(summary.config.seeds, [1, 2]);
+  assert.deepEqual(summary.runs.map((x: { label: string; seed: number }) => `${x.label} ${x.seed}`),
+    ["fixed:8 1", "fixed:8 2", "apt lean 0 (default) 1", "apt lean 0 (default) 2"]);
+  assert.match(await readFile(join(cwd, "out/results.md"), "utf8"), /Every spec runs once per seed \(1, 2\)/);
+});
+
+test("a --seeds list it cannot use is refused before any run", async () => {
+  const cwd = await mkdtemp(join(tmpdir(), "aptkit-compare-"));
+  for (const seeds of ["1,x", "1,1", "", "1,-2", "1.5"]) {
+    const r = await runScript(["--quick", "--seeds", seeds, "--out", "out"], cwd);
+    assert.equal(r.code, 2, `${seeds}: ${r.stderr}`);
+    assert.match(r.stderr, /^compare: --seeds: /, seeds);
+    assert.doesNotMatch(r.stdout, /runs x/);
+  }
 });
 
 test("the shipped command line has no compare command", async () => {

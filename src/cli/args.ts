@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import { lenet5, mlp, type ModelDefinition } from "../nn/model.js";
 import { parseBudget, type Budget } from "../budget/budget.js";
-import { APT_DEFAULTS, apt, fixed, fp32, qat8, type PolicySpec } from "../train/policy.js";
+import { APT_DEFAULTS, LEAN_SETTINGS, apt, fixed, fp32, qat8, type PolicySpec } from "../train/policy.js";
 import { ISA_CHOICES } from "../train/options.js";
 import type { IsaChoice } from "../runtime/wasm.js";
 import { UsageError } from "./usage.js";
@@ -68,7 +68,7 @@ export function budget(v: Values): Budget | undefined {
 
 /** The flags only some policies read: given with another policy, they would be ignored. */
 const POLICY_FLAGS: Record<string, readonly PolicySpec["kind"][]> = {
-  tmin: ["apt"], tmax: ["apt"], bmin: ["apt"], bmax: ["apt"], interval: ["apt"], activations: ["apt"],
+  lean: ["apt"], tmin: ["apt"], tmax: ["apt"], bmin: ["apt"], bmax: ["apt"], interval: ["apt"], activations: ["apt"],
   rounding: ["apt", "fixed"],
   scaling: ["apt", "fixed", "qat8"],
   checkpoint: ["apt", "fixed"], every: ["apt", "fixed"], resume: ["apt", "fixed"],
@@ -87,6 +87,7 @@ export function policy(v: Values): PolicySpec {
       throw new UsageError(`--${flag}`, `does not apply to --policy ${p} (it applies to ${kinds.map((k) => KIND_NAMES[k]).join(", ")})`);
     }
   }
+  const lean = num(v, "lean", (x) => isInt(x) && x >= 0 && x < LEAN_SETTINGS.length, `an integer in 0..${LEAN_SETTINGS.length - 1}`);
   const tMin = num(v, "tmin", (x) => x >= 0, "a number >= 0");
   const tMax = num(v, "tmax", (x) => x > 0, "a number > 0");
   const bMin = num(v, "bmin", (x) => isInt(x) && x >= 2 && x <= 16, "an integer in 2..16");
@@ -103,6 +104,7 @@ export function policy(v: Values): PolicySpec {
   try {
     if (kind === "apt") {
       const o: Record<string, unknown> = {};
+      if (lean !== undefined) o.lean = lean;
       if (tMin !== undefined) o.tMin = tMin;
       if (tMax !== undefined) o.tMax = tMax;
       if (bMin !== undefined) o.bMin = bMin;
@@ -113,8 +115,9 @@ export function policy(v: Values): PolicySpec {
       if (bMin !== undefined && bMax !== undefined && bMin > bMax) throw new RangeError(`bMin (${bMin}) must not exceed bMax (${bMax})`);
       if (bMin !== undefined || bMax !== undefined) {
         // Keep the initial width inside a user-narrowed range.
-        const lo = bMin ?? APT_DEFAULTS.bMin, hi = bMax ?? APT_DEFAULTS.bMax;
-        o.initialBits = Math.min(hi, Math.max(lo, APT_DEFAULTS.initialBits));
+        const preset = { ...APT_DEFAULTS, ...LEAN_SETTINGS[lean ?? 0] };
+        const lo = bMin ?? preset.bMin, hi = bMax ?? preset.bMax;
+        o.initialBits = Math.min(hi, Math.max(lo, preset.initialBits));
       }
       return apt(o);
     }
@@ -122,7 +125,7 @@ export function policy(v: Values): PolicySpec {
     return kind === "qat8" ? qat8() : fp32();
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
-    const flag = /tMin|tMax/.test(e.message) ? "--tmin/--tmax" : /bMin|bMax/.test(e.message) ? "--bmin/--bmax" : "--policy";
+    const flag = /^lean/.test(e.message) ? "--lean" : /slotBits/.test(e.message) ? "--lean/--bmin" : /tMin|tMax/.test(e.message) ? "--tmin/--tmax" : /bMin|bMax/.test(e.message) ? "--bmin/--bmax" : "--policy";
     throw new UsageError(flag, e.message);
   }
 }

@@ -3,15 +3,15 @@ import { groupDigits, formatSize } from "../budget/budget.js";
 import { BudgetError } from "../budget/errors.js";
 import { formatPlan } from "../budget/fit-table.js";
 import { baselineMemory } from "../baselines/memory.js";
-import { buildWithinBudget } from "../nn/fit.js";
+import { buildWithinBudget, compactCap } from "../nn/fit.js";
 import { Engine } from "../engine/engine.js";
 import { TRAIN_DEFAULTS } from "../train/defaults.js";
 import { largestBatchThatFits, widestThatFits } from "../train/trainer.js";
-import { initialBits, policyName, widestBits } from "../train/policy.js";
+import { initialBits, plannedTensorBits, policyName, widestBits } from "../train/policy.js";
 import * as flags from "./args.js";
 import { checkIsa } from "./train.js";
 
-const PLAN_FLAGS = ["model", "policy", "batch", "budget", "bmin", "bmax", "seed", "isa"] as const;
+const PLAN_FLAGS = ["model", "policy", "lean", "batch", "budget", "bmin", "bmax", "seed", "isa"] as const;
 
 export function parsePlanArgs(argv: string[]) {
   const v = flags.readFlags(argv, PLAN_FLAGS);
@@ -46,11 +46,16 @@ export async function planCommand(argv: string[]): Promise<number> {
   }
   // Only the plan is wanted: a dry engine lays it out (refusing past the budget or 4 GiB) without
   // growing or painting the memory a run would use.
-  const engine = (await Engine.create(o.isa, { budgetBytes: o.budget?.bytes })).dry();
+  const tensorBits = plannedTensorBits(p);
   const options = {
-    batch, seed: o.seed, actBits: 8, errBits: 8,
+    batch, seed: o.seed, actBits: tensorBits, errBits: tensorBits,
     weightBits: initialBits(p), maxWeightBits: widestBits(p), masterWeights: p.kind === "qat8",
   };
+  // As train() does: a compact APT plan runs under the fewest whole pages that hold it.
+  const budgetBytes = p.kind === "apt" && p.compact
+    ? compactCap(await Engine.create(o.isa, { budgetBytes: o.budget?.bytes }), o.model, options, o.budget?.bytes)
+    : o.budget?.bytes;
+  const engine = (await Engine.create(o.isa, { budgetBytes })).dry();
   // As train() does: under a budget, APT reserves the widest weights that fit.
   if (p.kind === "apt" && o.budget) options.maxWeightBits = await widestThatFits(o.model, { batch, seed: o.seed, isa: o.isa }, p.initialBits, p.bMax, o.budget.bytes);
   try {

@@ -25,7 +25,7 @@ import { lockForFlag, prepareCheckpointPath, prepareDirectory, readUserFile, wri
 import { UsageError } from "./usage.js";
 
 const TRAIN_FLAGS = [
-  "model", "data", "policy", "tmin", "tmax", "bmin", "bmax", "interval", "rounding", "activations",
+  "model", "data", "policy", "lean", "tmin", "tmax", "bmin", "bmax", "interval", "rounding", "activations",
   "epochs", "batch", "lr", "seed", "isa", "out", "budget", "scaling", "checkpoint", "every", "resume",
 ] as const;
 
@@ -215,7 +215,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   console.log(`test accuracy ${(100 * report.accuracy).toFixed(2)}%, average weight width ${report.averageWeightBits.toFixed(2)} bits, ` +
     `${report.steps} steps, ${report.timings.msPerStep.toFixed(1)} ms/step (${report.isa})`);
   if (report.profile) console.log(formatProfile(report.profile));
-  console.log(`final bits: ${Object.entries(report.finalBits).map(([l, b]) => `${l}=${b}`).join(" ")}`);
+  const widths = (m: Record<string, number>) => Object.entries(m).map(([l, b]) => `${l}=${b}`).join(" ");
+  console.log(`final bits: ${widths(report.finalBits)}` + (report.finalOutputBits ? `; outputs: ${widths(report.finalOutputBits)}` : ""));
   if (report.memory) {
     const m = report.memory;
     const pct = (x: number) => `${(100 * (1 - m.plannedPeakBytes / x)).toFixed(1)}% less`;

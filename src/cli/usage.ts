@@ -24,6 +24,7 @@ export const TRAIN_USAGE = `usage: aptkit train [--model lenet5|mlp] [--data dig
                    [--scaling delayed|exact]                         (apt, fixed:N, qat8; default delayed)
                    [--rounding stochastic|nearest]                   (apt, fixed:N)
                    [--checkpoint PATH [--every N]] [--resume PATH]   (apt, fixed:N)
+                   [--lean 0|1|2|3]                                  (apt: the energy/memory-vs-accuracy knob; default 0)
                    [--tmin X] [--tmax X] [--bmin N] [--bmax N] [--interval N] [--activations tied|fixed]   (apt)
   Writes DIR/report.json, DIR/report.html and (apt, fixed:N) DIR/model.aptkit. Ctrl-C stops after the
   current step, writes the checkpoint (with --checkpoint) and prints the command that resumes.`;

@@ -43,6 +43,15 @@ export interface IntegerModelAccess {
   /** The progress statistic G per weighted layer, from the last step's updates (docs/apt.md). */
   progress(): Record<string, number>;
   setBits(layer: string, bits: number): number;
+  /** Training widths of the weighted layers' outputs (null when untied: the planned widths). */
+  outputBits(): Record<string, number> | null;
+  setOutputBits(layer: string, bits: number): void;
+  /** While on, steps sample their outputs' code usage (outputUsage). */
+  sampleUsage: boolean;
+  /** Per weighted layer, the last sample's rms code (the lower of its output's and its error's). */
+  outputUsage(): Record<string, number>;
+  /** The same training state in a plan with activations and errors `bits` wide (a slot re-plan). */
+  replanned(bits: number): Promise<Learner & { readonly integer: IntegerModelAccess }>;
 }
 
 export interface MemoryAccount {

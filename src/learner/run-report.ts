@@ -5,12 +5,24 @@ import type { ProfileReport } from "../energy/profile.js";
 export interface BitsDecision {
   step: number;
   layer: string;
-  /** Progress statistic G = mean(|lr * g|) / step over the layer's weights. */
+  /** Absent: the layer's weights. "output": its output activations and the error flowing back into them. */
+  tensor?: "output";
+  /** The statistic that decided: for weights G = mean(|lr * g|) / step with the learning-rate
+   *  schedule factored out (lr0 / lr); for an output, the rms of its codes (src/format/usage.ts rmsCode). */
   G: number;
   oldBits: number;
   newBits: number;
-  /** Why the width did not move as G asked, when it did not (e.g. "bMax", "bMin", "budget"). */
+  /** Why the width did not move as G asked, when it did not ("bMax", "bMin", "slot", "budget"). */
   limitedBy?: string;
+}
+
+/** A re-plan: the run laid its plan again with activations and errors `slotBits` wide, because an
+ *  output stayed held by its slot (docs/apt.md); `refused` when the budget did not hold it. */
+export interface Replan {
+  step: number;
+  slotBits: number;
+  plannedPeakBytes?: number;
+  refused?: string;
 }
 
 export interface LayerInfo {
@@ -55,6 +67,9 @@ export interface TrainReport {
   /** Weight width of each weighted layer at each logged step (for plots). */
   bitsTimeline: { step: number; bits: Record<string, number> }[];
   finalBits: Record<string, number>;
+  /** APT with tied outputs: the training width each weighted layer's output (and the error into
+   *  it) ended at; null for other policies. */
+  finalOutputBits: Record<string, number> | null;
   /** Parameter-weighted mean weight width at the end. */
   averageWeightBits: number;
   /** SHA-256 of the final packed weights, exponents and widths (hex). */
@@ -65,6 +80,8 @@ export interface TrainReport {
   timings: { totalSeconds: number; trainSeconds: number; evalSeconds: number; msPerStep: number; trainCpuSeconds: number | null };
   /** Where a training step's time goes, measured (train({ profile: true })): docs/kernels.md. */
   profile?: ProfileReport;
+  /** APT: each time the run planned its activations and errors wider (absent: it never did). */
+  replans?: Replan[];
   /** The memory account of the run's own plan, for every policy: docs/budget.md. */
   memory?: {
     budgetBytes: number | null;

@@ -78,11 +78,12 @@ export class Model {
   private inputExp = 0;
   /**
    * APT's "same precision forward and backward" (docs/apt.md): while training, each weighted
-   * layer's output activations, and the error that flows back into them, take the layer's weight
-   * width, capped at actBits / errBits (the widths the buffers are planned for). Off: every
-   * tensor at actBits / errBits. Inference (forward, predict) always runs at the planned widths.
+   * layer's output activations, and the error that flows back into them, take the width set here
+   * for the layer (the controller's), capped at actBits / errBits (the widths the buffers are
+   * planned for). Null: every tensor at actBits / errBits. Inference (forward, predict) always
+   * runs at the planned widths.
    */
-  tiedWidths = false;
+  outputBits: Record<string, number> | null = null;
   /** Width of the loss's error for the logits in the current training step. */
   private logitsErrBits = 0;
 
@@ -160,12 +161,13 @@ export class Model {
   /** Sets every weighted layer's tensor widths for a training step (tied) or inference. */
   private setTensorWidths(training: boolean): void {
     const { actBits, errBits } = this.options;
-    const tie = training && this.tiedWidths;
+    const tied = training ? this.outputBits : null;
+    const tie = tied !== null;
     // The width of the tensor flowing between layers; the input batch is the data edge.
     let width = actBits;
     for (const layer of this.layers) {
       if (!(layer instanceof LinearLayer)) continue;
-      const out = tie ? Math.min(actBits, layer.weights()[0].bits) : actBits;
+      const out = tied ? Math.min(actBits, tied[layer.name] ?? actBits) : actBits;
       layer.setTensorWidths(out, tie ? Math.min(errBits, width) : errBits);
       width = out;
     }

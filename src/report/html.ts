@@ -114,7 +114,7 @@ function layersTable(report: TrainReport): string {
   const finals = obj(report.finalBits);
   const changes = new Map<string, number>();
   for (const d of arr<Loose>(report.bitsHistory)) {
-    if (d.newBits !== d.oldBits) changes.set(String(d.layer), (changes.get(String(d.layer)) ?? 0) + 1);
+    if (d.newBits !== d.oldBits && d.tensor !== "output") changes.set(String(d.layer), (changes.get(String(d.layer)) ?? 0) + 1);
   }
   const total = layers.reduce((s, l) => s + (isNum(l.parameters) ? l.parameters : 0), 0);
   const rows = layers.map((l, i) => {
@@ -213,7 +213,9 @@ function decisionRow(d: Loose): string {
   const delta = isNum(oldB) && isNum(newB) ? newB - oldB : NaN;
   const cls = delta > 0 ? "up" : delta < 0 ? "down" : "held";
   const move = delta > 0 ? "▲ +1" : delta < 0 ? "▼ −1" : "·";
-  return `<tr class="${cls}"><td class="num">${formatNumber(d.step)}</td><td><code>${esc(String(d.layer ?? ""))}</code></td>` +
+  // A layer's output decisions (its activations and the error into them) are a chain apart from its weights'.
+  const tensor = d.tensor === "output" ? " output" : "";
+  return `<tr class="${cls}"><td class="num">${formatNumber(d.step)}</td><td><code>${esc(String(d.layer ?? ""))}</code>${tensor}</td>` +
     `<td class="num">${formatG(d.G)}</td><td class="num">${formatNumber(oldB)} → ${formatNumber(newB)}</td>` +
     `<td class="move">${move}</td><td>${d.limitedBy === undefined ? "" : esc(String(d.limitedBy))}</td></tr>`;
 }

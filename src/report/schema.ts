@@ -206,13 +206,28 @@ export function validateReport(x: unknown): string[] {
       if (oldBits !== undefined && newBits !== undefined && Math.abs(newBits - oldBits) > 1) {
         ck.note(path, `width moved ${oldBits} -> ${newBits}: a decision changes it by at most 1 bit`);
       }
+      if (d.tensor !== undefined && d.tensor !== "output") ck.fail(`${path}.tensor`, '"output" when present (absent: the weights)', d.tensor);
       if (layer === undefined) return;
-      const before = current.get(layer);
+      // Each tensor's decisions chain: a layer's weights and its output are separate chains.
+      const key = d.tensor === "output" ? `${layer} output` : layer;
+      const before = current.get(key);
       if (oldBits !== undefined && before !== undefined && oldBits !== before) {
-        ck.note(`${path}.oldBits`, `${oldBits}, but the previous decision for ${JSON.stringify(layer)} left it at ${before}`);
+        ck.note(`${path}.oldBits`, `${oldBits}, but the previous decision for ${JSON.stringify(key)} left it at ${before}`);
       }
-      if (newBits !== undefined) current.set(layer, newBits);
+      if (newBits !== undefined) current.set(key, newBits);
     });
+    const outputs = isObject(x.finalOutputBits) ? x.finalOutputBits : {};
+    if (x.finalOutputBits !== undefined && x.finalOutputBits !== null && !isObject(x.finalOutputBits)) {
+      ck.fail("finalOutputBits", "an object or null", x.finalOutputBits);
+    }
+    for (const [name, v] of Object.entries(outputs)) {
+      layerRef(name, `finalOutputBits[${JSON.stringify(name)}]`);
+      const bits = width(v, `finalOutputBits[${JSON.stringify(name)}]`);
+      const last = current.get(`${name} output`);
+      if (bits !== undefined && last !== undefined && bits !== last) {
+        ck.note(`finalOutputBits[${JSON.stringify(name)}]`, `${bits}, but the last decision for that output set ${last}`);
+      }
+    }
     for (const [layer, bits] of current) {
       const fin = finals.get(layer);
       if (fin !== undefined && fin !== bits) {
@@ -250,6 +265,22 @@ export function validateReport(x: unknown): string[] {
     if (x[key] !== undefined && !isObject(x[key])) ck.fail(key, "an object when present", x[key]);
   }
   if (isObject(x.energy)) checkEnergy(ck, x.energy, steps);
+  if (x.replans !== undefined) {
+    // Re-plans only widen: each at a later step than the last, one slot bit wider.
+    let last = 0, slot = 0;
+    ck.array(x, "replans", "replans").forEach((r, i) => {
+      const path = `replans[${i}]`;
+      if (!isObject(r)) { ck.fail(path, "an object", r); return; }
+      const step = ck.number(r.step, `${path}.step`, { min: 1 });
+      const bits = width(r.slotBits, `${path}.slotBits`);
+      if (step !== undefined && step < last) ck.note(`${path}.step`, `${step}, before the previous re-plan's ${last}`);
+      if (bits !== undefined && slot > 0 && bits !== slot + 1) ck.note(`${path}.slotBits`, `${bits}, not one bit wider than the previous ${slot}`);
+      if (r.plannedPeakBytes !== undefined) ck.number(r.plannedPeakBytes, `${path}.plannedPeakBytes`, { min: 0 });
+      if (r.refused !== undefined && typeof r.refused !== "string") ck.fail(`${path}.refused`, "a string when present", r.refused);
+      last = step ?? last;
+      if (r.refused === undefined) slot = bits ?? slot;
+    });
+  }
   return ck.problems;
 }
 

@@ -15,7 +15,10 @@ import type { Rounding } from "../runtime/descriptors.js";
 import { MODEL_FILE_MAX_BYTES } from "../model-file/read.js";
 import { readUserFile, type ReadUserFileOptions } from "../io/read.js";
 import { apt, type AptOptions } from "./policy.js";
-import type { BitsDecision, CurvePoint, EvalPoint } from "../learner/run-report.js";
+import { outputKey } from "./controller.js";
+
+const OUTPUT_SUFFIX = outputKey("");
+import type { BitsDecision, CurvePoint, EvalPoint, Replan } from "../learner/run-report.js";
 
 // Atomic writes and the stale-temporary sweep live in src/io; re-exported where callers found them.
 export { writeFileAtomic, removeStaleTemporaries } from "../io/atomic.js";
@@ -55,6 +58,13 @@ export interface TrainingState {
   bitsTimeline: { step: number; bits: Record<string, number> }[];
   bitsHistory: BitsDecision[];
   controller: Record<string, { g: number; n: number }> | null;
+  /** APT with tied outputs: each weighted layer's output width now (null otherwise). */
+  outputBits: Record<string, number> | null;
+  /** APT: the slot activations and errors are planned at now, whether it may grow, and how many
+   *  decisions in a row each output has been held by it (null otherwise). */
+  slot: { slot: number; capped: string | null; held: Record<string, number> } | null;
+  /** The re-plans so far (absent: none). */
+  replans?: Replan[];
   window: { loss: number; correct: number; steps: number };
   scaling: Record<string, { output: number | null; inputError: number | null }>;
   /** trainCpuMs: CPU time of the training steps where the platform reports it (absent before it
@@ -255,17 +265,53 @@ function checkState(s: unknown, at: number, model: ModelFile): TrainingState {
     if (current[l.name] !== l.bits) fail(`.bitsTimeline[${bitsTimeline.length - 1}].bits.${l.name}`, `is ${current[l.name]}, but the model file's layer is ${l.bits} bits wide`);
   }
 
-  // The APT controller's decisions: one per layer per decision step at most, one bit at a time.
+  // APT's tied outputs: their widths now, each within bMin..slotBits.
+  const tied = policy.kind === "apt" && policy.tieActivations;
+  let slot: TrainingState["slot"] = null;
+  if (policy.kind === "apt") {
+    const q = obj(o.slot, ".slot");
+    const held: Record<string, number> = {};
+    for (const [k, n] of Object.entries(obj(q.held, ".slot.held"))) held[layer(k, `.slot.held.${k}`)] = int(n, `.slot.held.${k}`, 1, 0xffffffff);
+    const capped = q.capped === null ? null : oneOf(q.capped, ".slot.capped", ["cap", "budget"]);
+    slot = { slot: int(q.slot, ".slot.slot", policy.slotBits, policy.capBits), capped, held };
+  } else if (o.slot !== null && o.slot !== undefined) {
+    fail(".slot", `must be null under policy ${policy.kind}, got ${show(o.slot)}`);
+  }
+  const replans: Replan[] = [];
+  for (const [i, p] of arr(o.replans ?? [], ".replans", policy.kind === "apt" ? policy.capBits - policy.slotBits : 0, "re-plans the slots allow").entries()) {
+    const f = `.replans[${i}]`;
+    const q = obj(p, f);
+    const r: Replan = { step: int(q.step, `${f}.step`, 1, step), slotBits: int(q.slotBits, `${f}.slotBits`, 2, 16) };
+    if (q.plannedPeakBytes !== undefined) r.plannedPeakBytes = int(q.plannedPeakBytes, `${f}.plannedPeakBytes`, 0);
+    if (q.refused !== undefined) r.refused = str(q.refused, `${f}.refused`);
+    replans.push(r);
+  }
+  const outputWidth = (v: unknown, f: string) => int(v, f, policy.kind === "apt" ? policy.bMin : 2, slot ? slot.slot : 16);
+  let outputBits: TrainingState["outputBits"] = null;
+  if (tied) {
+    const m = obj(o.outputBits, ".outputBits");
+    outputBits = {};
+    for (const name of layers) outputBits[name] = outputWidth(m[name], `.outputBits.${name}`);
+    for (const k of Object.keys(m)) if (!layers.has(k)) fail(`.outputBits.${k}`, "is not a weighted layer of the model");
+  } else if (o.outputBits !== null && o.outputBits !== undefined) {
+    fail(".outputBits", `must be null without tied outputs, got ${show(o.outputBits)}`);
+  }
+
+  // The APT controller's decisions: one per tensor per decision step at most, one bit at a time.
   const bitsHistory: BitsDecision[] = [];
   let lastDecision = 0;
-  for (const [i, p] of arr(o.bitsHistory, ".bitsHistory", decisionSteps * layers.size, "decisions the steps done allow").entries()) {
+  const tensors = layers.size * (tied ? 2 : 1);
+  for (const [i, p] of arr(o.bitsHistory, ".bitsHistory", decisionSteps * tensors, `decisions the steps done allow${tied ? " (weights and outputs)" : ""}`).entries()) {
     const f = `.bitsHistory[${i}]`;
     const q = obj(p, f);
     const at = int(q.step, `${f}.step`, Math.max(lastDecision, interval), step);
     if (at % interval !== 0) fail(`${f}.step`, `is ${at}, not a decision step (every ${interval} steps)`);
-    const d: BitsDecision = { step: at, layer: layer(q.layer, `${f}.layer`), G: num(q.G, `${f}.G`, 0), oldBits: width(q.oldBits, `${f}.oldBits`), newBits: width(q.newBits, `${f}.newBits`) };
+    const output = q.tensor !== undefined && oneOf(q.tensor, `${f}.tensor`, tied ? ["output"] : []) === "output";
+    const w = output ? outputWidth : width;
+    const d: BitsDecision = { step: at, layer: layer(q.layer, `${f}.layer`), G: num(q.G, `${f}.G`, 0), oldBits: w(q.oldBits, `${f}.oldBits`), newBits: w(q.newBits, `${f}.newBits`) };
+    if (output) d.tensor = "output";
     if (Math.abs(d.newBits - d.oldBits) > 1) fail(`${f}.newBits`, `moves ${d.oldBits} -> ${d.newBits}: a decision moves one bit at a time`);
-    if (q.limitedBy !== undefined) d.limitedBy = oneOf(q.limitedBy, `${f}.limitedBy`, ["bMin", "bMax", "budget"]);
+    if (q.limitedBy !== undefined) d.limitedBy = oneOf(q.limitedBy, `${f}.limitedBy`, ["bMin", "bMax", "slot", "cap", "budget"]);
     bitsHistory.push(d);
     lastDecision = at;
   }
@@ -277,7 +323,7 @@ function checkState(s: unknown, at: number, model: ModelFile): TrainingState {
     const pending = step % interval;
     for (const [k, v] of Object.entries(obj(o.controller, ".controller"))) {
       const f = `.controller.${k}`;
-      layer(k, f);
+      layer(tied && k.endsWith(OUTPUT_SUFFIX) ? k.slice(0, -OUTPUT_SUFFIX.length) : k, f);
       const q = obj(v, f);
       controller[k] = { g: num(q.g, `${f}.g`, 0), n: int(q.n, `${f}.n`, 0, pending) };
     }
@@ -301,7 +347,8 @@ function checkState(s: unknown, at: number, model: ModelFile): TrainingState {
   const t = obj(o.timings, ".timings");
   const timings: TrainingState["timings"] = { trainMs: num(t.trainMs, ".timings.trainMs", 0), evalMs: num(t.evalMs, ".timings.evalMs", 0) };
   if (t.trainCpuMs !== undefined) timings.trainCpuMs = num(t.trainCpuMs, ".timings.trainCpuMs", 0);
-  const state: TrainingState = { fingerprint, step, epoch, stepInEpoch, loss, evaluations, bitsTimeline, bitsHistory, controller, window, scaling, timings };
+  const state: TrainingState = { fingerprint, step, epoch, stepInEpoch, loss, evaluations, bitsTimeline, bitsHistory, controller, outputBits, slot, window, scaling, timings };
+  if (replans.length > 0) state.replans = replans;
   if (o.energy !== undefined) {
     checkEnergy(o.energy, obj, num, int);
     if ((o.energy as { steps: number }).steps !== step) fail(".energy.steps", `is ${(o.energy as { steps: number }).steps}, but ${step} steps are done`);
@@ -325,10 +372,14 @@ function checkPolicy(
   const rounding = oneOf(p.rounding, `${f}.rounding`, ["stochastic", "nearest"]);
   if (kind === "fixed") return { kind, bits: int(p.bits, `${f}.bits`, 2, 16), rounding };
   if (typeof p.tieActivations !== "boolean") fail(`${f}.tieActivations`, "must be true or false");
+  if (typeof p.compact !== "boolean") fail(`${f}.compact`, "must be true or false");
   const options: AptOptions = {
+    lean: int(p.lean, `${f}.lean`, 0, 16),
     tMin: num(p.tMin, `${f}.tMin`, 0), tMax: num(p.tMax, `${f}.tMax`, 0),
+    rMin: num(p.rMin, `${f}.rMin`, 0), rMax: num(p.rMax, `${f}.rMax`, 0), slotBits: int(p.slotBits, `${f}.slotBits`, 2, 16), capBits: int(p.capBits, `${f}.capBits`, 2, 16),
     bMin: int(p.bMin, `${f}.bMin`, 2, 16), bMax: int(p.bMax, `${f}.bMax`, 2, 16), initialBits: int(p.initialBits, `${f}.initialBits`, 2, 16),
     interval: int(p.interval, `${f}.interval`, 1, 0xffffffff), rounding, tieActivations: p.tieActivations as boolean,
+    compact: p.compact as boolean,
   };
   try {
     apt(options);

@@ -5,12 +5,15 @@ import type { IsaChoice } from "../runtime/wasm.js";
 import { Engine, PURPOSE, STREAMS, type Scaling } from "../engine/engine.js";
 import type { WeightTensor } from "../nn/layer.js";
 import { LinearLayer } from "../nn/layers/linear.js";
-import { Model, type ModelDefinition } from "../nn/model.js";
+import { Model, type ModelDefinition, type ModelOptions } from "../nn/model.js";
 import type { BatchResult, IntegerModelAccess, Learner, MemoryAccount } from "../learner/learner.js";
-import { buildWithinBudget } from "../nn/fit.js";
+import { buildWithinBudget, compactCap } from "../nn/fit.js";
 import { breakdown } from "../budget/fit-table.js";
 import type { LayerInfo } from "../learner/run-report.js";
 import { sha256Hex } from "../learner/hash.js";
+import { rmsCode } from "../format/usage.js";
+import { applyModelFile } from "../model-file/load.js";
+import { modelFileOf } from "../model-file/save.js";
 
 export interface IntegerLearnerOptions {
   batch: number;
@@ -27,17 +30,23 @@ export interface IntegerLearnerOptions {
   /** Memory cap in bytes: the engine's memory cannot grow past it, and a plan that does not fit
    *  is refused with a BudgetError before training. */
   budgetBytes?: number;
+  /** Cap the memory at the fewest whole pages that hold the plan (compactBudget), within
+   *  budgetBytes: the GEMM workspace shrinks into what the last page leaves. */
+  compact?: boolean;
   /** The narrowest widest-width worth suggesting when refusing (APT's bMin). */
   minBits?: number;
-  /** Activations and errors follow each layer's weight width in training (APT; Model.tiedWidths). */
+  /** Each weighted layer's output activations and the error flowing back into them share a width
+   *  that the APT controller moves (Model.outputBits), starting at `outputBits`. Off: the planned widths. */
   tieActivations?: boolean;
+  /** The outputs' starting width when tied (default: actBits). */
+  outputBits?: number;
   /** How a refusal names a width: "bMax 6" (default) or, for fixed:N, (b) => `fixed:${b}`. */
   bitsLabel?: string | ((bits: number) => string);
 }
 
 
 export class IntegerLearner implements Learner {
-  private constructor(readonly engine: Engine, readonly model: Model) {}
+  private constructor(readonly engine: Engine, readonly model: Model, private readonly created: { def: ModelDefinition; options: IntegerLearnerOptions }) {}
 
   /** Its integer model is what the trainer counts, adapts, checkpoints and resumes. */
   get integer(): IntegerModelAccess {
@@ -45,16 +54,48 @@ export class IntegerLearner implements Learner {
   }
 
   static async create(def: ModelDefinition, o: IntegerLearnerOptions): Promise<IntegerLearner> {
-    const engine = await Engine.create(o.isa ?? "auto", { budgetBytes: o.budgetBytes });
+    const budgetBytes = o.compact
+      ? compactCap(await Engine.create(o.isa ?? "auto", { budgetBytes: o.budgetBytes }), def, modelOptions(o), o.budgetBytes)
+      : o.budgetBytes;
+    const engine = await Engine.create(o.isa ?? "auto", { budgetBytes });
     engine.seed = o.seed >>> 0;
     engine.rounding = o.rounding ?? "stochastic";
     engine.scaling = o.scaling ?? "exact";
-    const model = buildWithinBudget(engine, def, {
-      batch: o.batch, seed: o.seed, actBits: o.actBits ?? 8, errBits: o.errBits ?? 8,
-      weightBits: o.weightBits, maxWeightBits: o.maxWeightBits, masterWeights: o.masterWeights,
-    }, o.minBits, o.bitsLabel);
-    model.tiedWidths = o.tieActivations ?? false;
-    return new IntegerLearner(engine, model);
+    const model = buildWithinBudget(engine, def, modelOptions(o), o.minBits, o.bitsLabel);
+    if (o.tieActivations) {
+      const start = Math.min(o.outputBits ?? o.actBits ?? 8, o.actBits ?? 8, o.errBits ?? 8);
+      model.outputBits = Object.fromEntries(model.layers.filter((l) => l instanceof LinearLayer).map((l) => [l.name, start]));
+    }
+    return new IntegerLearner(engine, model, { def, options: o });
+  }
+
+  /**
+   * A learner planned with activations and errors `bits` wide that holds this one's whole training
+   * state: weights and exponents, the step (which names every stochastic-rounding draw), the
+   * ranges delayed scaling carries, the output widths and the engine's listeners. How a run grows
+   * an output's slot (docs/apt.md): the snapshot is the model file a checkpoint holds, so the run
+   * goes on exactly as if it had been planned that wide from a checkpoint. Throws the BudgetError
+   * of IntegerLearner.create when the wider plan does not fit.
+   */
+  async replanned(bits: number): Promise<IntegerLearner> {
+    const { def, options } = this.created;
+    const next = await IntegerLearner.create(def, { ...options, actBits: bits, errBits: bits });
+    applyModelFile(next.model, modelFileOf(this.model));
+    next.engine.step = this.engine.step;
+    const { actBits: oldAct, errBits: oldErr } = this.model.options;
+    const mine = this.weighted(), theirs = next.weighted();
+    mine.forEach((l, i) => {
+      // Carried exponents are stated at the planned widths: keep the range's top where it was.
+      const s = l.scalingState();
+      theirs[i].restoreScalingState({
+        output: s.output === null ? null : s.output + oldAct - bits,
+        inputError: s.inputError === null ? null : s.inputError + oldErr - bits,
+      });
+    });
+    if (this.model.outputBits) next.model.outputBits = { ...this.model.outputBits };
+    next.engine.onOp = this.engine.onOp;
+    next.engine.onTime = this.engine.onTime;
+    return next;
   }
 
   memory(): MemoryAccount {
@@ -121,6 +162,44 @@ export class IntegerLearner implements Learner {
     }
   }
 
+  /** The training width of each weighted layer's output and the error into it (null: untied, the planned widths). */
+  outputBits(): Record<string, number> | null {
+    return this.model.outputBits ? { ...this.model.outputBits } : null;
+  }
+
+  /** Sets a layer's output width for the next training steps (within the planned widths). */
+  setOutputBits(layer: string, bits: number): void {
+    const widths = this.model.outputBits;
+    if (!widths || !Object.hasOwn(widths, layer)) throw new RangeError(`no tied output named ${JSON.stringify(layer)}`);
+    const { actBits, errBits } = this.model.options;
+    if (!Number.isInteger(bits) || bits < 2 || bits > Math.min(actBits, errBits)) {
+      throw new RangeError(`${layer}: output width ${bits} outside the planned 2..${Math.min(actBits, errBits)}`);
+    }
+    widths[layer] = bits;
+  }
+
+  /** Whether the next steps read their outputs' code usage (for the controller's decision steps). */
+  get sampleUsage(): boolean {
+    return this.weighted().some((l) => l.sampleUsage);
+  }
+
+  set sampleUsage(on: boolean) {
+    for (const l of this.weighted()) l.sampleUsage = on;
+  }
+
+  /** Each weighted layer's last sampled output and error usage, as the lower rms code of the two
+   *  (a layer without an error sample, none arriving, uses its output's alone). */
+  outputUsage(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const l of this.weighted()) {
+      const { output, error } = l.usage;
+      if (!output) continue;
+      const a = rmsCode(output);
+      out[l.name] = error ? Math.min(a, rmsCode(error)) : a;
+    }
+    return out;
+  }
+
   weightTensor(layer: string): WeightTensor {
     const l = this.weighted().find((x) => x.name === layer);
     if (!l) throw new RangeError(`no weighted layer named ${JSON.stringify(layer)}`);
@@ -160,6 +239,13 @@ export class IntegerLearner implements Learner {
     }
     return sha256Hex(parts);
   }
+}
+
+function modelOptions(o: IntegerLearnerOptions): ModelOptions {
+  return {
+    batch: o.batch, seed: o.seed, actBits: o.actBits ?? 8, errBits: o.errBits ?? 8,
+    weightBits: o.weightBits, maxWeightBits: o.maxWeightBits, masterWeights: o.masterWeights,
+  };
 }
 
 /** Mean cross-entropy and correct count of float logits (the reporting edge). */

@@ -7,7 +7,7 @@ import type { ModelDefinition } from "../nn/model.js";
 import type { Scaling } from "../engine/engine.js";
 import type { IsaChoice } from "../runtime/wasm.js";
 import { TRAIN_DEFAULTS } from "./defaults.js";
-import { apt, fixed, type PolicySpec } from "./policy.js";
+import { apt, fixed, plannedTensorBits, type PolicySpec } from "./policy.js";
 import type { Learner } from "../learner/learner.js";
 import type { BitsDecision } from "../learner/run-report.js";
 import type { LrSchedule } from "./defaults.js";
@@ -208,8 +208,9 @@ export function checkTrainOptions(o: TrainOptions): CheckedOptions {
         ? "it trains in float32, every product exact" : "it runs every activation and error at 8 bits"})`);
     }
   }
-  const actBits = integer("actBits", o.actBits ?? 8, 2, 16);
-  const errBits = integer("errBits", o.errBits ?? 8, 2, 16);
+  const tensorBits = plannedTensorBits(policy);
+  const actBits = integer("actBits", o.actBits ?? tensorBits, 2, 16);
+  const errBits = integer("errBits", o.errBits ?? tensorBits, 2, 16);
   const scaling = oneOf("scaling", scalingOf(o.scaling, policy), SCALINGS);
   if (given("budgetBytes")) {
     if (typeof o.budgetBytes !== "number") throw new TypeError(`budgetBytes must be a number of bytes, got ${show(o.budgetBytes)}`);

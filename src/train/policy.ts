@@ -2,13 +2,30 @@
 // that changes during training. The APT controller is the adaptive one; fixed(bits) is the
 // non-adaptive integer baseline; qat8() and fp32() are the float-master baselines APT argues against.
 import type { Rounding } from "../runtime/descriptors.js";
-import type { BitsDecision } from "../learner/run-report.js";
 
 export interface AptOptions {
-  /** G below this: updates underflow the step -> +1 bit. The energy/memory-vs-accuracy knob. */
+  /** The one knob (docs/apt.md): 0 is the accuracy-first default; each step up plans activations
+   *  and errors a bit narrower and lets every width settle lower (LEAN_SETTINGS), for less
+   *  training energy and peak memory. Options given beside it override its settings. */
+  lean: number;
+  /** G (the learning-rate schedule factored out) below this: updates underflow the step -> +1 bit. */
   tMin: number;
-  /** G above this: precision to spare -> -1 bit. */
+  /** G above this: precision to spare -> -1 bit. At least HYSTERESIS x tMin. */
   tMax: number;
+  /** An output's rms code (src/format/usage.ts rmsCode; the lower of its activations' and its error's) below
+   *  this: its values span too few levels -> +1 bit. */
+  rMin: number;
+  /** rms code above this: levels to spare -> -1 bit. At least HYSTERESIS x rMin. */
+  rMax: number;
+  /** Width the memory plan lays activations and errors at (their slot); outputs move within
+   *  bMin..slotBits. */
+  slotBits: number;
+  /** The widest slot a run may re-plan to when an output stays limited by its slot (the hard
+   *  cap, with the budget); equal to slotBits: the plan never grows. */
+  capBits: number;
+  /** Plan in the fewest whole pages that hold it (the GEMM workspace shrinks into the last one):
+   *  less memory for somewhat slower products. */
+  compact: boolean;
   bMin: number;
   bMax: number;
   initialBits: number;
@@ -20,9 +37,19 @@ export interface AptOptions {
   tieActivations: boolean;
 }
 
+/** A band narrower than this could flip a width back and forth: one bit moves G or an rms code by
+ *  2x, so a band of 2.5x leaves a quarter of a bit of room for the statistic's noise. */
+export const HYSTERESIS = 2.5;
+
 export const APT_DEFAULTS: AptOptions = {
-  tMin: 0.05,
-  tMax: 0.5,
+  lean: 0,
+  tMin: 0.4,
+  tMax: 1,
+  rMin: 2,
+  rMax: 8,
+  slotBits: 8,
+  capBits: 8,
+  compact: false,
   bMin: 4,
   bMax: 10,
   initialBits: 6,
@@ -30,6 +57,14 @@ export const APT_DEFAULTS: AptOptions = {
   rounding: "stochastic",
   tieActivations: true,
 };
+
+/** What each knob setting changes from APT_DEFAULTS (measured effect: docs/apt.md). */
+export const LEAN_SETTINGS: readonly Partial<AptOptions>[] = [
+  {},
+  { compact: true },
+  { compact: true, slotBits: 6, capBits: 7, bMax: 8 },
+  { compact: true, slotBits: 6, capBits: 6, bMax: 8 },
+];
 
 export type PolicySpec =
   | ({ kind: "apt" } & AptOptions)
@@ -42,12 +77,25 @@ function checkWidth(name: string, v: number): void {
 }
 
 export function apt(options: Partial<AptOptions> = {}): PolicySpec {
-  const o = { ...APT_DEFAULTS, ...options };
+  const lean = options.lean ?? APT_DEFAULTS.lean;
+  if (!Number.isInteger(lean) || lean < 0 || lean >= LEAN_SETTINGS.length) {
+    throw new RangeError(`lean must be an integer in 0..${LEAN_SETTINGS.length - 1}, got ${lean}`);
+  }
+  const o = { ...APT_DEFAULTS, ...LEAN_SETTINGS[lean], ...options };
   for (const k of ["bMin", "bMax", "initialBits"] as const) checkWidth(k, o[k]);
   if (!(o.tMin >= 0) || !Number.isFinite(o.tMin)) throw new RangeError(`tMin must be a finite number >= 0, got ${o.tMin}`);
   if (!(o.tMax > 0) || !Number.isFinite(o.tMax)) throw new RangeError(`tMax must be a finite number > 0, got ${o.tMax}`);
   if (o.tMin > o.tMax) throw new RangeError(`tMin (${o.tMin}) must not exceed tMax (${o.tMax})`);
+  if (o.tMax < HYSTERESIS * o.tMin) throw new RangeError(`tMax (${o.tMax}) must be at least ${HYSTERESIS} x tMin (${o.tMin}): a narrower band lets a width oscillate`);
+  if (!(o.rMin > 0) || !Number.isFinite(o.rMin)) throw new RangeError(`rMin must be a finite number > 0, got ${o.rMin}`);
+  if (!(o.rMax >= HYSTERESIS * o.rMin) || !Number.isFinite(o.rMax)) {
+    throw new RangeError(`rMax (${o.rMax}) must be a finite number at least ${HYSTERESIS} x rMin (${o.rMin}): a narrower band lets a width oscillate`);
+  }
   if (o.bMin > o.bMax) throw new RangeError(`bMin (${o.bMin}) must not exceed bMax (${o.bMax})`);
+  checkWidth("slotBits", o.slotBits);
+  if (o.bMin > o.slotBits) throw new RangeError(`bMin (${o.bMin}) must not exceed slotBits (${o.slotBits})`);
+  checkWidth("capBits", o.capBits);
+  if (o.capBits < o.slotBits) throw new RangeError(`capBits (${o.capBits}) must not be below slotBits (${o.slotBits})`);
   if (o.initialBits < o.bMin || o.initialBits > o.bMax) {
     throw new RangeError(`initialBits (${o.initialBits}) must lie in bMin..bMax (${o.bMin}..${o.bMax})`);
   }
@@ -55,6 +103,7 @@ export function apt(options: Partial<AptOptions> = {}): PolicySpec {
   if (o.rounding !== "stochastic" && o.rounding !== "nearest") {
     throw new RangeError(`rounding must be "stochastic" or "nearest", got ${JSON.stringify(o.rounding)}`);
   }
+  if (typeof o.compact !== "boolean") throw new RangeError(`compact must be true or false, got ${JSON.stringify(o.compact)}`);
   if (typeof o.tieActivations !== "boolean") throw new RangeError(`tieActivations must be true or false, got ${JSON.stringify(o.tieActivations)}`);
   return { kind: "apt", ...o };
 }
@@ -69,7 +118,11 @@ export const fp32 = (): PolicySpec => ({ kind: "fp32" });
 
 export function policyName(p: PolicySpec): string {
   switch (p.kind) {
-    case "apt": return `apt(tMin=${p.tMin}, tMax=${p.tMax}, bits ${p.bMin}..${p.bMax}, ${p.rounding}${p.tieActivations ? "" : ", untied activations"})`;
+    case "apt": {
+      const slot = `slot ${p.slotBits}${p.capBits > p.slotBits ? `..${p.capBits}` : ""}${p.compact ? " compact" : ""}`;
+      return `apt(${p.lean > 0 ? `lean ${p.lean}, ` : ""}tMin=${p.tMin}, tMax=${p.tMax}, rMin=${p.rMin}, rMax=${p.rMax}, bits ${p.bMin}..${p.bMax}, ` +
+        `${slot}, ${p.rounding}${p.tieActivations ? "" : ", outputs at the slot"})`;
+    }
     case "fixed": return `fixed:${p.bits}`;
     default: return p.kind;
   }
@@ -94,105 +147,17 @@ export function budgetSearch(p: PolicySpec): { minBits: number; bitsLabel: strin
   }
 }
 
+/** The width the plan lays activations and errors at when the run does not set actBits / errBits:
+ *  APT's slot, 8 bits for every other policy. */
+export function plannedTensorBits(p: PolicySpec): number {
+  return p.kind === "apt" ? p.slotBits : 8;
+}
+
 export function initialBits(p: PolicySpec): number {
   switch (p.kind) {
     case "apt": return p.initialBits;
     case "fixed": return p.bits;
     case "qat8": return 8;
     case "fp32": return 32;
-  }
-}
-
-/**
- * The APT controller: per layer, every `interval` steps, the mean G over the interval moves the
- * width one bit, within [bMin, bMax] and within what the plan reserved (`reserved`).
- */
-export class AptController {
-  private readonly sums = new Map<string, { g: number; n: number }>();
-  readonly log: BitsDecision[] = [];
-
-  constructor(readonly options: AptOptions, private readonly reserved: Record<string, number>) {}
-
-  /** The partial interval sums (a checkpoint keeps them for exact resume). */
-  state(): Record<string, { g: number; n: number }> {
-    return Object.fromEntries([...this.sums].map(([k, v]) => [k, { ...v }]));
-  }
-
-  /**
-   * Takes back a checkpoint's sums and decision log (decodeCheckpoint has checked them against the
-   * run; these checks keep the controller sound for any caller). Copies entry by entry: a log is
-   * as long as the run, too long for an argument list. Throws RangeError naming the entry.
-   */
-  restore(sums: Record<string, { g: number; n: number }>, log: readonly BitsDecision[]): void {
-    const { bMin, bMax, interval } = this.options;
-    const known = (layer: unknown, where: string) => {
-      if (typeof layer !== "string" || !Object.hasOwn(this.reserved, layer)) {
-        throw new RangeError(`AptController.restore: ${where} names ${JSON.stringify(String(layer)).slice(0, 60)}, not a layer of this model (${Object.keys(this.reserved).join(", ")})`);
-      }
-    };
-    const restored = new Map<string, { g: number; n: number }>();
-    for (const [k, v] of Object.entries(sums)) {
-      known(k, `sums.${k}`);
-      const { g, n } = v ?? {};
-      if (typeof g !== "number" || !Number.isFinite(g) || g < 0 || !Number.isInteger(n) || n < 0 || n >= interval) {
-        throw new RangeError(`AptController.restore: sums.${k} must hold a finite g >= 0 and an integer n in 0..${interval - 1}`);
-      }
-      restored.set(k, { g, n });
-    }
-    if (!Array.isArray(log)) throw new RangeError("AptController.restore: the decision log must be an array");
-    const copy: BitsDecision[] = [];
-    for (let i = 0; i < log.length; i++) {
-      const d = log[i];
-      known(d?.layer, `log[${i}].layer`);
-      for (const b of [d.oldBits, d.newBits]) {
-        if (!Number.isInteger(b) || b < bMin || b > bMax) throw new RangeError(`AptController.restore: log[${i}] has width ${b}, outside bMin..bMax (${bMin}..${bMax})`);
-      }
-      const entry: BitsDecision = { step: d.step, layer: d.layer, G: d.G, oldBits: d.oldBits, newBits: d.newBits };
-      if (d.limitedBy !== undefined) entry.limitedBy = d.limitedBy;
-      copy.push(entry);
-    }
-    this.sums.clear();
-    for (const [k, v] of restored) this.sums.set(k, v);
-    this.log.length = 0;
-    for (const d of copy) this.log.push(d);
-  }
-
-  /** Records one step's G for a layer. */
-  observe(layer: string, G: number): void {
-    const s = this.sums.get(layer) ?? { g: 0, n: 0 };
-    s.g += G;
-    s.n += 1;
-    this.sums.set(layer, s);
-  }
-
-  /** At the end of step `step` (1-based count of steps done): decisions for the layers whose
-   *  interval ended, given their current widths. */
-  decide(step: number, bits: Record<string, number>): BitsDecision[] {
-    if (step % this.options.interval !== 0) return [];
-    const { tMin, tMax, bMin, bMax } = this.options;
-    const out: BitsDecision[] = [];
-    for (const [layer, s] of this.sums) {
-      if (s.n === 0) continue;
-      const G = s.g / s.n;
-      s.g = 0;
-      s.n = 0;
-      const old = bits[layer];
-      let wanted = old;
-      if (G < tMin) wanted = old + 1;
-      else if (G > tMax) wanted = old - 1;
-      let next = Math.min(bMax, Math.max(bMin, wanted));
-      let limitedBy: string | undefined;
-      if (next !== wanted) limitedBy = wanted > bMax ? "bMax" : "bMin";
-      const cap = this.reserved[layer] ?? bMax;
-      if (next > cap) {
-        next = cap;
-        limitedBy = "budget";
-      }
-      const d: BitsDecision = { step, layer, G, oldBits: old, newBits: next };
-      if (limitedBy) d.limitedBy = limitedBy;
-      out.push(d);
-      this.log.push(d);
-    }
-    return out;
   }
 }

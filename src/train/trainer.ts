@@ -14,10 +14,11 @@ import { plannedPeak } from "../nn/fit.js";
 import { EnergyCounter, masterWeightOps, type EnergyOp } from "../energy/energy.js";
 import { StepProfile } from "../energy/profile.js";
 import type { Learner } from "../learner/learner.js";
-import { AptController, budgetSearch, initialBits, policyName, widestBits, type PolicySpec } from "./policy.js";
-import { checkPlan, fits, type PlanLike } from "../budget/errors.js";
+import { budgetSearch, initialBits, plannedTensorBits, policyName, widestBits, type PolicySpec } from "./policy.js";
+import { AptController } from "./controller.js";
+import { BudgetError, checkPlan, fits, type PlanLike } from "../budget/errors.js";
 import { breakdown } from "../budget/fit-table.js";
-import type { BitsDecision, CurvePoint, EvalPoint, TrainReport } from "../learner/run-report.js";
+import type { BitsDecision, CurvePoint, EvalPoint, Replan, TrainReport } from "../learner/run-report.js";
 import { TRAIN_DEFAULTS } from "./defaults.js";
 import { checkTrainOptions, scalingOf, type CheckedOptions, type Progress, type TrainOptions } from "./options.js";
 import type { LrSchedule } from "./defaults.js";
@@ -42,6 +43,17 @@ function cpuNow(): number {
   const u = p.cpuUsage();
   return (u.user + u.system) / 1000;
 }
+
+/** JSON with object keys sorted: two settings compare equal whatever order their keys were written in. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_, x) => (x !== null && typeof x === "object" && !Array.isArray(x)
+    ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    : x));
+}
+
+/** Output samples per controller interval: each costs lenet5 about 0.6 ms at batch 32, so two an
+ *  interval of 50 steps add about 0.02 ms a step (under 1 %). */
+const OUTPUT_SAMPLES = 2;
 
 /** How long a run watching a signal computes before letting other work run (milliseconds). */
 const YIELD_MS = 20;
@@ -68,10 +80,14 @@ export async function createLearner(o: TrainOptions, batch: number, seed: number
   // A refusal searches widths down to bMin (apt) or 2 (fixed:N) and names them as the policy's flag.
   const search = budgetSearch(p);
   if (p.kind === "apt" || p.kind === "fixed") {
+    const tensorBits = plannedTensorBits(p);
     const base = {
       batch, seed, isa, weightBits: initialBits(p), maxWeightBits: widestBits(p),
-      actBits: o.actBits, errBits: o.errBits, rounding: p.rounding, scaling: scalingOf(o.scaling, p), budgetBytes,
+      actBits: o.actBits ?? tensorBits, errBits: o.errBits ?? tensorBits, rounding: p.rounding, scaling: scalingOf(o.scaling, p), budgetBytes,
       minBits: search.minBits, bitsLabel: search.bitsLabel, tieActivations: p.kind === "apt" && p.tieActivations,
+      compact: p.kind === "apt" && p.compact,
+      // Outputs start where the weights do: narrow while updates are large, widened as the statistic asks.
+      outputBits: p.kind === "apt" ? p.initialBits : undefined,
     };
     if (p.kind === "apt" && budgetBytes !== undefined) {
       // Budget-aware APT: reserve the widest weights that fit (the controller then logs "budget"
@@ -176,18 +192,24 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     // A budget and no batch: the largest batch up to the default that fits, rather than a refusal
     // of the default when a smaller batch would have trained.
     const upTo = Math.min(TRAIN_DEFAULTS.batch, trainSet.count);
-    const fitting = await largestBatchThatFits(o.model, policy, o.budgetBytes!, { upTo, seed, isa: c.isa, actBits: o.actBits, errBits: o.errBits });
+    const fitting = await largestBatchThatFits(o.model, policy, o.budgetBytes!, { upTo, seed, isa: c.isa, actBits: c.actBits, errBits: c.errBits });
     batch = fitting ?? upTo;
     if (fitting !== null) batchChosenBy = "budget";
   }
-  const learner = await createLearner(o, batch, seed, policy);
+  // A run that grows an output's slot swaps its learner for a re-planned one (IntegerLearner.replanned).
+  let learner = await createLearner(o, batch, seed, policy);
   const stepsPerEpoch = Math.floor(trainSet.count / batch);
   const totalSteps = stepsPerEpoch * epochs;
   // What the learner can do beyond the Learner contract is its capability, never its class.
-  const integer = learner.integer;
-  const controller = policy.kind === "apt" && integer
-    ? new AptController(policy, Object.fromEntries(Object.keys(learner.weightBits()).map((l) => [l, integer.weightTensor(l).maxBits])))
+  let integer = learner.integer;
+  const first = integer;
+  const controller = policy.kind === "apt" && first
+    ? new AptController(policy, Object.fromEntries(Object.keys(learner.weightBits()).map((l) => [l, first.weightTensor(l).maxBits])),
+      Object.keys(first.outputBits() ?? {}))
     : null;
+  // Outputs are sampled a few times an interval (on the steps that close each part of it): each
+  // sample reads a bounded number of codes, so the statistic costs well under 1 % of the steps.
+  const sampleEvery = policy.kind === "apt" ? Math.max(1, Math.floor(policy.interval / OUTPUT_SAMPLES)) : 0;
   // The energy account counts the kernel calls of training steps and precision changes, not of
   // evaluation (docs/energy.md).
   const energy = new EnergyCounter({
@@ -221,6 +243,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let loss: CurvePoint[] = [];
   let evaluations: EvalPoint[] = [];
   let bitsTimeline: { step: number; bits: Record<string, number> }[] = [{ step: 0, bits: learner.weightBits() }];
+  let replans: Replan[] = [];
   let step = 0, trainMs = 0, evalMs = 0, firstEpoch = 0, skip = 0;
   // CPU time beside wall time: on a shared or throttled machine it is the part of a step's cost
   // that another process's load does not inflate. NaN once unknown (a platform without it, or a
@@ -235,15 +258,23 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     if (!integer) throw new RangeError(`resume: policy ${policy.kind} has no integer model to restore`);
     const { model, state } = await decodeCheckpoint(o.resume);
     const mismatch = Object.keys(fingerprint).filter((k) =>
-      JSON.stringify((state.fingerprint as unknown as Record<string, unknown>)[k]) !== JSON.stringify((fingerprint as unknown as Record<string, unknown>)[k]));
+      canonical((state.fingerprint as unknown as Record<string, unknown>)[k]) !== canonical((fingerprint as unknown as Record<string, unknown>)[k]));
     if (mismatch.length > 0) {
       throw new RangeError(`resume: the checkpoint belongs to another run (differs in ${mismatch.map((k) =>
         `${k}: ${JSON.stringify((state.fingerprint as unknown as Record<string, unknown>)[k])} vs ${JSON.stringify((fingerprint as unknown as Record<string, unknown>)[k])}`).join(", ")})`);
+    }
+    if (state.slot && state.slot.slot !== integer.model.options.actBits) {
+      // The run had re-planned wider before the checkpoint: plan at that slot again first.
+      learner = await integer.replanned(state.slot.slot);
+      integer = learner.integer!;
     }
     applyModelFile(integer.model, model);
     integer.engine.step = model.step;
     for (const l of integer.model.layers) if (l instanceof LinearLayer) l.restoreScalingState(state.scaling[l.name] ?? { output: null, inputError: null });
     controller?.restore(state.controller ?? {}, state.bitsHistory);
+    if (state.slot) controller?.restoreSlot(state.slot);
+    replans = state.replans ?? [];
+    for (const [layer, bits] of Object.entries(state.outputBits ?? {})) integer.setOutputBits(layer, bits);
     if (state.energy) energy.restore(state.energy as Parameters<EnergyCounter["restore"]>[0]);
     ({ step, epoch: firstEpoch, stepInEpoch: skip } = state);
     ({ loss, evaluations, bitsTimeline } = state);
@@ -267,6 +298,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const state: TrainingState = {
         fingerprint, step, epoch, stepInEpoch, loss, evaluations, bitsTimeline,
         bitsHistory: controller ? controller.log : [], controller: controller ? controller.state() : null,
+        outputBits: integer.outputBits(), slot: controller ? controller.slotState() : null, replans,
         window: { loss: windowLoss, correct: windowCorrect, steps: windowSteps }, scaling,
         timings: Number.isFinite(trainCpuMs) ? { trainMs, evalMs, trainCpuMs } : { trainMs, evalMs }, energy: energy.snapshot(),
       };
@@ -302,6 +334,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         gather(trainSet, indices, images, labels);
         const rate = learningRate(schedule, lr, step, totalSteps);
         const stepStarted = profile ? performance.now() : 0;
+        const sampling = controller !== null && integer !== undefined && integer.outputBits() !== null && (step + 1) % sampleEvery === 0;
+        if (sampling) integer!.sampleUsage = true;
         counting = true;
         const r = learner.trainStep(images, labels, rate);
         for (const op of masterOps) energy.record(op);
@@ -313,18 +347,47 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         windowSteps++;
         let decisions: BitsDecision[] = [];
         if (controller && integer) {
+          // G carries the learning rate; the schedule's part of it (rate / lr) is factored out, so
+          // a decaying schedule does not by itself widen every layer (docs/apt.md).
+          const schedule = rate / lr;
           for (const [layer, G] of Object.entries(integer.progress())) {
             // An update statistic that is not finite means the arithmetic blew up: stop like a NaN loss.
             if (!Number.isFinite(G)) throw new DivergenceError(step, r.loss, rate, lastGood(), `${layer}'s progress statistic G is ${G}`);
-            controller.observe(layer, G);
+            controller.observe(layer, schedule > 0 ? G / schedule : G);
           }
-          decisions = controller.decide(step, learner.weightBits());
-          for (const d of decisions) if (d.newBits !== d.oldBits) integer.setBits(d.layer, d.newBits);
-          if (decisions.some((d) => d.newBits !== d.oldBits)) bitsTimeline.push({ step, bits: learner.weightBits() });
+          if (sampling) {
+            integer.sampleUsage = false;
+            for (const [layer, rms] of Object.entries(integer.outputUsage())) controller.observeOutput(layer, rms);
+          }
+          decisions = controller.decide(step, learner.weightBits(), integer.outputBits() ?? {});
+          for (const d of decisions) {
+            if (d.newBits === d.oldBits) continue;
+            if (d.tensor === "output") integer.setOutputBits(d.layer, d.newBits);
+            else integer.setBits(d.layer, d.newBits);
+          }
+          if (decisions.some((d) => d.tensor === undefined && d.newBits !== d.oldBits)) bitsTimeline.push({ step, bits: learner.weightBits() });
         }
         counting = false;
         energy.endStep();
         profile?.endStep(performance.now() - stepStarted);
+        const wider = controller?.slotRequest() ?? null;
+        if (wider !== null && integer) {
+          // An output stayed held by its slot: plan activations and errors a bit wider, from a
+          // snapshot, within the cap and the budget (docs/apt.md). Not training time.
+          const t = performance.now(), cpu = cpuNow();
+          try {
+            learner = await integer.replanned(wider);
+            integer = learner.integer!;
+            controller!.grow(wider);
+            replans.push({ step, slotBits: wider, plannedPeakBytes: integer.memory().plannedPeakBytes });
+          } catch (e) {
+            if (!(e instanceof BudgetError)) throw e;
+            controller!.stopGrowing("budget");
+            replans.push({ step, slotBits: wider, refused: e.message.split("\n")[0] });
+          }
+          t0 += performance.now() - t;
+          c0 += cpuNow() - cpu;
+        }
         if (step % logEvery === 0 || step === totalSteps) {
           const point = { step, epoch, loss: windowLoss / windowSteps, accuracy: windowCorrect / (windowSteps * batch) };
           loss.push(point);
@@ -367,6 +430,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
     const memory = await memoryAccount(learner, o, batch, seed, c.isa);
     const finalBits = learner.weightBits();
+    const finalOutputBits = integer?.outputBits() ?? null;
     const counts = learner.weightCounts();
     const totalWeights = Object.values(counts).reduce((a, b) => a + b, 0);
     const averageWeightBits = Object.entries(counts).reduce((s, [l, n]) => s + n * finalBits[l], 0) / totalWeights;
@@ -388,6 +452,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       bitsHistory: controller ? controller.log : [],
       bitsTimeline,
       finalBits,
+      finalOutputBits,
       averageWeightBits,
       modelSha256: await learner.modelSha256(),
       memory,
@@ -400,6 +465,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         trainCpuSeconds: Number.isFinite(trainCpuMs) ? trainCpuMs / 1000 : null,
       },
       ...(profile ? { profile: profile.report() } : {}),
+      ...(replans.length > 0 ? { replans } : {}),
       ...(stopped ? { stopped } : {}),
     };
     return { report, learner };

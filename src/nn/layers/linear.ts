@@ -9,6 +9,7 @@ import { PURPOSE, STREAMS, type Engine } from "../../engine/engine.js";
 import { heUniform, heUniformCodes, layerSeed, writePacked } from "../weight-init.js";
 import type { ErrorSlot, Layer, SetupContext, UpdateStats, WeightTensor } from "../layer.js";
 import { storageCols, storageRows, type QTensor } from "../../engine/quant.js";
+import { codeUsage, type CodeUsage } from "../../format/usage.js";
 
 export const BIAS_BITS = 16;
 /** Biases are 16-bit codes with a fixed step of 2^-12 (range +-8): tiny, and kept apart from APT. */
@@ -47,6 +48,11 @@ export abstract class LinearLayer implements Layer {
   private biasExp = BIAS_EXP;
   /** qat8 only: fp32 master weights and bias, and their f32 gradients. */
   private master: { weights: number; bias: number; gradW: number; gradB: number } | null = null;
+
+  /** While set, forward and backward read how their output's codes, and the error arriving for
+   *  it, use their range (usage): the APT controller's statistic, taken on decision steps only. */
+  sampleUsage = false;
+  readonly usage: { output: CodeUsage | null; error: CodeUsage | null } = { output: null, error: null };
 
   constructor(readonly name: string, readonly relu: boolean) {}
 
@@ -194,6 +200,9 @@ export abstract class LinearLayer implements Layer {
       what: `${this.name} forward`,
     });
     this.outputTop = nextExp + this.actBits;
+    if (this.sampleUsage) {
+      this.usage.output = codeUsage(this.engine.memory, this.outAt, storageRows(this.outputShape), storageCols(this.outputShape), this.actBits);
+    }
     return { at: this.outAt, shape: this.outputShape, bits: this.actBits, exp };
   }
 
@@ -201,6 +210,7 @@ export abstract class LinearLayer implements Layer {
     const x = this.saved;
     if (!x) throw new Error(`${this.name}: backward before forward`);
     const w = this.weight;
+    if (this.sampleUsage) this.usage.error = codeUsage(this.engine.memory, dy.at, storageRows(dy.shape), storageCols(dy.shape), dy.bits);
     let dx: QTensor | null = null;
     if (this.needInputError) {
       const accExp = dy.exp + w.exp;

@@ -1,7 +1,7 @@
 // The APT controller on synthetic G sequences: up, down, clamp at the bounds, the interval, the plan.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { apt, LEAN_SETTINGS, type AptOptions } from "../src/train/policy.js";
+import { apt, LEAN_SETTINGS, plannedTensorBits, type AptOptions } from "../src/train/policy.js";
 import { AptController } from "../src/train/controller.js";
 
 const options = (o: Partial<AptOptions> = {}): AptOptions => {
@@ -114,4 +114,11 @@ test("restore takes back output units and their decisions, and refuses an output
   assert.deepEqual(c.state(), { "a:output": { g: 3, n: 1 } });
   assert.equal(c.log[0].tensor, "output");
   assert.throws(() => c.restore({}, [{ step: 2, layer: "a", tensor: "output", G: 3, oldBits: 7, newBits: 8 }]), /width 8, outside 4\.\.7/);
+});
+
+test("errors planned narrower than the activations: only with untied outputs, and the plan takes both widths", () => {
+  assert.throws(() => apt({ errorSlotBits: 6 }), /errorSlotBits \(6\) needs untied outputs/);
+  assert.throws(() => apt({ errorSlotBits: 1, tieActivations: false }), /errorSlotBits must be an integer in 2\.\.16/);
+  assert.deepEqual(plannedTensorBits(apt({ errorSlotBits: 5, tieActivations: false, slotBits: 7, capBits: 7 })), { actBits: 7, errBits: 5 });
+  assert.deepEqual(plannedTensorBits(apt()), { actBits: 8, errBits: 8 });
 });

@@ -53,7 +53,7 @@ test("flags the policy would ignore are refused, checkpoints included", async ()
   refused(await train("--every", "5"), "--every", /needs --checkpoint PATH/);
   refused(await train("--policy", "fixed:8", "--lean", "1"), "--lean", /does not apply to --policy fixed:8 \(it applies to apt\)/);
   refused(await train("--lean", "4"), "--lean", /expected an integer in 0\.\.3, got "4"/);
-  refused(await train("--lean", "2", "--bmin", "7"), "--lean/--bmin", /bMin \(7\) must not exceed slotBits \(6\)/);
+  refused(await train("--lean", "2", "--bmin", "8"), "--lean/--bmin", /bMin \(8\) must not exceed slotBits \(7\)/);
 });
 
 test("model names that are Object properties, and an ISA the engine declines, are usage errors", async () => {

@@ -46,9 +46,8 @@ export async function planCommand(argv: string[]): Promise<number> {
   }
   // Only the plan is wanted: a dry engine lays it out (refusing past the budget or 4 GiB) without
   // growing or painting the memory a run would use.
-  const tensorBits = plannedTensorBits(p);
   const options = {
-    batch, seed: o.seed, actBits: tensorBits, errBits: tensorBits,
+    batch, seed: o.seed, ...plannedTensorBits(p),
     weightBits: initialBits(p), maxWeightBits: widestBits(p), masterWeights: p.kind === "qat8",
   };
   // As train() does: a compact APT plan runs under the fewest whole pages that hold it.

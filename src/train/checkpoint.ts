@@ -377,6 +377,7 @@ function checkPolicy(
     lean: int(p.lean, `${f}.lean`, 0, 16),
     tMin: num(p.tMin, `${f}.tMin`, 0), tMax: num(p.tMax, `${f}.tMax`, 0),
     rMin: num(p.rMin, `${f}.rMin`, 0), rMax: num(p.rMax, `${f}.rMax`, 0), slotBits: int(p.slotBits, `${f}.slotBits`, 2, 16), capBits: int(p.capBits, `${f}.capBits`, 2, 16),
+    errorSlotBits: p.errorSlotBits === null ? null : int(p.errorSlotBits, `${f}.errorSlotBits`, 2, 16),
     bMin: int(p.bMin, `${f}.bMin`, 2, 16), bMax: int(p.bMax, `${f}.bMax`, 2, 16), initialBits: int(p.initialBits, `${f}.initialBits`, 2, 16),
     interval: int(p.interval, `${f}.interval`, 1, 0xffffffff), rounding, tieActivations: p.tieActivations as boolean,
     compact: p.compact as boolean,

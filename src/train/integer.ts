@@ -79,17 +79,19 @@ export class IntegerLearner implements Learner {
    */
   async replanned(bits: number): Promise<IntegerLearner> {
     const { def, options } = this.created;
-    const next = await IntegerLearner.create(def, { ...options, actBits: bits, errBits: bits });
+    const { actBits: oldAct, errBits: oldErr } = this.model.options;
+    // Errors planned apart from the activations (a narrower error slot) keep their width.
+    const next = await IntegerLearner.create(def, { ...options, actBits: bits, errBits: oldErr === oldAct ? bits : oldErr });
     applyModelFile(next.model, modelFileOf(this.model));
     next.engine.step = this.engine.step;
-    const { actBits: oldAct, errBits: oldErr } = this.model.options;
+    const { actBits: newAct, errBits: newErr } = next.model.options;
     const mine = this.weighted(), theirs = next.weighted();
     mine.forEach((l, i) => {
       // Carried exponents are stated at the planned widths: keep the range's top where it was.
       const s = l.scalingState();
       theirs[i].restoreScalingState({
-        output: s.output === null ? null : s.output + oldAct - bits,
-        inputError: s.inputError === null ? null : s.inputError + oldErr - bits,
+        output: s.output === null ? null : s.output + oldAct - newAct,
+        inputError: s.inputError === null ? null : s.inputError + oldErr - newErr,
       });
     });
     if (this.model.outputBits) next.model.outputBits = { ...this.model.outputBits };

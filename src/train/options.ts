@@ -208,9 +208,9 @@ export function checkTrainOptions(o: TrainOptions): CheckedOptions {
         ? "it trains in float32, every product exact" : "it runs every activation and error at 8 bits"})`);
     }
   }
-  const tensorBits = plannedTensorBits(policy);
-  const actBits = integer("actBits", o.actBits ?? tensorBits, 2, 16);
-  const errBits = integer("errBits", o.errBits ?? tensorBits, 2, 16);
+  const planned = plannedTensorBits(policy);
+  const actBits = integer("actBits", o.actBits ?? planned.actBits, 2, 16);
+  const errBits = integer("errBits", o.errBits ?? planned.errBits, 2, 16);
   const scaling = oneOf("scaling", scalingOf(o.scaling, policy), SCALINGS);
   if (given("budgetBytes")) {
     if (typeof o.budgetBytes !== "number") throw new TypeError(`budgetBytes must be a number of bytes, got ${show(o.budgetBytes)}`);

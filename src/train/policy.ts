@@ -20,6 +20,10 @@ export interface AptOptions {
   /** Width the memory plan lays activations and errors at (their slot); outputs move within
    *  bMin..slotBits. */
   slotBits: number;
+  /** Errors planned narrower than the activations (null: at the slot too). Only with untied
+   *  outputs (tieActivations false): lenet5 loses 0.4 points to 6-bit errors, 1.9 to 6-bit
+   *  activations (docs/apt.md), and errors carry as much of the traffic. */
+  errorSlotBits: number | null;
   /** The widest slot a run may re-plan to when an output stays limited by its slot (the hard
    *  cap, with the budget); equal to slotBits: the plan never grows. */
   capBits: number;
@@ -48,6 +52,7 @@ export const APT_DEFAULTS: AptOptions = {
   rMin: 2,
   rMax: 8,
   slotBits: 8,
+  errorSlotBits: null,
   capBits: 8,
   compact: false,
   bMin: 4,
@@ -62,8 +67,8 @@ export const APT_DEFAULTS: AptOptions = {
 export const LEAN_SETTINGS: readonly Partial<AptOptions>[] = [
   {},
   { compact: true },
-  { compact: true, slotBits: 6, capBits: 7, bMax: 8 },
-  { compact: true, slotBits: 6, capBits: 6, bMax: 8 },
+  { compact: true, bMax: 8, tieActivations: false, slotBits: 7, capBits: 7, errorSlotBits: 6 },
+  { compact: true, bMax: 8, tieActivations: false, slotBits: 7, capBits: 7, errorSlotBits: 5 },
 ];
 
 export type PolicySpec =
@@ -95,6 +100,10 @@ export function apt(options: Partial<AptOptions> = {}): PolicySpec {
   checkWidth("slotBits", o.slotBits);
   if (o.bMin > o.slotBits) throw new RangeError(`bMin (${o.bMin}) must not exceed slotBits (${o.slotBits})`);
   checkWidth("capBits", o.capBits);
+  if (o.errorSlotBits !== null) {
+    checkWidth("errorSlotBits", o.errorSlotBits);
+    if (o.tieActivations) throw new RangeError(`errorSlotBits (${o.errorSlotBits}) needs untied outputs (tieActivations: false): a tied output and its error share one width`);
+  }
   if (o.capBits < o.slotBits) throw new RangeError(`capBits (${o.capBits}) must not be below slotBits (${o.slotBits})`);
   if (o.initialBits < o.bMin || o.initialBits > o.bMax) {
     throw new RangeError(`initialBits (${o.initialBits}) must lie in bMin..bMax (${o.bMin}..${o.bMax})`);
@@ -119,7 +128,7 @@ export const fp32 = (): PolicySpec => ({ kind: "fp32" });
 export function policyName(p: PolicySpec): string {
   switch (p.kind) {
     case "apt": {
-      const slot = `slot ${p.slotBits}${p.capBits > p.slotBits ? `..${p.capBits}` : ""}${p.compact ? " compact" : ""}`;
+      const slot = `slot ${p.slotBits}${p.capBits > p.slotBits ? `..${p.capBits}` : ""}${p.errorSlotBits !== null ? `, errors ${p.errorSlotBits}` : ""}${p.compact ? " compact" : ""}`;
       return `apt(${p.lean > 0 ? `lean ${p.lean}, ` : ""}tMin=${p.tMin}, tMax=${p.tMax}, rMin=${p.rMin}, rMax=${p.rMax}, bits ${p.bMin}..${p.bMax}, ` +
         `${slot}, ${p.rounding}${p.tieActivations ? "" : ", outputs at the slot"})`;
     }
@@ -147,10 +156,11 @@ export function budgetSearch(p: PolicySpec): { minBits: number; bitsLabel: strin
   }
 }
 
-/** The width the plan lays activations and errors at when the run does not set actBits / errBits:
- *  APT's slot, 8 bits for every other policy. */
-export function plannedTensorBits(p: PolicySpec): number {
-  return p.kind === "apt" ? p.slotBits : 8;
+/** The widths the plan lays activations and errors at when the run does not set actBits / errBits:
+ *  APT's slots, 8 bits for every other policy. */
+export function plannedTensorBits(p: PolicySpec): { actBits: number; errBits: number } {
+  if (p.kind !== "apt") return { actBits: 8, errBits: 8 };
+  return { actBits: p.slotBits, errBits: p.errorSlotBits ?? p.slotBits };
 }
 
 export function initialBits(p: PolicySpec): number {

@@ -80,10 +80,10 @@ export async function createLearner(o: TrainOptions, batch: number, seed: number
   // A refusal searches widths down to bMin (apt) or 2 (fixed:N) and names them as the policy's flag.
   const search = budgetSearch(p);
   if (p.kind === "apt" || p.kind === "fixed") {
-    const tensorBits = plannedTensorBits(p);
+    const planned = plannedTensorBits(p);
     const base = {
       batch, seed, isa, weightBits: initialBits(p), maxWeightBits: widestBits(p),
-      actBits: o.actBits ?? tensorBits, errBits: o.errBits ?? tensorBits, rounding: p.rounding, scaling: scalingOf(o.scaling, p), budgetBytes,
+      actBits: o.actBits ?? planned.actBits, errBits: o.errBits ?? planned.errBits, rounding: p.rounding, scaling: scalingOf(o.scaling, p), budgetBytes,
       minBits: search.minBits, bitsLabel: search.bitsLabel, tieActivations: p.kind === "apt" && p.tieActivations,
       compact: p.kind === "apt" && p.compact,
       // Outputs start where the weights do: narrow while updates are large, widened as the statistic asks.

@@ -5,6 +5,7 @@
 // Buffers are static regions (memory.data), below __heap_base, as in packed.spec.ts.
 
 import { encodeRun, writeCode, rowStrideBytes, MIN_BITS, MAX_BITS } from "../../assembly/packed";
+import { nextU32, seedRandom } from "./xorshift";
 
 const SRC = memory.data(4096, 16); // i16 codes fed to encodeRun
 const WANT = memory.data(4096, 16); // the row written by writeCode, then guard bytes
@@ -14,15 +15,7 @@ const COLS: StaticArray<u32> = [1, 7, 8, 9, 31, 67, 130, 400];
 const COL0S: StaticArray<u32> = [0, 1, 2, 3, 5, 7, 8, 15, 16, 17, 31, 32, 33, 63];
 const COUNTS: StaticArray<u32> = [0, 1, 2, 7, 8, 9, 15, 16, 17, 24, 63, 64, 65, 144, 300];
 
-let seed: u32 = 0x9e3779b9;
-function nextU32(): u32 {
-  let x = seed;
-  x ^= x << 13;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  seed = x;
-  return x;
-}
+seedRandom(0x9e3779b9);
 
 let failure = "";
 let runs: i32 = 0;

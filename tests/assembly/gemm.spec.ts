@@ -9,6 +9,7 @@ import { STATUS_OK, STATUS_BITS, STATUS_SHAPE, STATUS_WORKSPACE } from "../../as
 // The workspace size as the host asks for it (the ABI export).
 import { gemm_workspace_bytes } from "../../assembly/index";
 import { encodeMatrix, maxCode, rowStrideBytes } from "../../assembly/packed";
+import { nextU32, seedRandom } from "./xorshift";
 
 const CODE_CAP: usize = 12288; // i32 codes per operand
 const A_CODES = memory.data(<i32>(CODE_CAP * 4), 16);
@@ -34,15 +35,7 @@ const RANDOM: i32 = 0; // random codes with +-max, 0 sprinkled
 const MAX_MAX: i32 = 1; // A = +max, B = +max: largest positive sums
 const MAX_NEG: i32 = 2; // A = +max, B = -max: largest negative sums
 
-let seed: u32 = 0x6d2b79f5;
-function nextU32(): u32 {
-  let x = seed;
-  x ^= x << 13;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  seed = x;
-  return x;
-}
+seedRandom(0x6d2b79f5);
 
 function fillCodes(p: usize, n: u32, bits: u32, mode: i32, sign: i32): void {
   const m = maxCode(bits);

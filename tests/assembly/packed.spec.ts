@@ -7,6 +7,7 @@
 import {
   encodeMatrix, decodeMatrix, decodeRow, readCode, writeCode, rowStrideBytes, maxCode, MIN_BITS, MAX_BITS,
 } from "../../assembly/packed";
+import { nextU32, seedRandom } from "./xorshift";
 
 const CODES = memory.data(16384, 16); // i32 codes fed to encodeMatrix
 const PACKED = memory.data(16384, 16); // packed matrix, then guard bytes
@@ -18,15 +19,7 @@ const ODD_COLS: StaticArray<u32> = [1, 3, 7, 31, 33];
 const COUNTS: StaticArray<u32> = [0, 1, 7, 8, 15, 16, 17, 40];
 const COL0S: StaticArray<u32> = [0, 1, 2, 3, 4, 7, 8, 9, 16, 17, 26, 27];
 
-let seed: u32 = 0x2545f491;
-function nextU32(): u32 {
-  let x = seed;
-  x ^= x << 13;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  seed = x;
-  return x;
-}
+seedRandom(0x2545f491);
 
 // Codes in the symmetric range, with the extremes, zero and -1 (all ones) placed often.
 function fillCodes(n: u32, bits: u32): void {
